@@ -1,0 +1,242 @@
+// Package config holds the configuration that every Altus process shares
+// (runtime mode, logging, the metadata database, Redis, secrets and the
+// addresses of the other services) and loads it from the environment with
+// the v1 variable names, reporting every problem at once.
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/go-sql-driver/mysql"
+)
+
+// Version is the suite's version, reported in health and response metadata.
+const Version = "5.0.0"
+
+// Runtime is how the process runs.
+type Runtime struct {
+	// Env is "production" (default), "development" or "test". Outside
+	// development, missing or malformed secrets stop the process.
+	Env string `env:"ALTUS_ENV" envDefault:"production"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// AdminPort serves /metrics and /debug/pprof; 0 keeps the service's default.
+	AdminPort int `env:"ALTUS_ADMIN_PORT"`
+	// DrainDelay is how long to keep serving after reporting NOT_SERVING on shutdown.
+	DrainDelay time.Duration `env:"ALTUS_DRAIN_DELAY" envDefault:"2s"`
+	// StopTimeout bounds the graceful stop of servers and the closing of pools.
+	StopTimeout time.Duration `env:"ALTUS_STOP_TIMEOUT" envDefault:"15s"`
+}
+
+// Development reports whether the process runs in development mode.
+func (r Runtime) Development() bool { return r.Env == "development" }
+
+// Level returns the parsed log level (info when malformed; Validate reports it).
+func (r Runtime) Level() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(r.LogLevel)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// Validate records the problems of r.
+func (r Runtime) Validate(p *Problems) {
+	switch r.Env {
+	case "production", "development", "test":
+	default:
+		p.Addf("ALTUS_ENV must be production, development or test; got %q", r.Env)
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(r.LogLevel)); err != nil {
+		p.Addf("LOG_LEVEL must be debug, info, warn or error; got %q", r.LogLevel)
+	}
+	if r.AdminPort < 0 || r.AdminPort > 65535 {
+		p.Addf("ALTUS_ADMIN_PORT must be a port number; got %d", r.AdminPort)
+	}
+}
+
+// MySQL is the metadata database.
+type MySQL struct {
+	Host     string `env:"DB_HOST" envDefault:"127.0.0.1"`
+	Port     int    `env:"DB_PORT" envDefault:"3306"`
+	Username string `env:"DB_USERNAME" envDefault:"root"`
+	Password string `env:"DB_PASSWORD"`
+	Database string `env:"DB_DATABASE" envDefault:"altus4"`
+	// MaxOpenConns bounds the pool to the metadata database.
+	MaxOpenConns int `env:"ALTUS_DB_MAX_OPEN_CONNS" envDefault:"20"`
+}
+
+// DSN returns the go-sql-driver/mysql DSN of the database.
+func (m MySQL) DSN() string {
+	c := mysql.NewConfig()
+	c.Net = "tcp"
+	c.Addr = net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
+	c.User = m.Username
+	c.Passwd = m.Password
+	c.DBName = m.Database
+	c.ParseTime = true
+	c.Loc = time.UTC
+	c.Collation = "utf8mb4_unicode_ci"
+	c.Params = map[string]string{"time_zone": "'+00:00'"}
+	return c.FormatDSN()
+}
+
+// Validate records the problems of m.
+func (m MySQL) Validate(p *Problems) {
+	if m.Host == "" {
+		p.Add("DB_HOST must not be empty")
+	}
+	if m.Port <= 0 || m.Port > 65535 {
+		p.Addf("DB_PORT must be a port number; got %d", m.Port)
+	}
+	if m.Database == "" || strings.ContainsAny(m.Database, "`'\"\\/. ") {
+		p.Addf("DB_DATABASE must be a plain database name; got %q", m.Database)
+	}
+	if m.MaxOpenConns <= 0 {
+		p.Addf("ALTUS_DB_MAX_OPEN_CONNS must be positive; got %d", m.MaxOpenConns)
+	}
+}
+
+// Redis is the Redis server the cache service uses.
+type Redis struct {
+	Host     string `env:"REDIS_HOST" envDefault:"127.0.0.1"`
+	Port     int    `env:"REDIS_PORT" envDefault:"6379"`
+	Password string `env:"REDIS_PASSWORD"`
+	// DB is the logical database (standalone servers only).
+	DB int `env:"ALTUS_REDIS_DB" envDefault:"0"`
+	// Prefix is put before every key, so that several deployments can share a server.
+	Prefix string `env:"ALTUS_REDIS_PREFIX" envDefault:"altus4:"`
+}
+
+// Addr returns host:port.
+func (r Redis) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
+
+// Validate records the problems of r.
+func (r Redis) Validate(p *Problems) {
+	if r.Host == "" {
+		p.Add("REDIS_HOST must not be empty")
+	}
+	if r.Port <= 0 || r.Port > 65535 {
+		p.Addf("REDIS_PORT must be a port number; got %d", r.Port)
+	}
+}
+
+// Secrets are the keys of the suite. JWTSecret signs session tokens and the
+// identity that services pass to each other; EncryptionKey encrypts the
+// credentials of the users' databases.
+type Secrets struct {
+	JWTSecret     string `env:"JWT_SECRET"`
+	EncryptionKey string `env:"ENCRYPTION_KEY"`
+}
+
+// Development-only secrets, used when ALTUS_ENV=development and none is set.
+// They are public, so nothing protected by them is secret.
+const (
+	devJWTSecret     = "altus-development-only-jwt-secret-not-for-production"
+	devEncryptionKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+)
+
+// Validate records the problems of s. Outside development a missing or
+// malformed secret is a problem; in development a missing one is replaced
+// by a fixed development value and a warning is logged by the caller.
+func (s *Secrets) Validate(rt Runtime, needEncryptionKey bool, p *Problems) (warnings []string) {
+	if s.JWTSecret == "" && rt.Development() {
+		s.JWTSecret = devJWTSecret
+		warnings = append(warnings, "JWT_SECRET is not set: using the public development secret")
+	}
+	if len(s.JWTSecret) < 32 {
+		p.Addf("JWT_SECRET must be at least 32 characters (it is %d); generate one with: openssl rand -hex 32", len(s.JWTSecret))
+	}
+	if !needEncryptionKey {
+		return warnings
+	}
+	if s.EncryptionKey == "" && rt.Development() {
+		s.EncryptionKey = devEncryptionKey
+		warnings = append(warnings, "ENCRYPTION_KEY is not set: using the public development key")
+	}
+	if b, err := hex.DecodeString(s.EncryptionKey); err != nil || len(b) != 32 {
+		p.Add("ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes); generate one with: openssl rand -hex 32")
+	}
+	return warnings
+}
+
+// EncryptionKeyBytes returns the decoded encryption key (after Validate).
+func (s Secrets) EncryptionKeyBytes() []byte {
+	b, _ := hex.DecodeString(s.EncryptionKey)
+	return b
+}
+
+// Services are the gRPC addresses of the suite's services. An address may be
+// host:port or any gRPC target (e.g. dns:///search:50051 to balance across
+// the addresses a name resolves to).
+type Services struct {
+	Search   string `env:"ALTUS_SEARCH_ADDR" envDefault:"127.0.0.1:50051"`
+	Cache    string `env:"ALTUS_CACHE_ADDR" envDefault:"127.0.0.1:50052"`
+	Enhance  string `env:"ALTUS_ENHANCE_ADDR" envDefault:"127.0.0.1:50053"`
+	DBRouter string `env:"ALTUS_DBROUTER_ADDR" envDefault:"127.0.0.1:50054"`
+	Account  string `env:"ALTUS_ACCOUNT_ADDR" envDefault:"127.0.0.1:50055"`
+}
+
+// Problems collects configuration problems so they are reported together.
+type Problems struct {
+	list []string
+}
+
+// Add records a problem.
+func (p *Problems) Add(msg string) { p.list = append(p.list, msg) }
+
+// Addf records a formatted problem.
+func (p *Problems) Addf(format string, args ...any) { p.Add(fmt.Sprintf(format, args...)) }
+
+// Err returns one error listing every problem, or nil.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return errors.New("invalid configuration:\n  - " + strings.Join(p.list, "\n  - "))
+}
+
+// Parse fills cfg (a pointer to a struct with `env` tags) from environ
+// (os.Environ() form; nil means the process environment) and records every
+// unparsable value in p.
+func Parse(cfg any, environ []string, p *Problems) {
+	if environ == nil {
+		environ = os.Environ()
+	}
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	err := env.ParseWithOptions(cfg, env.Options{Environment: vars})
+	if err == nil {
+		return
+	}
+	var agg env.AggregateError
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors {
+			p.Add(e.Error())
+		}
+		return
+	}
+	p.Add(err.Error())
+}
+
+// PortOr returns port when set and def otherwise.
+func PortOr(port, def int) int {
+	if port != 0 {
+		return port
+	}
+	return def
+}

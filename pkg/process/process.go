@@ -1,0 +1,110 @@
+// Package process is the skeleton every Altus binary shares: structured
+// logging, tracing, a Prometheus registry and admin port, and a lifecycle
+// that drains and closes everything in order. A main wires its own
+// dependencies and servers onto it and calls Run.
+package process
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/altus4/altus/pkg/config"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/telemetry"
+)
+
+// Options configure Start.
+type Options struct {
+	// Service is the service name used in logs, traces and metrics.
+	Service string
+	// Runtime is the shared runtime configuration.
+	Runtime config.Runtime
+	// DefaultAdminPort serves /metrics unless Runtime.AdminPort overrides it.
+	DefaultAdminPort int
+	// Stdout receives the JSON logs.
+	Stdout io.Writer
+	// Getenv reads the OTEL_* variables; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Process is a running binary's shared machinery.
+type Process struct {
+	Service  string
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	App      *lifecycle.App
+	// AdminExtra routes are served on the admin port beside /metrics.
+	AdminExtra map[string]http.Handler
+	adminPort  int
+}
+
+// Start sets up logging, tracing and metrics. Tracing is flushed last on shutdown.
+func Start(ctx context.Context, o Options) (*Process, error) {
+	log := telemetry.NewLogger(o.Stdout, o.Runtime.Level(), o.Service)
+	shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TracingConfig{ServiceName: o.Service, Version: config.Version, Getenv: o.Getenv})
+	if err != nil {
+		return nil, err
+	}
+	app := lifecycle.New(log, o.Runtime.DrainDelay, o.Runtime.StopTimeout)
+	app.AddCloser("tracing", shutdownTracing)
+	return &Process{
+		Service:    o.Service,
+		Log:        log,
+		Registry:   telemetry.NewRegistry(),
+		App:        app,
+		AdminExtra: map[string]http.Handler{},
+		adminPort:  config.PortOr(o.Runtime.AdminPort, o.DefaultAdminPort),
+	}, nil
+}
+
+// Listen opens a TCP listener on port (all interfaces), with a clear error.
+func Listen(port int, what string) (net.Listener, error) {
+	lis, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on port %d: %w", what, port, err)
+	}
+	return lis, nil
+}
+
+// ServeGRPC serves srv on port: marked SERVING now, NOT_SERVING when draining.
+func (p *Process) ServeGRPC(srv *grpcx.Server, port int) error {
+	lis, err := Listen(port, p.Service+" gRPC")
+	if err != nil {
+		return err
+	}
+	srv.Ready()
+	p.App.OnDrain(srv.Drain)
+	p.App.AddServer(lifecycle.GRPCServer(p.Service+" gRPC :"+strconv.Itoa(port), srv.Server, lis))
+	return nil
+}
+
+// ServeHTTP serves h on port.
+func (p *Process) ServeHTTP(name string, h http.Handler, port int) error {
+	lis, err := Listen(port, p.Service+" "+name)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	p.App.AddServer(lifecycle.HTTPServer(p.Service+" "+name+" :"+strconv.Itoa(port), srv, lis))
+	return nil
+}
+
+// Run serves the admin port and every registered server until ctx ends.
+func (p *Process) Run(ctx context.Context) error {
+	if err := p.ServeHTTP("admin", telemetry.AdminHandler(p.Registry, p.AdminExtra), p.adminPort); err != nil {
+		return err
+	}
+	p.Log.Info("starting", "version", config.Version, "admin_port", p.adminPort)
+	err := p.App.Run(ctx)
+	p.Log.Info("stopped")
+	return err
+}

@@ -1,0 +1,62 @@
+// Command search serves altus.search.v1.SearchService: live full-text search
+// over the users' registered databases.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/altus4/altus/pkg/authn"
+	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/process"
+	"github.com/altus4/altus/services/search/internal/config"
+	"github.com/altus4/altus/services/search/internal/grpcapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "search:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		p.Log.Warn(w)
+	}
+
+	accountConn, err := grpcx.Dial(cfg.Services.Account)
+	if err != nil {
+		return fmt.Errorf("account client: %w", err)
+	}
+	p.App.AddCloser("account client", func(context.Context) error { return accountConn.Close() })
+
+	srv := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:        p.Log,
+		Registry:      p.Registry,
+		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
+		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
+	})
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New())
+	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
