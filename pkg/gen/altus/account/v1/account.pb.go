@@ -1856,10 +1856,13 @@ func (x *GetApiKeyUsageRequest) GetKeyId() string {
 
 // RateLimitStatus is the live state of a key's rate-limit window.
 type RateLimitStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tier          string                 `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
-	Limit         int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	Remaining     int32                  `protobuf:"varint,3,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tier  string                 `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
+	Limit int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Requests left in the current window; absent when the shared limiter
+	// (Redis) cannot be reached and the state is unknown.
+	Remaining *int32 `protobuf:"varint,3,opt,name=remaining,proto3,oneof" json:"remaining,omitempty"`
+	// When the current window ends; absent when unknown.
 	ResetTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reset_time,json=resetTime,proto3" json:"reset_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1910,8 +1913,8 @@ func (x *RateLimitStatus) GetLimit() int32 {
 }
 
 func (x *RateLimitStatus) GetRemaining() int32 {
-	if x != nil {
-		return x.Remaining
+	if x != nil && x.Remaining != nil {
+		return *x.Remaining
 	}
 	return 0
 }
@@ -2620,13 +2623,15 @@ const file_altus_account_v1_account_proto_rawDesc = "" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\".\n" +
 	"\x15GetApiKeyUsageRequest\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\x94\x01\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\xa7\x01\n" +
 	"\x0fRateLimitStatus\x12\x12\n" +
 	"\x04tier\x18\x01 \x01(\tR\x04tier\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1c\n" +
-	"\tremaining\x18\x03 \x01(\x05R\tremaining\x129\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12!\n" +
+	"\tremaining\x18\x03 \x01(\x05H\x00R\tremaining\x88\x01\x01\x129\n" +
 	"\n" +
-	"reset_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\"\xd8\x01\n" +
+	"reset_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tresetTimeB\f\n" +
+	"\n" +
+	"_remaining\"\xd8\x01\n" +
 	"\vApiKeyUsage\x12\x1c\n" +
 	"\n" +
 	"api_key_id\x18\x01 \x01(\tR\bapiKeyId\x12#\n" +
@@ -2827,6 +2832,7 @@ func file_altus_account_v1_account_proto_init() {
 	}
 	file_altus_account_v1_account_proto_msgTypes[9].OneofWrappers = []any{}
 	file_altus_account_v1_account_proto_msgTypes[27].OneofWrappers = []any{}
+	file_altus_account_v1_account_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1,0 +1,52 @@
+# Altus — make help lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN      := $(CURDIR)/.bin
+MODULES  := pkg gateway services/account services/cache services/dbrouter services/enhance services/search
+ALL_PKGS := github.com/altus4/altus/...
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/buf:
+	@echo "building buf (first time only; several minutes from a cold module cache)"
+	cd tools && GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf
+
+.PHONY: plugins
+plugins: ## Build the protoc plugins pinned in pkg/go.mod into .bin/.
+	cd pkg && GOBIN=$(BIN) go install tool
+
+.PHONY: generate
+generate: $(BIN)/buf plugins ## Regenerate Go code and the OpenAPI document from proto/.
+	PATH=$(BIN):$$PATH buf lint
+	PATH=$(BIN):$$PATH buf generate
+
+.PHONY: check-generate
+check-generate: generate ## Fail if the committed generated code is stale.
+	git diff --exit-code -- pkg/gen gateway/internal/openapi/spec
+
+.PHONY: build
+build: ## Build every binary into bin/.
+	@mkdir -p bin
+	go build -o bin/ ./gateway ./services/account ./services/cache ./services/dbrouter ./services/enhance ./services/search
+
+.PHONY: vet
+vet: ## go vet every module.
+	go vet $(ALL_PKGS)
+
+.PHONY: lint
+lint: vet ## Lint protos (buf) and Go (go vet, gofmt).
+	PATH=$(BIN):$$PATH buf lint
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: tidy
+tidy: ## go mod tidy every module.
+	@for m in $(MODULES) tools; do (cd $$m && go mod tidy) || exit 1; done
+
+.PHONY: test
+test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
+	./deploy/local/deps.sh
+	go vet $(ALL_PKGS)
+	go test -count=1 -timeout 15m $(ALL_PKGS)
