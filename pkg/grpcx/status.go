@@ -21,12 +21,12 @@ const Domain = "altus4.io"
 
 // Reasons shared across services. Services define their own as well.
 const (
-	ReasonValidation     = "VALIDATION_ERROR"
-	ReasonInternal       = "INTERNAL_ERROR"
+	ReasonValidation      = "VALIDATION_ERROR"
+	ReasonInternal        = "INTERNAL_ERROR"
 	ReasonUnauthenticated = "UNAUTHENTICATED"
-	ReasonUnavailable    = "SERVICE_UNAVAILABLE"
-	ReasonTimeout        = "TIMEOUT"
-	ReasonNotImplemented = "NOT_IMPLEMENTED"
+	ReasonUnavailable     = "SERVICE_UNAVAILABLE"
+	ReasonTimeout         = "TIMEOUT"
+	ReasonNotImplemented  = "NOT_IMPLEMENTED"
 )
 
 // Error returns a status error with code, a message for people and a
