@@ -1,0 +1,178 @@
+// Package ratelimit enforces the edge's rate limits. Counts live in Redis
+// (through the cache service) so that they hold across gateway replicas; when
+// the cache service or Redis cannot be reached, the limiter keeps serving
+// with a local fixed-window counter per replica and says so (Degraded, and
+// the altus4_ratelimit_degraded gauge) instead of refusing every request.
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+)
+
+// Decision is the outcome of counting one request.
+type Decision struct {
+	Allowed   bool
+	Limit     int
+	Remaining int
+	Reset     time.Time
+	// Local is true when the decision was made by the local fallback.
+	Local bool
+}
+
+// RetryAfter is how long the caller should wait before trying again.
+func (d Decision) RetryAfter(now time.Time) time.Duration {
+	if d.Reset.After(now) {
+		return d.Reset.Sub(now)
+	}
+	return 0
+}
+
+// Limiter counts requests in the shared store, falling back to local counts.
+type Limiter struct {
+	cache   cachev1.CacheServiceClient
+	timeout time.Duration
+	probe   time.Duration
+	now     func() time.Time
+	local   *local
+
+	mu       sync.Mutex
+	retryAt  time.Time
+	degraded atomic.Bool
+
+	degradedGauge prometheus.Gauge
+	decisions     *prometheus.CounterVec
+}
+
+// New returns a Limiter. Each shared call is bounded by timeout; after a
+// failure the shared store is skipped for probe before being tried again, so
+// a dead Redis costs one timeout per probe interval, not one per request.
+func New(cache cachev1.CacheServiceClient, timeout, probe time.Duration, reg prometheus.Registerer) *Limiter {
+	l := &Limiter{
+		cache:   cache,
+		timeout: timeout,
+		probe:   probe,
+		now:     time.Now,
+		local:   newLocal(),
+		degradedGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "altus4_ratelimit_degraded",
+			Help: "1 when rate limits are counted locally because the shared store (Redis) is unreachable.",
+		}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "altus4_ratelimit_decisions_total",
+			Help: "Rate-limit decisions by result and by where they were counted.",
+		}, []string{"result", "store"}),
+	}
+	if reg != nil {
+		reg.MustRegister(l.degradedGauge, l.decisions)
+	}
+	return l
+}
+
+// Degraded reports whether the last decision had to be made locally.
+func (l *Limiter) Degraded() bool { return l.degraded.Load() }
+
+// Allow counts one request of subject against limit per window.
+func (l *Limiter) Allow(ctx context.Context, subject string, limit int, window time.Duration) Decision {
+	now := l.now()
+	if l.shouldTryShared(now) {
+		cctx, cancel := context.WithTimeout(ctx, l.timeout)
+		resp, err := l.cache.Allow(cctx, &cachev1.AllowRequest{Key: subject, Limit: int32(limit), Window: durationpb.New(window)})
+		cancel()
+		if err == nil {
+			l.setDegraded(false)
+			d := Decision{Allowed: resp.GetAllowed(), Limit: int(resp.GetLimit()), Remaining: int(resp.GetRemaining()), Reset: resp.GetResetTime().AsTime()}
+			l.count(d)
+			return d
+		}
+		if ctx.Err() == nil {
+			l.failed(now)
+		}
+	}
+	d := l.local.allow(subject, limit, window, now)
+	l.count(d)
+	return d
+}
+
+func (l *Limiter) shouldTryShared(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !now.Before(l.retryAt)
+}
+
+func (l *Limiter) failed(now time.Time) {
+	l.mu.Lock()
+	l.retryAt = now.Add(l.probe)
+	l.mu.Unlock()
+	l.setDegraded(true)
+}
+
+func (l *Limiter) setDegraded(v bool) {
+	l.degraded.Store(v)
+	if v {
+		l.degradedGauge.Set(1)
+	} else {
+		l.degradedGauge.Set(0)
+	}
+}
+
+func (l *Limiter) count(d Decision) {
+	result, store := "allowed", "redis"
+	if !d.Allowed {
+		result = "limited"
+	}
+	if d.Local {
+		store = "local"
+	}
+	l.decisions.WithLabelValues(result, store).Inc()
+}
+
+// local is a fixed-window counter per subject, windows aligned to the epoch
+// like the shared ones.
+type local struct {
+	mu      sync.Mutex
+	windows map[string]*window
+	swept   time.Time
+}
+
+type window struct {
+	start time.Time
+	end   time.Time
+	count int
+}
+
+func newLocal() *local { return &local{windows: map[string]*window{}} }
+
+func (c *local) allow(subject string, limit int, length time.Duration, now time.Time) Decision {
+	start := now.Truncate(length)
+	end := start.Add(length)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.swept) > time.Minute {
+		for k, w := range c.windows {
+			if !now.Before(w.end) {
+				delete(c.windows, k)
+			}
+		}
+		c.swept = now
+	}
+	key := subject + "|" + length.String()
+	w, ok := c.windows[key]
+	if !ok || !w.start.Equal(start) {
+		w = &window{start: start, end: end}
+		c.windows[key] = w
+	}
+	w.count++
+	remaining := limit - w.count
+	if remaining < 0 {
+		remaining = 0
+	}
+	return Decision{Allowed: w.count <= limit, Limit: limit, Remaining: remaining, Reset: end, Local: true}
+}

@@ -1,0 +1,157 @@
+// Package rest is the REST edge: grpc-gateway routes every v1 path to its
+// gRPC service, and this package wraps every response in the v1 envelope
+// ({success, data, error, meta}), authenticates and rate-limits callers by
+// route, and maps gRPC errors to v1 HTTP statuses and error codes in one place.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/altus4/altus/pkg/config"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/requestid"
+)
+
+// Meta is the v1 `meta` object present on every response.
+type Meta struct {
+	Timestamp     string `json:"timestamp"`
+	RequestID     string `json:"requestId"`
+	Version       string `json:"version"`
+	ExecutionTime int64  `json:"executionTime"`
+	APIKeyTier    string `json:"apiKeyTier,omitempty"`
+}
+
+// ErrorBody is the v1 `error` object.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+// FieldDetail is one entry of a validation error's details.
+type FieldDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Code    string `json:"code"`
+}
+
+type startKey struct{}
+
+// WithStart records when the request arrived, for meta.executionTime.
+func WithStart(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, startKey{}, t)
+}
+
+// MetaFor builds the meta object of the request carried by ctx.
+func MetaFor(ctx context.Context) Meta {
+	now := time.Now()
+	m := Meta{
+		Timestamp: now.UTC().Format("2006-01-02T15:04:05.000Z"),
+		RequestID: requestid.From(ctx),
+		Version:   config.Version,
+	}
+	if start, ok := ctx.Value(startKey{}).(time.Time); ok {
+		m.ExecutionTime = now.Sub(start).Milliseconds()
+	}
+	if p, ok := identity.From(ctx); ok && p.ViaAPIKey() {
+		m.APIKeyTier = p.Tier
+	}
+	return m
+}
+
+// envelope is a successful response on its way to the marshaler.
+type envelope struct {
+	data any
+	meta Meta
+}
+
+// rewriteResponse wraps a gRPC response (or the field its route's
+// response_body names) in the envelope.
+func rewriteResponse(ctx context.Context, resp proto.Message) (any, error) {
+	var data any = resp
+	if rb, ok := resp.(interface{ XXX_ResponseBody() any }); ok {
+		data = rb.XXX_ResponseBody()
+	}
+	return &envelope{data: data, meta: MetaFor(ctx)}, nil
+}
+
+// Marshaler renders proto payloads with protojson (camelCase names, unset
+// fields present as null/[]/0 as v1 clients expect) inside the envelope, and
+// reads request bodies leniently (unknown fields are ignored).
+type Marshaler struct {
+	runtime.JSONPb
+}
+
+// NewMarshaler returns the gateway's marshaler.
+func NewMarshaler() *Marshaler {
+	return &Marshaler{JSONPb: runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+	}}
+}
+
+// Marshal renders an envelope as {"success":true,"data":…,"meta":…}.
+func (m *Marshaler) Marshal(v any) ([]byte, error) {
+	env, ok := v.(*envelope)
+	if !ok {
+		return m.JSONPb.Marshal(v)
+	}
+	data, err := m.JSONPb.Marshal(env.data)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(env.meta)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(data) + len(meta) + 40)
+	b.WriteString(`{"success":true,"data":`)
+	b.Write(data)
+	b.WriteString(`,"meta":`)
+	b.Write(meta)
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
+
+// ContentType is always JSON.
+func (m *Marshaler) ContentType(any) string { return "application/json; charset=utf-8" }
+
+// WriteError writes a v1 error envelope.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string, details any) {
+	body := struct {
+		Success bool      `json:"success"`
+		Error   ErrorBody `json:"error"`
+		Meta    Meta      `json:"meta"`
+	}{Error: ErrorBody{Code: code, Message: message, Details: details}, Meta: MetaFor(r.Context())}
+	writeJSON(w, status, body)
+}
+
+// WriteData writes a v1 success envelope around a plain Go value.
+func WriteData(w http.ResponseWriter, r *http.Request, status int, data any) {
+	body := struct {
+		Success bool `json:"success"`
+		Data    any  `json:"data"`
+		Meta    Meta `json:"meta"`
+	}{Success: true, Data: data, Meta: MetaFor(r.Context())}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"success":false,"error":{"code":"INTERNAL_ERROR","message":"response encoding failed"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

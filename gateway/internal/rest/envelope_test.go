@@ -1,0 +1,63 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	"github.com/altus4/altus/pkg/requestid"
+)
+
+func TestMarshalerWrapsDataInTheV1Envelope(t *testing.T) {
+	ctx := requestid.With(context.Background(), "req-1")
+	env, err := rewriteResponse(ctx, &dbrouterv1.TestDataSourceResponse{Connected: true, Message: "ok", LatencyMs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMarshaler().Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Success bool           `json:"success"`
+		Data    map[string]any `json:"data"`
+		Meta    Meta           `json:"meta"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	want := map[string]any{"connected": true, "message": "ok", "latencyMs": float64(3), "serverVersion": ""}
+	if !got.Success || got.Meta.RequestID != "req-1" || got.Meta.Version == "" || got.Meta.Timestamp == "" {
+		t.Fatalf("envelope = %+v", got)
+	}
+	if diff := cmp.Diff(want, got.Data); diff != "" {
+		t.Fatalf("data (-want +got):\n%s", diff)
+	}
+}
+
+func TestMarshalerRendersListsAndMapsAsBareJSON(t *testing.T) {
+	m := NewMarshaler()
+	list, err := m.Marshal(&envelope{data: []*dbrouterv1.Connection{{Id: "a", Port: 3306}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotList struct {
+		Data []map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(list, &gotList); err != nil || len(gotList.Data) != 1 || gotList.Data[0]["id"] != "a" || gotList.Data[0]["port"] != float64(3306) {
+		t.Fatalf("list = %s (%v)", list, err)
+	}
+	mp, err := m.Marshal(&envelope{data: map[string]bool{"a": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotMap struct {
+		Data map[string]bool `json:"data"`
+	}
+	if err := json.Unmarshal(mp, &gotMap); err != nil || !gotMap.Data["a"] {
+		t.Fatalf("map = %s (%v)", mp, err)
+	}
+}

@@ -1,0 +1,146 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/altus4/altus/pkg/grpcx"
+)
+
+// httpStatus maps canonical codes to HTTP statuses. It is the one table of
+// the edge; v1 error codes come from the ErrorInfo reason when there is one.
+var httpStatus = map[codes.Code]int{
+	codes.OK:                 http.StatusOK,
+	codes.Canceled:           499,
+	codes.Unknown:            http.StatusInternalServerError,
+	codes.InvalidArgument:    http.StatusBadRequest,
+	codes.DeadlineExceeded:   http.StatusGatewayTimeout,
+	codes.NotFound:           http.StatusNotFound,
+	codes.AlreadyExists:      http.StatusConflict,
+	codes.PermissionDenied:   http.StatusForbidden,
+	codes.ResourceExhausted:  http.StatusTooManyRequests,
+	codes.FailedPrecondition: http.StatusBadRequest,
+	codes.Aborted:            http.StatusConflict,
+	codes.OutOfRange:         http.StatusBadRequest,
+	codes.Unimplemented:      http.StatusNotImplemented,
+	codes.Internal:           http.StatusInternalServerError,
+	codes.Unavailable:        http.StatusServiceUnavailable,
+	codes.DataLoss:           http.StatusInternalServerError,
+	codes.Unauthenticated:    http.StatusUnauthorized,
+}
+
+// defaultCode is the v1 error code of a status without a reason.
+var defaultCode = map[codes.Code]string{
+	codes.Canceled:           "REQUEST_CANCELLED",
+	codes.Unknown:            "INTERNAL_ERROR",
+	codes.InvalidArgument:    "VALIDATION_ERROR",
+	codes.DeadlineExceeded:   "TIMEOUT",
+	codes.NotFound:           "NOT_FOUND",
+	codes.AlreadyExists:      "CONFLICT",
+	codes.PermissionDenied:   "FORBIDDEN",
+	codes.ResourceExhausted:  "RATE_LIMIT_EXCEEDED",
+	codes.FailedPrecondition: "FAILED_PRECONDITION",
+	codes.Aborted:            "CONFLICT",
+	codes.OutOfRange:         "VALIDATION_ERROR",
+	codes.Unimplemented:      "NOT_IMPLEMENTED",
+	codes.Internal:           "INTERNAL_ERROR",
+	codes.Unavailable:        "SERVICE_UNAVAILABLE",
+	codes.DataLoss:           "INTERNAL_ERROR",
+	codes.Unauthenticated:    "INVALID_TOKEN",
+}
+
+// APIError is an error expressed in v1 terms.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+	Details any
+}
+
+var decodeField = regexp.MustCompile(`(?:field|for field|type for field) "?([A-Za-z0-9_.]+)"?`)
+
+// FromStatus converts a gRPC error into its v1 form.
+func FromStatus(err error) APIError {
+	st := status.Convert(err)
+	code := st.Code()
+	out := APIError{Status: httpStatus[code], Code: defaultCode[code], Message: st.Message()}
+	if out.Status == 0 {
+		out.Status = http.StatusInternalServerError
+		out.Code = "INTERNAL_ERROR"
+	}
+	var fields []FieldDetail
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			if d.GetReason() != "" {
+				out.Code = d.GetReason()
+			}
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				fields = append(fields, FieldDetail{Field: v.GetField(), Message: v.GetDescription(), Code: v.GetReason()})
+			}
+		}
+	}
+	if fields != nil {
+		out.Details = fields
+	}
+	switch {
+	case code == codes.InvalidArgument && grpcx.Info(err) == nil:
+		// The gateway's own decoder rejected the body or query (a value of
+		// the wrong type): a validation error about that field.
+		field := ""
+		if m := decodeField.FindStringSubmatch(st.Message()); m != nil {
+			field = m[1]
+		}
+		out.Message = "A field has a value of the wrong type: " + cleanDecodeMessage(st.Message())
+		out.Details = []FieldDetail{{Field: field, Message: out.Message, Code: "INVALID_TYPE"}}
+	case code == codes.Unavailable && grpcx.Info(err) == nil:
+		out.Message = "A service this request needs is unavailable; try again shortly."
+	case code == codes.Unimplemented && grpcx.Info(err) == nil:
+		out.Message = "This route is not implemented yet."
+	case code == codes.DeadlineExceeded && grpcx.Info(err) == nil:
+		out.Message = "The request took too long."
+	}
+	return out
+}
+
+func cleanDecodeMessage(m string) string {
+	m = strings.TrimPrefix(m, "proto: ")
+	if i := strings.Index(m, "): "); i >= 0 && strings.HasPrefix(m, "(") {
+		m = m[i+3:]
+	}
+	return m
+}
+
+// handleError is grpc-gateway's error handler: every error, whether from a
+// backend or from the gateway's decoding, leaves in the v1 envelope.
+func handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	var he *runtime.HTTPStatusError
+	if errors.As(err, &he) {
+		WriteError(w, r, he.HTTPStatus, "VALIDATION_ERROR", he.Err.Error(), nil)
+		return
+	}
+	e := FromStatus(err)
+	WriteError(w, r, e.Status, e.Code, e.Message, e.Details)
+}
+
+// handleRoutingError answers unknown routes with JSON 404 and known routes
+// called with the wrong method with 405.
+func handleRoutingError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		WriteError(w, r, httpStatus, "METHOD_NOT_ALLOWED", "Method "+r.Method+" is not allowed on "+r.URL.Path+".", nil)
+	case http.StatusBadRequest:
+		WriteError(w, r, httpStatus, "VALIDATION_ERROR", "The request path is malformed.", nil)
+	default:
+		WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "Route "+r.Method+" "+r.URL.Path+" not found.", nil)
+	}
+}

@@ -1,0 +1,112 @@
+// Command gateway is the REST edge of Altus: the v1 API over HTTP, routed by
+// grpc-gateway to the suite's gRPC services, with authentication, rate
+// limits, the v1 envelope, health and metrics.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/altus4/altus/gateway/internal/config"
+	"github.com/altus4/altus/gateway/internal/health"
+	"github.com/altus4/altus/gateway/internal/openapi"
+	"github.com/altus4/altus/gateway/internal/ratelimit"
+	"github.com/altus4/altus/gateway/internal/rest"
+	"github.com/altus4/altus/gateway/internal/usage"
+	"github.com/altus4/altus/pkg/authn"
+	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/process"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	p, err := process.Start(ctx, process.Options{Service: "gateway", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		p.Log.Warn(w)
+	}
+
+	conns := map[string]*grpc.ClientConn{}
+	for _, s := range []struct{ name, addr string }{
+		{"account", cfg.Services.Account},
+		{"dbrouter", cfg.Services.DBRouter},
+		{"search", cfg.Services.Search},
+		{"cache", cfg.Services.Cache},
+		{"enhance", cfg.Services.Enhance},
+	} {
+		conn, err := grpcx.Dial(s.addr)
+		if err != nil {
+			return fmt.Errorf("%s client: %w", s.name, err)
+		}
+		conns[s.name] = conn
+		p.App.AddCloser(s.name+" client", func(context.Context) error { return conn.Close() })
+	}
+
+	account := accountv1.NewAccountServiceClient(conns["account"])
+	limiter := ratelimit.New(cachev1.NewCacheServiceClient(conns["cache"]), 300*time.Millisecond, time.Second, p.Registry)
+	recorder := usage.New(account, cfg.UsageFlushInterval, p.Log)
+	checker := health.New([]health.Dependency{
+		{Name: "account", Conn: conns["account"], Required: true},
+		{Name: "dbrouter", Conn: conns["dbrouter"], Required: true},
+		{Name: "search", Conn: conns["search"], Required: true},
+		{Name: "cache", Conn: conns["cache"], Required: true},
+		{Name: "enhance", Conn: conns["enhance"]},
+		{Name: "redis", Conn: conns["cache"], Service: "redis"},
+	}, cfg.HealthInterval, cfg.Runtime.Env, func() map[string]string {
+		mode := "redis"
+		if limiter.Degraded() {
+			mode = "degraded"
+		}
+		return map[string]string{"rateLimiting": mode}
+	}, p.Registry)
+
+	handler, err := rest.New(ctx, rest.Options{
+		Config:        cfg,
+		Logger:        p.Log,
+		Registry:      p.Registry,
+		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
+		Authenticator: authn.New(account, cfg.AuthCacheTTL, authn.DefaultCacheSize),
+		Limiter:       limiter,
+		Usage:         recorder,
+		Health:        checker,
+		OpenAPI:       openapi.Document,
+		Account:       conns["account"],
+		DBRouter:      conns["dbrouter"],
+		Search:        conns["search"],
+	})
+	if err != nil {
+		return err
+	}
+	p.App.OnDrain(checker.Drain)
+	p.App.AddServer(lifecycle.Server{Name: "health poller", Serve: checker.Serve, Stop: checker.Stop})
+	p.App.AddServer(lifecycle.Server{Name: "usage recorder", Serve: recorder.Serve, Stop: recorder.Stop})
+	if err := p.ServeHTTP("REST", handler, cfg.Port); err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
