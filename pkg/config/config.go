@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -219,18 +220,63 @@ func Parse(cfg any, environ []string, p *Problems) {
 			vars[k] = v
 		}
 	}
-	err := env.ParseWithOptions(cfg, env.Options{Environment: vars})
-	if err == nil {
+	before := len(p.list)
+	checkValues(reflect.ValueOf(cfg).Elem().Type(), vars, p)
+	if len(p.list) > before {
 		return
 	}
-	var agg env.AggregateError
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors {
-			p.Add(e.Error())
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
+		var agg env.AggregateError
+		if errors.As(err, &agg) {
+			for _, e := range agg.Errors {
+				p.Add(e.Error())
+			}
+			return
 		}
-		return
+		p.Add(err.Error())
 	}
-	p.Add(err.Error())
+}
+
+// checkValues reports, by variable name, every set variable whose value does
+// not parse as its field's type (the parser itself names struct fields only).
+func checkValues(t reflect.Type, vars map[string]string, p *Problems) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if key == "-" {
+			continue
+		}
+		if key == "" {
+			if f.Type.Kind() == reflect.Struct {
+				checkValues(f.Type, vars, p)
+			}
+			continue
+		}
+		raw, ok := vars[key]
+		if !ok {
+			continue
+		}
+		if f.Type == reflect.TypeOf(time.Duration(0)) {
+			if _, err := time.ParseDuration(raw); err != nil {
+				p.Addf("%s must be a duration such as 500ms, 30s or 5m; got %q", key, raw)
+			}
+			continue
+		}
+		switch f.Type.Kind() {
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			if _, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); err != nil {
+				p.Addf("%s must be an integer; got %q", key, raw)
+			}
+		case reflect.Bool:
+			if _, err := strconv.ParseBool(raw); err != nil {
+				p.Addf("%s must be true or false; got %q", key, raw)
+			}
+		case reflect.Float64:
+			if _, err := strconv.ParseFloat(raw, 64); err != nil {
+				p.Addf("%s must be a number; got %q", key, raw)
+			}
+		}
+	}
 }
 
 // PortOr returns port when set and def otherwise.

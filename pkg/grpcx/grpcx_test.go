@@ -1,0 +1,129 @@
+package grpcx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/requestid"
+	"github.com/altus4/altus/pkg/validate"
+)
+
+var errDomain = errors.New("thing not found")
+
+// probe is a SearchService whose Search behaves as the query says, so the
+// interceptor chain can be driven through a real generated client.
+type probe struct {
+	searchv1.UnimplementedSearchServiceServer
+	seen chan context.Context
+}
+
+func (p *probe) Search(ctx context.Context, req *searchv1.SearchRequest) (*searchv1.SearchResponse, error) {
+	if p.seen != nil {
+		p.seen <- ctx
+	}
+	switch req.GetQuery() {
+	case "panic":
+		panic("boom")
+	case "internal":
+		return nil, fmt.Errorf("query failed: dial tcp 10.0.0.5:3306: secret detail")
+	case "domain":
+		return nil, Map(fmt.Errorf("lookup: %w", errDomain), []Mapping{{Err: errDomain, Code: codes.NotFound, Reason: "THING_NOT_FOUND"}})
+	case "validation":
+		return nil, Map(validate.Field("query", "TOO_SHORT", "too short"), nil)
+	}
+	return &searchv1.SearchResponse{}, nil
+}
+
+func start(t *testing.T, opts ServerOptions, p *probe) searchv1.SearchServiceClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := NewServer(opts)
+	searchv1.RegisterSearchServiceServer(srv, p)
+	srv.Ready()
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := Dial("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return searchv1.NewSearchServiceClient(conn)
+}
+
+func TestInterceptorsGiveEveryErrorACodeAndReasonAndMaskInternals(t *testing.T) {
+	var logs bytes.Buffer
+	client := start(t, ServerOptions{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, &probe{})
+	tests := []struct {
+		query      string
+		wantCode   codes.Code
+		wantReason string
+	}{
+		{"panic", codes.Internal, ReasonInternal},
+		{"internal", codes.Internal, ReasonInternal},
+		{"domain", codes.NotFound, "THING_NOT_FOUND"},
+		{"validation", codes.InvalidArgument, ReasonValidation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			_, err := client.Search(context.Background(), &searchv1.SearchRequest{Query: tt.query})
+			if status.Code(err) != tt.wantCode || Reason(err) != tt.wantReason {
+				t.Fatalf("got %v %q, want %v %q", status.Code(err), Reason(err), tt.wantCode, tt.wantReason)
+			}
+			if strings.Contains(status.Convert(err).Message(), "10.0.0.5") {
+				t.Fatalf("internal detail leaked to the caller: %v", err)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "10.0.0.5") {
+		t.Fatal("the masked error was not logged in full")
+	}
+}
+
+func TestRequestIDAndIdentityTravelToTheServer(t *testing.T) {
+	signer := identity.NewSigner(strings.Repeat("k", 32))
+	p := &probe{seen: make(chan context.Context, 1)}
+	client := start(t, ServerOptions{Signer: signer}, p)
+	who := identity.Principal{UserID: "user-1", Role: identity.RoleUser}
+	ctx := requestid.With(context.Background(), "req-42")
+	ctx = identity.With(ctx, who, signer.Sign(who, time.Minute))
+	var header metadata.MD
+	if _, err := client.Search(ctx, &searchv1.SearchRequest{Query: "ok"}, grpc.Header(&header)); err != nil {
+		t.Fatal(err)
+	}
+	got := <-p.seen
+	if id := requestid.From(got); id != "req-42" {
+		t.Errorf("server saw request id %q", id)
+	}
+	if gotWho, ok := identity.From(got); !ok || gotWho.UserID != "user-1" {
+		t.Errorf("server saw principal %+v, %v", gotWho, ok)
+	}
+	if h := header.Get(requestid.MetadataKey); len(h) != 1 || h[0] != "req-42" {
+		t.Errorf("response header request id = %v", h)
+	}
+}
+
+func TestForgedIdentityIsRejected(t *testing.T) {
+	client := start(t, ServerOptions{Signer: identity.NewSigner(strings.Repeat("k", 32))}, &probe{})
+	forger := identity.NewSigner(strings.Repeat("f", 32))
+	who := identity.Principal{UserID: "victim", Role: identity.RoleAdmin}
+	ctx := identity.With(context.Background(), who, forger.Sign(who, time.Minute))
+	_, err := client.Search(ctx, &searchv1.SearchRequest{Query: "ok"})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("forged assertion: %v, want Unauthenticated", err)
+	}
+}
