@@ -1,0 +1,94 @@
+// Command cache serves altus.cache.v1.CacheService: cached values and the
+// rate-limit counters of the suite, over Redis. While Redis cannot be
+// reached it keeps serving, answers UNAVAILABLE / REDIS_UNAVAILABLE at
+// once, and reports the outage as the health status of service "redis".
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/process"
+	"github.com/altus4/altus/services/cache/internal/cache"
+	"github.com/altus4/altus/services/cache/internal/config"
+	"github.com/altus4/altus/services/cache/internal/grpcapi"
+	"github.com/altus4/altus/services/cache/internal/redisx"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cache:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	p, err := process.Start(ctx, process.Options{Service: "cache", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		p.Log.Warn(w)
+	}
+
+	client, err := redisx.New(cfg.Redis, redisx.Options{})
+	if err != nil {
+		return err
+	}
+	p.App.AddCloser("redis client", func(context.Context) error { client.Close(); return nil })
+	store := cache.New(client, cache.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.RedisTimeout, Log: p.Log})
+	p.Registry.MustRegister(store.Collectors()...)
+
+	srv := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:   p.Log,
+		Registry: p.Registry,
+		Signer:   identity.NewSigner(cfg.Secrets.JWTSecret),
+	})
+	cachev1.RegisterCacheServiceServer(srv, grpcapi.New(store))
+
+	report := grpcapi.RedisHealthReporter(srv.Health)
+	if err := store.Check(ctx); err != nil {
+		p.Log.Warn("Redis is unavailable at start: serving degraded until it answers", "addr", cfg.Redis.Addr(), "error", err.Error())
+	}
+	report(store.Up())
+	p.App.AddServer(watcher(store, cfg, report))
+
+	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
+
+// watcher runs the Redis health check under the process lifecycle.
+func watcher(store *cache.Store, cfg config.Config, report func(bool)) lifecycle.Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	return lifecycle.Server{
+		Name: "redis health check every " + cfg.RedisCheckInterval.String(),
+		Serve: func() error {
+			defer close(done)
+			return store.Watch(ctx, cfg.RedisCheckInterval, report)
+		},
+		Stop: func(stopCtx context.Context) {
+			cancel()
+			select {
+			case <-done:
+			case <-stopCtx.Done():
+			}
+		},
+	}
+}
