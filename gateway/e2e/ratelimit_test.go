@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/altus4/altus/pkg/testenv"
+)
+
+func TestRateLimits(t *testing.T) {
+	s := StartSuite(t, map[string]string{"ALTUS_AUTH_RATE_LIMIT": "3"})
+
+	t.Run("login is limited per client address", func(t *testing.T) {
+		body := map[string]string{"email": "nobody@example.com", "password": "wrong password"}
+		for i := 0; i < 3; i++ {
+			r := s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
+			Expect(t, r, http.StatusUnauthorized, "AUTHENTICATION_FAILED")
+			if r.Header.Get("X-RateLimit-Limit") != "3" {
+				t.Fatalf("headers: %v", r.Header)
+			}
+		}
+		r := s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
+		Expect(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+		if r.Header.Get("Retry-After") == "" || r.Header.Get("X-RateLimit-Remaining") != "0" {
+			t.Fatalf("429 headers: %v", r.Header)
+		}
+	})
+
+	t.Run("a key's tier is enforced across gateway replicas", func(t *testing.T) {
+		// Register through a fresh replica address: the login limit above
+		// counts per address and route, and register is its own route.
+		u := s.Register(t)
+		_, secret := s.CreateKey(t, u, map[string]any{"name": "busy key"})
+		second := s.StartGateway(t, "gateway-2", nil)
+
+		var allowed, limited atomic.Int64
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var last *Response
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				base := s.URL
+				if w%2 == 1 {
+					base = second
+				}
+				for i := 0; i < 130; i++ {
+					r := s.CallURL(t, base, http.MethodGet, "/api/v1/search/history", secret, nil)
+					if r.Status == http.StatusTooManyRequests {
+						limited.Add(1)
+						mu.Lock()
+						last = r
+						mu.Unlock()
+					} else {
+						allowed.Add(1)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if allowed.Load() != 1000 || limited.Load() != 40 {
+			t.Fatalf("allowed %d, limited %d across two replicas; want exactly 1000 and 40", allowed.Load(), limited.Load())
+		}
+		if last.Error.Code != "RATE_LIMIT_EXCEEDED" || last.Header.Get("X-RateLimit-Tier") != "free" || last.Header.Get("Retry-After") == "" {
+			t.Fatalf("429 = %s %v", last.Raw, last.Header)
+		}
+		var d struct {
+			RetryAfter int    `json:"retryAfter"`
+			Limit      int    `json:"limit"`
+			Remaining  int    `json:"remaining"`
+			Tier       string `json:"tier"`
+		}
+		if err := json.Unmarshal(last.Error.Details, &d); err != nil || d.Limit != 1000 || d.Remaining != 0 || d.Tier != "free" || d.RetryAfter <= 0 {
+			t.Fatalf("details = %s", last.Error.Details)
+		}
+		reset, err := time.Parse(time.RFC3339, last.Header.Get("X-RateLimit-Reset"))
+		if err != nil || !reset.After(time.Now()) || reset.Sub(time.Now()) > time.Hour {
+			t.Fatalf("X-RateLimit-Reset = %q", last.Header.Get("X-RateLimit-Reset"))
+		}
+		if ra, _ := strconv.Atoi(last.Header.Get("Retry-After")); ra != d.RetryAfter {
+			t.Fatalf("Retry-After %s != details.retryAfter %d", last.Header.Get("Retry-After"), d.RetryAfter)
+		}
+	})
+}
+
+// With Redis unreachable the suite keeps serving: limits are counted locally
+// and health says the gateway is degraded, not down.
+func TestRedisDownDegradesInsteadOfFailing(t *testing.T) {
+	s := StartSuite(t, map[string]string{"REDIS_PORT": strconv.Itoa(testenv.FreePort(t)), "ALTUS_AUTH_RATE_LIMIT": "2"})
+	u := s.Register(t)
+	_, secret := s.CreateKey(t, u, map[string]any{"name": "no redis"})
+	r := s.Call(t, http.MethodGet, "/api/v1/search/history", secret, nil)
+	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusUnauthorized || r.Header.Get("X-RateLimit-Remaining") != "999" {
+		t.Fatalf("keyed request with Redis down: %d %v %s", r.Status, r.Header, r.Raw)
+	}
+	resp, err := s.HTTP.Get(s.URL + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Status       string            `json:"status"`
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || h.Status != "degraded" || h.Dependencies["redis"] != "down" || h.Dependencies["rateLimiting"] != "degraded" {
+		t.Fatalf("health = %d %+v", resp.StatusCode, h)
+	}
+	body := map[string]string{"email": u.Email, "password": "wrong password"}
+	s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
+	s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
+	Expect(t, s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body), http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+}

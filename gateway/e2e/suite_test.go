@@ -1,0 +1,416 @@
+// Package e2e starts the real binaries of the suite against the real MariaDB
+// and Redis, and drives the REST API over HTTP the way a client would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/altus4/altus/pkg/config"
+	"github.com/altus4/altus/pkg/testenv"
+)
+
+// services are the binaries of the suite, in start order.
+var services = []string{"cache", "dbrouter", "account", "enhance", "search", "gateway"}
+
+var (
+	binDir   string
+	buildErr error
+	buildMu  sync.Mutex
+	built    bool
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "altus-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot finds the directory holding go.work.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("go.work not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// buildBinaries compiles every service once per test run.
+func buildBinaries(t *testing.T) {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if !built {
+		built = true
+		root, err := repoRoot()
+		if err == nil {
+			args := []string{"build", "-o", binDir + "/"}
+			for _, s := range services {
+				if s == "gateway" {
+					args = append(args, "./gateway")
+				} else {
+					args = append(args, "./services/"+s)
+				}
+			}
+			cmd := exec.Command("go", args...)
+			cmd.Dir = root
+			out, cerr := cmd.CombinedOutput()
+			if cerr != nil {
+				err = fmt.Errorf("go build: %v\n%s", cerr, out)
+			}
+		}
+		buildErr = err
+	}
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
+// Suite is one running copy of the whole suite.
+type Suite struct {
+	t        *testing.T
+	URL      string
+	Env      map[string]string
+	DB       *sql.DB // the metadata database
+	DBConfig config.MySQL
+	procs    map[string]*exec.Cmd
+	admin    map[string]string
+	logs     map[string]*bytes.Buffer
+	mu       sync.Mutex
+	HTTP     *http.Client
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// StartSuite starts every service with fresh storage. extra overrides
+// environment variables for every process.
+func StartSuite(t *testing.T, extra map[string]string) *Suite {
+	t.Helper()
+	buildBinaries(t)
+	db, dbcfg := testenv.OpenDatabase(t)
+	redis := testenv.RedisConfig(t)
+	s := &Suite{t: t, DB: db, DBConfig: dbcfg, procs: map[string]*exec.Cmd{}, admin: map[string]string{}, logs: map[string]*bytes.Buffer{}, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	env := map[string]string{
+		"ALTUS_ENV":             "test",
+		"LOG_LEVEL":             "info",
+		"JWT_SECRET":            randomHex(32),
+		"ENCRYPTION_KEY":        randomHex(32),
+		"DB_HOST":               dbcfg.Host,
+		"DB_PORT":               strconv.Itoa(dbcfg.Port),
+		"DB_USERNAME":           dbcfg.Username,
+		"DB_PASSWORD":           dbcfg.Password,
+		"DB_DATABASE":           dbcfg.Database,
+		"REDIS_HOST":            redis.Host,
+		"REDIS_PORT":            strconv.Itoa(redis.Port),
+		"ALTUS_REDIS_PREFIX":    redis.Prefix,
+		"ALTUS_DRAIN_DELAY":     "0s",
+		"ALTUS_STOP_TIMEOUT":    "5s",
+		"ALTUS_HEALTH_INTERVAL": "200ms",
+		"ALTUS_AUTH_CACHE_TTL":  "1s",
+		"ALTUS_AUTH_RATE_LIMIT": "1000",
+		"ALLOWED_ORIGINS":       "http://app.example",
+	}
+	addrs := map[string]string{}
+	for _, svc := range services {
+		if svc == "gateway" {
+			continue
+		}
+		addrs[svc] = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+		env["ALTUS_"+strings.ToUpper(svc)+"_ADDR"] = addrs[svc]
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s.Env = env
+	gatewayPort := testenv.FreePort(t)
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(gatewayPort)
+	for _, svc := range services {
+		own := map[string]string{"ALTUS_ADMIN_PORT": strconv.Itoa(testenv.FreePort(t))}
+		s.admin[svc] = own["ALTUS_ADMIN_PORT"]
+		if svc == "gateway" {
+			own["PORT"] = strconv.Itoa(gatewayPort)
+		} else {
+			_, port, _ := net.SplitHostPort(addrs[svc])
+			own["ALTUS_GRPC_PORT"] = port
+		}
+		s.start(svc, own)
+	}
+	t.Cleanup(s.Stop)
+	s.WaitHealthy(60 * time.Second)
+	return s
+}
+
+func (s *Suite) start(svc string, own map[string]string) { s.startNamed(svc, svc, own) }
+
+func (s *Suite) startNamed(name, svc string, own map[string]string) {
+	cmd := exec.Command(filepath.Join(binDir, svc))
+	environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range s.Env {
+		if _, overridden := own[k]; !overridden {
+			environ = append(environ, k+"="+v)
+		}
+	}
+	for k, v := range own {
+		environ = append(environ, k+"="+v)
+	}
+	cmd.Env = environ
+	buf := &bytes.Buffer{}
+	w := &lockedWriter{mu: &s.mu, w: buf}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start %s: %v", name, err)
+	}
+	s.procs[name] = cmd
+	s.logs[name] = buf
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// StartGateway starts one more gateway replica against the same services
+// and returns its URL; it stops with the suite.
+func (s *Suite) StartGateway(t *testing.T, name string, extra map[string]string) string {
+	t.Helper()
+	port := strconv.Itoa(testenv.FreePort(t))
+	own := map[string]string{"PORT": port, "ALTUS_ADMIN_PORT": strconv.Itoa(testenv.FreePort(t))}
+	for k, v := range extra {
+		own[k] = v
+	}
+	s.startNamed(name, "gateway", own)
+	url := "http://127.0.0.1:" + port
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := s.HTTP.Get(url + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("gateway %s not healthy:\n%s", name, s.Logs(name))
+	return ""
+}
+
+// AdminPort returns the admin (metrics) port of a service.
+func (s *Suite) AdminPort(svc string) string { return s.admin[svc] }
+
+// Logs returns what a service has logged so far.
+func (s *Suite) Logs(svc string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs[svc].String()
+}
+
+// WaitHealthy polls GET /health until it answers 200.
+func (s *Suite) WaitHealthy(within time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := s.HTTP.Get(s.URL + "/health")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			last = string(b)
+		} else {
+			last = err.Error()
+		}
+		for svc, cmd := range s.procs {
+			if cmd.ProcessState != nil {
+				s.t.Fatalf("%s exited:\n%s", svc, s.Logs(svc))
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var logs strings.Builder
+	for _, svc := range services {
+		fmt.Fprintf(&logs, "--- %s\n%s\n", svc, tail(s.Logs(svc), 3000))
+	}
+	s.t.Fatalf("suite not healthy within %s; last /health: %s\n%s", within, last, logs.String())
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// Stop sends SIGTERM to every process (gateways first) and waits for them.
+func (s *Suite) Stop() {
+	for name := range s.procs {
+		if !slices.Contains(services, name) {
+			s.StopService(name)
+		}
+	}
+	for i := len(services) - 1; i >= 0; i-- {
+		s.StopService(services[i])
+	}
+	if s.t.Failed() {
+		for _, svc := range services {
+			s.t.Logf("--- %s log (tail)\n%s", svc, tail(s.Logs(svc), 4000))
+		}
+	}
+}
+
+// StopService stops one service gracefully.
+func (s *Suite) StopService(svc string) {
+	cmd, ok := s.procs[svc]
+	if !ok || cmd.Process == nil {
+		return
+	}
+	delete(s.procs, svc)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Response is a decoded v1 envelope.
+type Response struct {
+	Status  int
+	Header  http.Header
+	Raw     []byte
+	Success bool            `json:"success"`
+	Data    json.RawMessage `json:"data"`
+	Error   struct {
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details"`
+	} `json:"error"`
+	Meta struct {
+		Timestamp     string  `json:"timestamp"`
+		RequestID     string  `json:"requestId"`
+		Version       string  `json:"version"`
+		ExecutionTime float64 `json:"executionTime"`
+		APIKeyTier    string  `json:"apiKeyTier"`
+	} `json:"meta"`
+}
+
+// Decode unmarshals the envelope's data into v.
+func (r *Response) Decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode data: %v\n%s", err, r.Raw)
+	}
+}
+
+// Call sends a request. body may be nil, a string (sent as is) or a value (JSON-encoded).
+func (s *Suite) Call(t *testing.T, method, path, bearer string, body any, headers ...string) *Response {
+	t.Helper()
+	return s.CallURL(t, s.URL, method, path, bearer, body, headers...)
+}
+
+// CallURL is Call against another gateway replica.
+func (s *Suite) CallURL(t *testing.T, base, method, path, bearer string, body any, headers ...string) *Response {
+	t.Helper()
+	var rdr io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rdr = strings.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdr = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, base+path, rdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rdr != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s %s: %d, body is not JSON: %v\n%s", method, path, resp.StatusCode, err, raw)
+	}
+	return out
+}
+
+// Expect fails unless the response has the status and, for errors, the v1 code.
+func Expect(t *testing.T, r *Response, status int, code string) {
+	t.Helper()
+	if r.Status != status || (code != "" && r.Error.Code != code) {
+		t.Fatalf("got %d %s, want %d %s\n%s", r.Status, r.Error.Code, status, code, r.Raw)
+	}
+	if r.Meta.RequestID == "" || r.Meta.Version == "" || r.Meta.Timestamp == "" {
+		t.Fatalf("meta missing: %s", r.Raw)
+	}
+	if (status < 300) != r.Success {
+		t.Fatalf("success = %v for status %d: %s", r.Success, status, r.Raw)
+	}
+}
