@@ -1,0 +1,157 @@
+// Command account serves altus.account.v1.AccountService: users, session
+// tokens and API keys, kept in the metadata database.
+//
+// Usage:
+//
+//	account            serve (applies pending migrations first unless ALTUS_MIGRATE=false)
+//	account migrate    apply pending migrations and exit
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/migrate"
+	"github.com/altus4/altus/pkg/process"
+	"github.com/altus4/altus/pkg/telemetry"
+	"github.com/altus4/altus/services/account/internal/account"
+	"github.com/altus4/altus/services/account/internal/cacheclient"
+	"github.com/altus4/altus/services/account/internal/config"
+	"github.com/altus4/altus/services/account/internal/dbrouterclient"
+	"github.com/altus4/altus/services/account/internal/grpcapi"
+	"github.com/altus4/altus/services/account/internal/store"
+)
+
+// pruneEvery is how often expired sessions are deleted.
+const pruneEvery = time.Hour
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "account:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	migrateOnly := false
+	switch {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "migrate":
+		migrateOnly = true
+	default:
+		return fmt.Errorf("unknown arguments %q: run `account` to serve or `account migrate` to apply migrations", args)
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	if migrateOnly {
+		log := telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "account")
+		db, err := openDatabase(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		n, err := migrate.Up(ctx, db, "account", store.Migrations(), log)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "count", n)
+		return nil
+	}
+
+	p, err := process.Start(ctx, process.Options{Service: "account", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		p.Log.Warn(w)
+	}
+
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	p.App.AddCloser("metadata database", func(context.Context) error { return db.Close() })
+	if cfg.Migrate {
+		if _, err := migrate.Up(ctx, db, "account", store.Migrations(), p.Log); err != nil {
+			return err
+		}
+	}
+
+	dbrouterConn, err := grpcx.Dial(cfg.Services.DBRouter)
+	if err != nil {
+		return fmt.Errorf("dbrouter client: %w", err)
+	}
+	p.App.AddCloser("dbrouter client", func(context.Context) error { return dbrouterConn.Close() })
+	cacheConn, err := grpcx.Dial(cfg.Services.Cache)
+	if err != nil {
+		return fmt.Errorf("cache client: %w", err)
+	}
+	p.App.AddCloser("cache client", func(context.Context) error { return cacheConn.Close() })
+
+	signer := identity.NewSigner(cfg.Secrets.JWTSecret)
+	svc, err := account.New(account.Options{
+		Store:       store.New(db),
+		Secret:      cfg.Secrets.JWTSecret,
+		Signer:      signer,
+		TokenTTL:    cfg.JWTTTL,
+		DataSources: dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
+		RateLimits:  cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+		Log:         p.Log,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:        p.Log,
+		Registry:      p.Registry,
+		Signer:        signer,
+		Authenticator: grpcapi.NewAuthenticator(svc, p.Log),
+	})
+	accountv1.RegisterAccountServiceServer(srv, grpcapi.New(svc))
+	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
+		return err
+	}
+	p.App.AddServer(pruner(svc, p.Log))
+	return p.Run(ctx)
+}
+
+// openDatabase creates the metadata database when missing and opens it.
+func openDatabase(ctx context.Context, cfg config.Config) (*sql.DB, error) {
+	dsn := cfg.MySQL.DSN()
+	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
+		return nil, err
+	}
+	return migrate.Open(ctx, dsn, cfg.MySQL.MaxOpenConns)
+}
+
+// pruner runs the hourly deletion of expired sessions beside the servers.
+func pruner(svc *account.Service, log *slog.Logger) lifecycle.Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return lifecycle.Server{
+		Name: "session pruner",
+		Serve: func() error {
+			svc.RunPruner(ctx, pruneEvery)
+			log.Info("session pruner stopped")
+			return nil
+		},
+		Stop: func(context.Context) { cancel() },
+	}
+}
