@@ -12,7 +12,13 @@ help: ## List the targets.
 
 $(BIN)/buf:
 	@echo "building buf (first time only; several minutes from a cold module cache)"
-	cd tools && GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf
+	cd tools && GOWORK=off GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf
+
+$(BIN)/grpcurl:
+	cd tools && GOWORK=off GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+.PHONY: grpcurl
+grpcurl: $(BIN)/grpcurl ## Build grpcurl (pinned in tools/go.mod) into .bin/.
 
 .PHONY: plugins
 plugins: ## Build the protoc plugins pinned in pkg/go.mod into .bin/.
