@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -450,5 +451,31 @@ func TestMigrationStatusFollowsSetup(t *testing.T) {
 	}
 	if st, err = e.svc.MigrationStatus(ctx, p); err != nil || !st.HasMigrated {
 		t.Fatalf("after setup = %+v, %v; want hasMigrated", st, err)
+	}
+}
+
+func TestConcurrentRefreshesOfOneSessionSucceedOnce(t *testing.T) {
+	e := newEnv(t)
+	_, p := e.register(t, "race@example.com")
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := e.svc.RefreshToken(context.Background(), p)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, account.ErrSessionEnded):
+			t.Errorf("refresh: %v, want success or ErrSessionEnded", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d refreshes succeeded, want exactly 1", ok)
 	}
 }
