@@ -232,8 +232,14 @@ func TestCallsThatNeedACallerAnswerNoTokenWithoutOne(t *testing.T) {
 		"ListApiKeys":        func() error { _, err := c.ListApiKeys(ctx, &accountv1.ListApiKeysRequest{}); return err },
 		"UpdateApiKey":       func() error { _, err := c.UpdateApiKey(ctx, &accountv1.UpdateApiKeyRequest{KeyId: "k"}); return err },
 		"RevokeApiKey":       func() error { _, err := c.RevokeApiKey(ctx, &accountv1.RevokeApiKeyRequest{KeyId: "k"}); return err },
-		"GetApiKeyUsage":     func() error { _, err := c.GetApiKeyUsage(ctx, &accountv1.GetApiKeyUsageRequest{KeyId: "k"}); return err },
-		"RegenerateApiKey":   func() error { _, err := c.RegenerateApiKey(ctx, &accountv1.RegenerateApiKeyRequest{KeyId: "k"}); return err },
+		"GetApiKeyUsage": func() error {
+			_, err := c.GetApiKeyUsage(ctx, &accountv1.GetApiKeyUsageRequest{KeyId: "k"})
+			return err
+		},
+		"RegenerateApiKey": func() error {
+			_, err := c.RegenerateApiKey(ctx, &accountv1.RegenerateApiKeyRequest{KeyId: "k"})
+			return err
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) { wantOutcome(t, call(), codes.Unauthenticated, grpcapi.ReasonNoToken) })
@@ -436,9 +442,18 @@ func TestAnotherUsersKeyAnswersNotFound(t *testing.T) {
 			_, err := h.client.UpdateApiKey(intruder, &accountv1.UpdateApiKeyRequest{KeyId: id, Name: &name})
 			return err
 		},
-		"RevokeApiKey":     func() error { _, err := h.client.RevokeApiKey(intruder, &accountv1.RevokeApiKeyRequest{KeyId: id}); return err },
-		"GetApiKeyUsage":   func() error { _, err := h.client.GetApiKeyUsage(intruder, &accountv1.GetApiKeyUsageRequest{KeyId: id}); return err },
-		"RegenerateApiKey": func() error { _, err := h.client.RegenerateApiKey(intruder, &accountv1.RegenerateApiKeyRequest{KeyId: id}); return err },
+		"RevokeApiKey": func() error {
+			_, err := h.client.RevokeApiKey(intruder, &accountv1.RevokeApiKeyRequest{KeyId: id})
+			return err
+		},
+		"GetApiKeyUsage": func() error {
+			_, err := h.client.GetApiKeyUsage(intruder, &accountv1.GetApiKeyUsageRequest{KeyId: id})
+			return err
+		},
+		"RegenerateApiKey": func() error {
+			_, err := h.client.RegenerateApiKey(intruder, &accountv1.RegenerateApiKeyRequest{KeyId: id})
+			return err
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) { wantOutcome(t, call(), codes.NotFound, grpcapi.ReasonAPIKeyNotFound) })
