@@ -209,7 +209,9 @@ func New(o Options) (*Service, error) {
 	}
 	if s.probe == nil {
 		opts := o.Pools.Options()
-		s.probe = func(ctx context.Context, st pool.Settings) (pool.ProbeResult, error) { return pool.Probe(ctx, st, opts) }
+		s.probe = func(ctx context.Context, st pool.Settings) (pool.ProbeResult, error) {
+			return pool.Probe(ctx, st, opts)
+		}
 	}
 	if s.statusTimeout <= 0 {
 		s.statusTimeout = DefaultStatusTimeout
