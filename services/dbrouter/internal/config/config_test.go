@@ -1,0 +1,66 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaults(t *testing.T) {
+	c := Default()
+	got := []any{c.GRPCPort, c.Migrate, c.Sources.PoolSize, c.Sources.AcquireTimeout, c.Sources.IdleTimeout, c.Sources.TLSSkipVerify, c.Sources.SweepInterval, c.SchemaTTL}
+	want := []any{50054, true, 10, 2 * time.Second, 5 * time.Minute, false, 30 * time.Second, 5 * time.Minute}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if DefaultAdminPort != 9094 {
+		t.Errorf("DefaultAdminPort = %d, want 9094", DefaultAdminPort)
+	}
+}
+
+func TestLoadRequiresTheEncryptionKeyOutsideDevelopment(t *testing.T) {
+	jwt := "JWT_SECRET=0123456789abcdef0123456789abcdef"
+	key := "ENCRYPTION_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	tests := []struct {
+		name    string
+		environ []string
+		wantErr string // a variable the error must name, or "" for success
+	}{
+		{"production without a key", []string{jwt}, "ENCRYPTION_KEY"},
+		{"production with a short key", []string{jwt, "ENCRYPTION_KEY=abcd"}, "ENCRYPTION_KEY"},
+		{"production with a key", []string{jwt, key}, ""},
+		{"development without secrets", []string{"ALTUS_ENV=development"}, ""},
+		{"bad pool settings", []string{jwt, key, "ALTUS_SOURCE_POOL_SIZE=0", "ALTUS_SOURCE_ACQUIRE_TIMEOUT=0s", "ALTUS_SCHEMA_TTL=0s"}, "ALTUS_SOURCE_POOL_SIZE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.environ)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if len(c.Secrets.EncryptionKeyBytes()) != 32 {
+					t.Errorf("encryption key is %d bytes, want 32", len(c.Secrets.EncryptionKeyBytes()))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Load error = %v, want one naming %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Load([]string{"ALTUS_SOURCE_POOL_SIZE=0", "ALTUS_SOURCE_ACQUIRE_TIMEOUT=0s", "ALTUS_SCHEMA_TTL=0s", "ALTUS_GRPC_PORT=0"})
+	if err == nil {
+		t.Fatal("Load accepted invalid settings")
+	}
+	for _, v := range []string{"JWT_SECRET", "ENCRYPTION_KEY", "ALTUS_SOURCE_POOL_SIZE", "ALTUS_SOURCE_ACQUIRE_TIMEOUT", "ALTUS_SCHEMA_TTL", "ALTUS_GRPC_PORT"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("error does not name %s:\n%v", v, err)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+// Command dbrouter serves altus.dbrouter.v1.DBRouterService: the registry of
+// the users' own MySQL/MariaDB databases (data sources) with their encrypted
+// credentials, a bounded connection pool per source and schema discovery.
+//
+// Usage:
+//
+//	dbrouter            serve (applies pending migrations first unless ALTUS_MIGRATE=false)
+//	dbrouter migrate    apply pending migrations and exit
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/altus4/altus/pkg/authn"
+	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
+	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/migrate"
+	"github.com/altus4/altus/pkg/process"
+	"github.com/altus4/altus/pkg/telemetry"
+	"github.com/altus4/altus/services/dbrouter/internal/config"
+	"github.com/altus4/altus/services/dbrouter/internal/credential"
+	"github.com/altus4/altus/services/dbrouter/internal/datasource"
+	"github.com/altus4/altus/services/dbrouter/internal/grpcapi"
+	"github.com/altus4/altus/services/dbrouter/internal/migrations"
+	"github.com/altus4/altus/services/dbrouter/internal/pool"
+	"github.com/altus4/altus/services/dbrouter/internal/schema"
+	"github.com/altus4/altus/services/dbrouter/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dbrouter:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	migrateOnly := false
+	switch {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "migrate":
+		migrateOnly = true
+	default:
+		return fmt.Errorf("unknown arguments %q: run `dbrouter` to serve or `dbrouter migrate` to apply migrations", args)
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	if migrateOnly {
+		log := telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "dbrouter")
+		db, err := openDatabase(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		n, err := migrate.Up(ctx, db, migrations.Service, migrations.FS, log)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "count", n)
+		return nil
+	}
+
+	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		p.Log.Warn(w)
+	}
+
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	p.App.AddCloser("metadata database", func(context.Context) error { return db.Close() })
+	if cfg.Migrate {
+		if _, err := migrate.Up(ctx, db, migrations.Service, migrations.FS, p.Log); err != nil {
+			return err
+		}
+	}
+
+	cipher, err := credential.New(cfg.Secrets.EncryptionKeyBytes())
+	if err != nil {
+		return err
+	}
+	schemas := schema.NewCache(schema.CacheOptions{TTL: cfg.SchemaTTL, Log: p.Log})
+	// Closers run in reverse: the pools close first, then pending schema
+	// refreshes (which fail fast on closed pools) are waited for.
+	p.App.AddCloser("schema refreshes", func(ctx context.Context) error { return waitCtx(ctx, schemas.Wait) })
+	pools := pool.NewManager(pool.Options{
+		MaxSize:        int32(cfg.Sources.PoolSize),
+		AcquireTimeout: cfg.Sources.AcquireTimeout,
+		IdleTimeout:    cfg.Sources.IdleTimeout,
+		TLSSkipVerify:  cfg.Sources.TLSSkipVerify,
+		Logger:         p.Log,
+	})
+	if err := pools.Register(p.Registry); err != nil {
+		return err
+	}
+	p.App.AddCloser("data source pools", pools.Close)
+
+	svc, err := datasource.New(datasource.Options{Store: store.New(db), Cipher: cipher, Pools: pools, Schemas: schemas, Log: p.Log})
+	if err != nil {
+		return err
+	}
+
+	accountConn, err := grpcx.Dial(cfg.Services.Account)
+	if err != nil {
+		return fmt.Errorf("account client: %w", err)
+	}
+	p.App.AddCloser("account client", func(context.Context) error { return accountConn.Close() })
+
+	srv := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:        p.Log,
+		Registry:      p.Registry,
+		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
+		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
+	})
+	dbrouterv1.RegisterDBRouterServiceServer(srv, grpcapi.New(svc))
+	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
+		return err
+	}
+	p.App.AddServer(sweeper(svc, cfg, p.Log))
+	return p.Run(ctx)
+}
+
+// openDatabase creates the metadata database when missing and opens it.
+func openDatabase(ctx context.Context, cfg config.Config) (*sql.DB, error) {
+	dsn := cfg.MySQL.DSN()
+	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
+		return nil, err
+	}
+	return migrate.Open(ctx, dsn, cfg.MySQL.MaxOpenConns)
+}
+
+// sweeper closes, beside the servers, the pools of sources changed or
+// deleted through other replicas.
+func sweeper(svc *datasource.Service, cfg config.Config, log *slog.Logger) lifecycle.Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return lifecycle.Server{
+		Name: "data source sweeper",
+		Serve: func() error {
+			svc.RunSweeper(ctx, cfg.Sources.SweepInterval)
+			log.Info("data source sweeper stopped")
+			return nil
+		},
+		Stop: func(context.Context) { cancel() },
+	}
+}
+
+// waitCtx runs wait and returns when it does or when ctx ends.
+func waitCtx(ctx context.Context, wait func()) error {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
