@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
 	"github.com/altus4/altus/pkg/grpcx"
