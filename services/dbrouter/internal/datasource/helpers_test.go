@@ -74,7 +74,7 @@ type env struct {
 	user, password string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	meta, _ := testenv.OpenDatabase(t)
@@ -105,7 +105,7 @@ func newEnv(t *testing.T) *env {
 
 // newReplica returns another Service over the same metadata database, as a
 // second replica of the service would be.
-func (e *env) newReplica(t *testing.T, pools *pool.Manager) *Service {
+func (e *env) newReplica(t testing.TB, pools *pool.Manager) *Service {
 	t.Helper()
 	svc, err := New(Options{Store: e.store, Cipher: e.cipher, Pools: pools, Schemas: e.schemas, Now: e.clock.Now})
 	if err != nil {
@@ -124,7 +124,7 @@ func testKey() []byte {
 
 // createUser creates a MySQL account allowed to read database only, dropped
 // when the test ends.
-func createUser(t *testing.T, admin *sql.DB, database string) (string, string) {
+func createUser(t testing.TB, admin *sql.DB, database string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	user := "altus_t_" + testenv.RandomSuffix(8)
@@ -146,7 +146,7 @@ func (e *env) input(name string) CreateInput {
 	return CreateInput{Name: name, Host: e.target.Host, Port: &port, Database: e.target.Database, Username: e.user, Password: e.password}
 }
 
-func (e *env) create(t *testing.T, userID, name string) Connection {
+func (e *env) create(t testing.TB, userID, name string) Connection {
 	t.Helper()
 	c, err := e.svc.Create(context.Background(), userID, e.input(name))
 	if err != nil {
