@@ -51,6 +51,14 @@ lint: vet ## Lint protos (buf) and Go (go vet, gofmt).
 tidy: ## go mod tidy every module.
 	@for m in $(MODULES) tools; do (cd $$m && go mod tidy) || exit 1; done
 
+.PHONY: run
+run: ## Start MariaDB, Redis, every service and the gateway in the background (http://127.0.0.1:3000).
+	./deploy/local/run.sh
+
+.PHONY: stop
+stop: ## Stop what make run started.
+	./deploy/local/stop.sh
+
 .PHONY: test
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
 	./deploy/local/deps.sh
