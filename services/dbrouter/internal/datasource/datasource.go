@@ -45,6 +45,7 @@ type Error struct {
 	public string
 }
 
+// Error names the error for logs.
 func (e *Error) Error() string { return "datasource: " + e.name }
 
 // PublicMessage is the message for people.
@@ -71,9 +72,16 @@ type connectionFailed struct {
 	err    error
 }
 
-func (e *connectionFailed) Error() string         { return "datasource: connection failed: " + e.err.Error() }
-func (e *connectionFailed) Unwrap() error         { return e.err }
-func (e *connectionFailed) Is(target error) bool  { return target == ErrConnectionFailed }
+// Error describes the failure for logs, with the driver's own error.
+func (e *connectionFailed) Error() string { return "datasource: connection failed: " + e.err.Error() }
+
+// Unwrap returns the underlying failure.
+func (e *connectionFailed) Unwrap() error { return e.err }
+
+// Is makes errors.Is(err, ErrConnectionFailed) true.
+func (e *connectionFailed) Is(target error) bool { return target == ErrConnectionFailed }
+
+// PublicMessage names the source and what went wrong, for people.
 func (e *connectionFailed) PublicMessage() string { return e.public }
 
 func connectFailure(err error) error {

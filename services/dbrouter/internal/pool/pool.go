@@ -29,6 +29,7 @@ type AcquireTimeoutError struct {
 	Waited  time.Duration
 }
 
+// Error describes the timeout for logs.
 func (e *AcquireTimeoutError) Error() string {
 	return fmt.Sprintf("pool: all %d connections stayed busy for %s", e.MaxSize, e.Waited.Round(time.Millisecond))
 }
@@ -110,6 +111,10 @@ func (p *Pool) Key() Key { return p.key }
 func (p *Pool) Settings() Settings { return p.settings }
 
 func (p *Pool) construct(ctx context.Context) (*resource, error) {
+	// The driver's dial timeout covers TCP only; this bounds the MySQL
+	// handshake and authentication too.
+	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
+	defer cancel()
 	c, err := p.db.Conn(ctx)
 	if err != nil {
 		return nil, connectError(p.settings, p.opts.ConnectTimeout, err)
@@ -120,8 +125,10 @@ func (p *Pool) construct(ctx context.Context) (*resource, error) {
 // Acquire returns a connection of the pool, opening one when none is idle
 // and the pool is below its bound, and otherwise waiting at most
 // AcquireTimeout. A connection idle for longer than HealthCheckAfter is
-// pinged first and replaced if dead. Errors: ErrClosed, *AcquireTimeoutError,
-// *ConnectError, or ctx's own error. Release the connection when done.
+// pinged first and replaced if dead. Errors: ErrClosed,
+// *AcquireTimeoutError (every connection stayed in use), *ConnectError (a
+// new connection failed or did not complete within the deadline), or ctx's
+// own error. Release the connection when done.
 func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
@@ -159,6 +166,11 @@ func (p *Pool) acquireError(ctx context.Context, err error, waited time.Duration
 	case ctx.Err() != nil:
 		return fmt.Errorf("pool: source %s: acquire: %w", p.key.ID, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded):
+		if p.Stat().Acquired < p.opts.MaxSize {
+			// The pool had room: the wait was for a new connection that
+			// the server did not complete in time, not for a busy pool.
+			return connectError(p.settings, p.opts.AcquireTimeout, err)
+		}
 		return &AcquireTimeoutError{MaxSize: p.opts.MaxSize, Waited: waited}
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -462,5 +463,64 @@ func TestManagerMetricsFollowPoolsAndDisappearWhenTheyClose(t *testing.T) {
 		if _, ok := got[name]["src-1"]; ok {
 			t.Errorf("%s still has a series for a dropped pool", name)
 		}
+	}
+}
+
+// silentServer accepts TCP connections and never answers, like a firewall
+// that drops packets after the handshake.
+func silentServer(t *testing.T) Settings {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		lis.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	addr := lis.Addr().(*net.TCPAddr)
+	return Settings{Host: "127.0.0.1", Port: addr.Port, Database: "d", Username: "u"}
+}
+
+func TestAcquireFromASourceThatNeverAnswersIsAConnectErrorNotABusyPool(t *testing.T) {
+	s := silentServer(t)
+	p := newPool(t, s, Options{MaxSize: 2, AcquireTimeout: 100 * time.Millisecond, ConnectTimeout: 200 * time.Millisecond})
+	_, err := p.Acquire(context.Background())
+	var ce *ConnectError
+	if !errors.As(err, &ce) || errors.Is(err, ErrAcquireTimeout) {
+		t.Fatalf("Acquire = %v, want a *ConnectError", err)
+	}
+}
+
+func TestProbeOfASourceThatNeverAnswersGivesUpAfterTheConnectTimeout(t *testing.T) {
+	s := silentServer(t)
+	start := time.Now()
+	_, err := Probe(context.Background(), s, Options{ConnectTimeout: 200 * time.Millisecond})
+	var ce *ConnectError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Probe = %v, want *ConnectError", err)
+	}
+	if diff := cmp.Diff("no answer within 200ms (check the host, the port and any firewall)", ce.Reason); diff != "" {
+		t.Errorf("reason (-want +got):\n%s", diff)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("Probe took %s, want about the connect timeout", waited)
 	}
 }

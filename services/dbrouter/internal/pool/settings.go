@@ -148,6 +148,7 @@ func (o Options) driverConfig(s Settings) *mysql.Config {
 
 type driverLogger struct{ log *slog.Logger }
 
+// Print implements mysql.Logger at debug level.
 func (l driverLogger) Print(v ...any) {
 	if l.log != nil {
 		l.log.Debug("mysql driver", "message", fmt.Sprint(v...))
@@ -166,6 +167,7 @@ type ConnectError struct {
 	Err error
 }
 
+// Error describes the failure for logs, with the driver's own error.
 func (e *ConnectError) Error() string {
 	return "connect to " + e.Addr + ": " + e.Reason + ": " + e.Err.Error()
 }
