@@ -48,10 +48,13 @@ func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Du
 	err := s.call(ctx, "allow", func(ctx context.Context) error {
 		// INCR and PEXPIREAT NX travel together in one round trip; NX keeps
 		// the first expiry, and any later request of the window sets it if a
-		// crash ever left a counter without one.
+		// crash ever left a counter without one. Both are retried (within
+		// the bound) on a broken connection, as after a Redis restart: at
+		// worst a request whose reply was lost counts twice, which errs on
+		// the strict side, rather than failing the caller.
 		res := s.client.DoMulti(ctx,
-			s.client.B().Incr().Key(rk).Build(),
-			s.client.B().Pexpireat().Key(rk).MillisecondsTimestamp(end.Add(windowGrace).UnixMilli()).Nx().Build(),
+			s.client.B().Incr().Key(rk).Build().ToRetryable(),
+			s.client.B().Pexpireat().Key(rk).MillisecondsTimestamp(end.Add(windowGrace).UnixMilli()).Nx().Build().ToRetryable(),
 		)
 		n, err := res[0].AsInt64()
 		if err != nil {

@@ -125,7 +125,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	ms := (ttl + time.Millisecond - 1) / time.Millisecond // round up: a positive ttl never becomes 0
 	return s.call(ctx, "set", func(ctx context.Context) error {
-		cmd := s.client.B().Set().Key(s.prefix + key).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build()
+		// Idempotent, so retried (within the bound) on a broken connection,
+		// as after a Redis restart, like reads are.
+		cmd := s.client.B().Set().Key(s.prefix + key).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
 		return s.client.Do(ctx, cmd).Error()
 	})
 }
@@ -149,9 +151,11 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int, error) {
 		return 0, err
 	}
 	// One DEL per key, pipelined: multi-key DEL fails across cluster slots.
+	// Idempotent, so retried on a broken connection (the count may then
+	// miss keys the first attempt deleted).
 	cmds := make(rueidis.Commands, len(keys))
 	for i, k := range keys {
-		cmds[i] = s.client.B().Del().Key(s.prefix + k).Build()
+		cmds[i] = s.client.B().Del().Key(s.prefix + k).Build().ToRetryable()
 	}
 	deleted := 0
 	err := s.call(ctx, "delete", func(ctx context.Context) error {

@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func deadStore(t *testing.T) *cache.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(client.Close)
-	return cache.New(client, cache.Options{Prefix: cfg.Prefix, Timeout: 300 * time.Millisecond})
+	return cache.New(client, cache.Options{Prefix: cfg.Prefix, Timeout: 300 * time.Millisecond, Log: quiet})
 }
 
 func TestGetSetDeleteThroughClient(t *testing.T) {
@@ -246,3 +247,6 @@ func TestRedisUpReportsServing(t *testing.T) {
 		t.Errorf("health %q = %v, %v; want SERVING", grpcapi.RedisHealthService, r.GetStatus(), err)
 	}
 }
+
+// quiet drops the Redis up/down log lines tests provoke on purpose.
+var quiet = slog.New(slog.DiscardHandler)
