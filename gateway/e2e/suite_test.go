@@ -149,18 +149,44 @@ func StartSuite(t *testing.T, extra map[string]string) *Suite {
 		"ALTUS_AUTH_RATE_LIMIT": "1000",
 		"ALLOWED_ORIGINS":       "http://app.example",
 	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s.Env = env
+	t.Cleanup(s.Stop)
+	// Ports are picked free but may be taken by another process before a
+	// service binds them; such a start is retried with fresh ports.
+	for attempt := 1; ; attempt++ {
+		s.launch(t, extra)
+		err := s.waitHealthy(60 * time.Second)
+		if err == nil {
+			return s
+		}
+		if attempt < 3 && s.portClash() {
+			t.Logf("a port was taken before a service bound it; restarting the suite (attempt %d)", attempt+1)
+			s.Stop()
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// launch starts every service on fresh ports.
+func (s *Suite) launch(t *testing.T, extra map[string]string) {
+	t.Helper()
+	s.logs = map[string]*bytes.Buffer{}
 	addrs := map[string]string{}
 	for _, svc := range services {
 		if svc == "gateway" {
 			continue
 		}
-		addrs[svc] = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
-		env["ALTUS_"+strings.ToUpper(svc)+"_ADDR"] = addrs[svc]
+		if _, set := extra["ALTUS_"+strings.ToUpper(svc)+"_ADDR"]; set {
+			addrs[svc] = extra["ALTUS_"+strings.ToUpper(svc)+"_ADDR"]
+		} else {
+			addrs[svc] = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+		}
+		s.Env["ALTUS_"+strings.ToUpper(svc)+"_ADDR"] = addrs[svc]
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	s.Env = env
 	gatewayPort := testenv.FreePort(t)
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(gatewayPort)
 	for _, svc := range services {
@@ -174,9 +200,16 @@ func StartSuite(t *testing.T, extra map[string]string) *Suite {
 		}
 		s.start(svc, own)
 	}
-	t.Cleanup(s.Stop)
-	s.WaitHealthy(60 * time.Second)
-	return s
+}
+
+// portClash reports whether a service failed because its port was taken.
+func (s *Suite) portClash() bool {
+	for name := range s.logs {
+		if strings.Contains(s.Logs(name), "address already in use") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Suite) start(svc string, own map[string]string) { s.startNamed(svc, svc, own) }
@@ -249,9 +282,8 @@ func (s *Suite) Logs(svc string) string {
 	return s.logs[svc].String()
 }
 
-// WaitHealthy polls GET /health until it answers 200.
-func (s *Suite) WaitHealthy(within time.Duration) {
-	s.t.Helper()
+// waitHealthy polls GET /health until it answers 200.
+func (s *Suite) waitHealthy(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	var last string
 	for time.Now().Before(deadline) {
@@ -260,7 +292,7 @@ func (s *Suite) WaitHealthy(within time.Duration) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 			last = string(b)
 		} else {
@@ -268,7 +300,7 @@ func (s *Suite) WaitHealthy(within time.Duration) {
 		}
 		for svc, cmd := range s.procs {
 			if cmd.ProcessState != nil {
-				s.t.Fatalf("%s exited:\n%s", svc, s.Logs(svc))
+				return fmt.Errorf("%s exited:\n%s", svc, s.Logs(svc))
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -277,7 +309,7 @@ func (s *Suite) WaitHealthy(within time.Duration) {
 	for _, svc := range services {
 		fmt.Fprintf(&logs, "--- %s\n%s\n", svc, tail(s.Logs(svc), 3000))
 	}
-	s.t.Fatalf("suite not healthy within %s; last /health: %s\n%s", within, last, logs.String())
+	return fmt.Errorf("suite not healthy within %s; last /health: %s\n%s", within, last, logs.String())
 }
 
 func tail(s string, n int) string {
