@@ -31,7 +31,7 @@ type authData struct {
 }
 
 // Register creates a fresh user and returns it with a session token.
-func (s *Suite) Register(t *testing.T) User {
+func (s *Suite) Register(t testing.TB) User {
 	t.Helper()
 	n := userSeq.Add(1)
 	email := fmt.Sprintf("user%d-%s@example.com", n, testenv.RandomSuffix(6))
@@ -66,7 +66,7 @@ type keyData struct {
 }
 
 // CreateKey creates an API key for u with the given body and returns it and its secret.
-func (s *Suite) CreateKey(t *testing.T, u User, body map[string]any) (Key, string) {
+func (s *Suite) CreateKey(t testing.TB, u User, body map[string]any) (Key, string) {
 	t.Helper()
 	r := s.Call(t, http.MethodPost, "/api/v1/keys", u.Token, body)
 	Expect(t, r, http.StatusCreated, "")
@@ -86,7 +86,7 @@ type Tenant struct {
 
 // TenantDatabase creates a user's own database with FULLTEXT-indexed tables
 // and a MySQL account that may read it.
-func TenantDatabase(t *testing.T) Tenant {
+func TenantDatabase(t testing.TB) Tenant {
 	t.Helper()
 	db, cfg := testenv.OpenDatabase(t)
 	tenant := Tenant{Database: cfg.Database, User: "altus_t_" + testenv.RandomSuffix(8), Password: "Pw-" + testenv.RandomSuffix(16), DB: db}
@@ -141,7 +141,7 @@ type Connection struct {
 }
 
 // AddDatabase registers the tenant database for u under name.
-func (s *Suite) AddDatabase(t *testing.T, u User, name string, tenant Tenant) Connection {
+func (s *Suite) AddDatabase(t testing.TB, u User, name string, tenant Tenant) Connection {
 	t.Helper()
 	cfg := testenv.ServerConfig()
 	r := s.Call(t, http.MethodPost, "/api/v1/databases", u.Token, map[string]any{

@@ -71,7 +71,7 @@ func repoRoot() (string, error) {
 }
 
 // buildBinaries compiles every service once per test run.
-func buildBinaries(t *testing.T) {
+func buildBinaries(t testing.TB) {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -103,7 +103,7 @@ func buildBinaries(t *testing.T) {
 
 // Suite is one running copy of the whole suite.
 type Suite struct {
-	t        *testing.T
+	t        testing.TB
 	URL      string
 	Env      map[string]string
 	DB       *sql.DB // the metadata database
@@ -123,7 +123,7 @@ func randomHex(n int) string {
 
 // StartSuite starts every service with fresh storage. extra overrides
 // environment variables for every process.
-func StartSuite(t *testing.T, extra map[string]string) *Suite {
+func StartSuite(t testing.TB, extra map[string]string) *Suite {
 	t.Helper()
 	buildBinaries(t)
 	db, dbcfg := testenv.OpenDatabase(t)
@@ -172,7 +172,7 @@ func StartSuite(t *testing.T, extra map[string]string) *Suite {
 }
 
 // launch starts every service on fresh ports.
-func (s *Suite) launch(t *testing.T, extra map[string]string) {
+func (s *Suite) launch(t testing.TB, extra map[string]string) {
 	t.Helper()
 	s.logs = map[string]*bytes.Buffer{}
 	addrs := map[string]string{}
@@ -249,7 +249,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // StartGateway starts one more gateway replica against the same services
 // and returns its URL; it stops with the suite.
-func (s *Suite) StartGateway(t *testing.T, name string, extra map[string]string) string {
+func (s *Suite) StartGateway(t testing.TB, name string, extra map[string]string) string {
 	t.Helper()
 	port := strconv.Itoa(testenv.FreePort(t))
 	own := map[string]string{"PORT": port, "ALTUS_ADMIN_PORT": strconv.Itoa(testenv.FreePort(t))}
@@ -376,7 +376,7 @@ type Response struct {
 }
 
 // Decode unmarshals the envelope's data into v.
-func (r *Response) Decode(t *testing.T, v any) {
+func (r *Response) Decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Data, v); err != nil {
 		t.Fatalf("decode data: %v\n%s", err, r.Raw)
@@ -384,13 +384,13 @@ func (r *Response) Decode(t *testing.T, v any) {
 }
 
 // Call sends a request. body may be nil, a string (sent as is) or a value (JSON-encoded).
-func (s *Suite) Call(t *testing.T, method, path, bearer string, body any, headers ...string) *Response {
+func (s *Suite) Call(t testing.TB, method, path, bearer string, body any, headers ...string) *Response {
 	t.Helper()
 	return s.CallURL(t, s.URL, method, path, bearer, body, headers...)
 }
 
 // CallURL is Call against another gateway replica.
-func (s *Suite) CallURL(t *testing.T, base, method, path, bearer string, body any, headers ...string) *Response {
+func (s *Suite) CallURL(t testing.TB, base, method, path, bearer string, body any, headers ...string) *Response {
 	t.Helper()
 	var rdr io.Reader
 	switch b := body.(type) {
@@ -434,7 +434,7 @@ func (s *Suite) CallURL(t *testing.T, base, method, path, bearer string, body an
 }
 
 // Expect fails unless the response has the status and, for errors, the v1 code.
-func Expect(t *testing.T, r *Response, status int, code string) {
+func Expect(t testing.TB, r *Response, status int, code string) {
 	t.Helper()
 	if r.Status != status || (code != "" && r.Error.Code != code) {
 		t.Fatalf("got %d %s, want %d %s\n%s", r.Status, r.Error.Code, status, code, r.Raw)
