@@ -131,9 +131,13 @@ func New(o Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.now == nil {
-		s.now = time.Now
+	clock := s.now
+	if clock == nil {
+		clock = time.Now
 	}
+	// The database keeps milliseconds (DATETIME(3)); answers carry the same
+	// precision, so a time reads the same when created and when listed.
+	s.now = func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	if s.cost == 0 {
 		s.cost = BcryptCost
 	}
