@@ -574,6 +574,319 @@ func (x *PeekRateLimitResponse) GetUsed() int32 {
 	return 0
 }
 
+// GetVersionedRequest names version counters and a base key.
+type GetVersionedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version counter names, e.g. "sources:<user id>". A counter never set reads as 0.
+	VersionKeys []string `protobuf:"bytes,1,rep,name=version_keys,json=versionKeys,proto3" json:"version_keys,omitempty"`
+	// The base of the value's key; the stored key is base + the versions.
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVersionedRequest) Reset() {
+	*x = GetVersionedRequest{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVersionedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVersionedRequest) ProtoMessage() {}
+
+func (x *GetVersionedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVersionedRequest.ProtoReflect.Descriptor instead.
+func (*GetVersionedRequest) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetVersionedRequest) GetVersionKeys() []string {
+	if x != nil {
+		return x.VersionKeys
+	}
+	return nil
+}
+
+func (x *GetVersionedRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+// GetVersionedResponse carries the versions read and the value, if found.
+type GetVersionedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The versions read, in the order asked; pass them to SetVersioned.
+	Versions      []int64 `protobuf:"varint,1,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	Found         bool    `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	Value         []byte  `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVersionedResponse) Reset() {
+	*x = GetVersionedResponse{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVersionedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVersionedResponse) ProtoMessage() {}
+
+func (x *GetVersionedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVersionedResponse.ProtoReflect.Descriptor instead.
+func (*GetVersionedResponse) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetVersionedResponse) GetVersions() []int64 {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *GetVersionedResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *GetVersionedResponse) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+// SetVersionedRequest stores a value under a base and versions.
+type SetVersionedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Versions      []int64                `protobuf:"varint,2,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	Value         []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Ttl           *durationpb.Duration   `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetVersionedRequest) Reset() {
+	*x = SetVersionedRequest{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetVersionedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetVersionedRequest) ProtoMessage() {}
+
+func (x *SetVersionedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetVersionedRequest.ProtoReflect.Descriptor instead.
+func (*SetVersionedRequest) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SetVersionedRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SetVersionedRequest) GetVersions() []int64 {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *SetVersionedRequest) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *SetVersionedRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+// SetVersionedResponse is empty.
+type SetVersionedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetVersionedResponse) Reset() {
+	*x = SetVersionedResponse{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetVersionedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetVersionedResponse) ProtoMessage() {}
+
+func (x *SetVersionedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetVersionedResponse.ProtoReflect.Descriptor instead.
+func (*SetVersionedResponse) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{13}
+}
+
+// BumpVersionsRequest names counters to move.
+type BumpVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VersionKeys   []string               `protobuf:"bytes,1,rep,name=version_keys,json=versionKeys,proto3" json:"version_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BumpVersionsRequest) Reset() {
+	*x = BumpVersionsRequest{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BumpVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BumpVersionsRequest) ProtoMessage() {}
+
+func (x *BumpVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BumpVersionsRequest.ProtoReflect.Descriptor instead.
+func (*BumpVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BumpVersionsRequest) GetVersionKeys() []string {
+	if x != nil {
+		return x.VersionKeys
+	}
+	return nil
+}
+
+// BumpVersionsResponse carries the new versions.
+type BumpVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []int64                `protobuf:"varint,1,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BumpVersionsResponse) Reset() {
+	*x = BumpVersionsResponse{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BumpVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BumpVersionsResponse) ProtoMessage() {}
+
+func (x *BumpVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BumpVersionsResponse.ProtoReflect.Descriptor instead.
+func (*BumpVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BumpVersionsResponse) GetVersions() []int64 {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
 var File_altus_cache_v1_cache_proto protoreflect.FileDescriptor
 
 const file_altus_cache_v1_cache_proto_rawDesc = "" +
@@ -614,13 +927,33 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\tremaining\x18\x02 \x01(\x05R\tremaining\x129\n" +
 	"\n" +
 	"reset_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\x12\x12\n" +
-	"\x04used\x18\x04 \x01(\x05R\x04used2\xfb\x02\n" +
+	"\x04used\x18\x04 \x01(\x05R\x04used\"J\n" +
+	"\x13GetVersionedRequest\x12!\n" +
+	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"^\n" +
+	"\x14GetVersionedResponse\x12\x1a\n" +
+	"\bversions\x18\x01 \x03(\x03R\bversions\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\"\x86\x01\n" +
+	"\x13SetVersionedRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
+	"\bversions\x18\x02 \x03(\x03R\bversions\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x16\n" +
+	"\x14SetVersionedResponse\"8\n" +
+	"\x13BumpVersionsRequest\x12!\n" +
+	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\"2\n" +
+	"\x14BumpVersionsResponse\x12\x1a\n" +
+	"\bversions\x18\x01 \x03(\x03R\bversions2\x8c\x05\n" +
 	"\fCacheService\x12>\n" +
 	"\x03Get\x12\x1a.altus.cache.v1.GetRequest\x1a\x1b.altus.cache.v1.GetResponse\x12>\n" +
 	"\x03Set\x12\x1a.altus.cache.v1.SetRequest\x1a\x1b.altus.cache.v1.SetResponse\x12G\n" +
 	"\x06Delete\x12\x1d.altus.cache.v1.DeleteRequest\x1a\x1e.altus.cache.v1.DeleteResponse\x12D\n" +
 	"\x05Allow\x12\x1c.altus.cache.v1.AllowRequest\x1a\x1d.altus.cache.v1.AllowResponse\x12\\\n" +
-	"\rPeekRateLimit\x12$.altus.cache.v1.PeekRateLimitRequest\x1a%.altus.cache.v1.PeekRateLimitResponseB8Z6github.com/altus4/altus/pkg/gen/altus/cache/v1;cachev1b\x06proto3"
+	"\rPeekRateLimit\x12$.altus.cache.v1.PeekRateLimitRequest\x1a%.altus.cache.v1.PeekRateLimitResponse\x12Y\n" +
+	"\fGetVersioned\x12#.altus.cache.v1.GetVersionedRequest\x1a$.altus.cache.v1.GetVersionedResponse\x12Y\n" +
+	"\fSetVersioned\x12#.altus.cache.v1.SetVersionedRequest\x1a$.altus.cache.v1.SetVersionedResponse\x12Y\n" +
+	"\fBumpVersions\x12#.altus.cache.v1.BumpVersionsRequest\x1a$.altus.cache.v1.BumpVersionsResponseB8Z6github.com/altus4/altus/pkg/gen/altus/cache/v1;cachev1b\x06proto3"
 
 var (
 	file_altus_cache_v1_cache_proto_rawDescOnce sync.Once
@@ -634,7 +967,7 @@ func file_altus_cache_v1_cache_proto_rawDescGZIP() []byte {
 	return file_altus_cache_v1_cache_proto_rawDescData
 }
 
-var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_altus_cache_v1_cache_proto_goTypes = []any{
 	(*GetRequest)(nil),            // 0: altus.cache.v1.GetRequest
 	(*GetResponse)(nil),           // 1: altus.cache.v1.GetResponse
@@ -646,30 +979,43 @@ var file_altus_cache_v1_cache_proto_goTypes = []any{
 	(*AllowResponse)(nil),         // 7: altus.cache.v1.AllowResponse
 	(*PeekRateLimitRequest)(nil),  // 8: altus.cache.v1.PeekRateLimitRequest
 	(*PeekRateLimitResponse)(nil), // 9: altus.cache.v1.PeekRateLimitResponse
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*GetVersionedRequest)(nil),   // 10: altus.cache.v1.GetVersionedRequest
+	(*GetVersionedResponse)(nil),  // 11: altus.cache.v1.GetVersionedResponse
+	(*SetVersionedRequest)(nil),   // 12: altus.cache.v1.SetVersionedRequest
+	(*SetVersionedResponse)(nil),  // 13: altus.cache.v1.SetVersionedResponse
+	(*BumpVersionsRequest)(nil),   // 14: altus.cache.v1.BumpVersionsRequest
+	(*BumpVersionsResponse)(nil),  // 15: altus.cache.v1.BumpVersionsResponse
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_altus_cache_v1_cache_proto_depIdxs = []int32{
-	10, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
-	10, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
-	11, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
-	10, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
-	11, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
-	2,  // 6: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
-	4,  // 7: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
-	6,  // 8: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
-	8,  // 9: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
-	1,  // 10: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
-	3,  // 11: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
-	5,  // 12: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
-	7,  // 13: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
-	9,  // 14: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	16, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
+	16, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
+	17, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
+	16, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
+	17, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
+	16, // 5: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
+	0,  // 6: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
+	2,  // 7: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
+	4,  // 8: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
+	6,  // 9: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
+	8,  // 10: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
+	10, // 11: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
+	12, // 12: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
+	14, // 13: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
+	1,  // 14: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
+	3,  // 15: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
+	5,  // 16: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
+	7,  // 17: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
+	9,  // 18: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
+	11, // 19: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
+	13, // 20: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
+	15, // 21: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_altus_cache_v1_cache_proto_init() }
@@ -683,7 +1029,7 @@ func file_altus_cache_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_cache_v1_cache_proto_rawDesc), len(file_altus_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

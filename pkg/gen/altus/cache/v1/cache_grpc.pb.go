@@ -24,6 +24,9 @@ const (
 	CacheService_Delete_FullMethodName        = "/altus.cache.v1.CacheService/Delete"
 	CacheService_Allow_FullMethodName         = "/altus.cache.v1.CacheService/Allow"
 	CacheService_PeekRateLimit_FullMethodName = "/altus.cache.v1.CacheService/PeekRateLimit"
+	CacheService_GetVersioned_FullMethodName  = "/altus.cache.v1.CacheService/GetVersioned"
+	CacheService_SetVersioned_FullMethodName  = "/altus.cache.v1.CacheService/SetVersioned"
+	CacheService_BumpVersions_FullMethodName  = "/altus.cache.v1.CacheService/BumpVersions"
 )
 
 // CacheServiceClient is the client API for CacheService service.
@@ -45,6 +48,15 @@ type CacheServiceClient interface {
 	Allow(ctx context.Context, in *AllowRequest, opts ...grpc.CallOption) (*AllowResponse, error)
 	// PeekRateLimit reports a window's state without counting a request.
 	PeekRateLimit(ctx context.Context, in *PeekRateLimitRequest, opts ...grpc.CallOption) (*PeekRateLimitResponse, error)
+	// GetVersioned reads version counters and the value stored under a key
+	// made of a base and those versions, in one call: a value written under
+	// older versions is never returned. Hot keys are served from the service's
+	// memory (Redis client-side caching, invalidated by the server).
+	GetVersioned(ctx context.Context, in *GetVersionedRequest, opts ...grpc.CallOption) (*GetVersionedResponse, error)
+	// SetVersioned stores a value under a base and the versions a GetVersioned returned.
+	SetVersioned(ctx context.Context, in *SetVersionedRequest, opts ...grpc.CallOption) (*SetVersionedResponse, error)
+	// BumpVersions moves version counters, invalidating everything stored under them.
+	BumpVersions(ctx context.Context, in *BumpVersionsRequest, opts ...grpc.CallOption) (*BumpVersionsResponse, error)
 }
 
 type cacheServiceClient struct {
@@ -105,6 +117,36 @@ func (c *cacheServiceClient) PeekRateLimit(ctx context.Context, in *PeekRateLimi
 	return out, nil
 }
 
+func (c *cacheServiceClient) GetVersioned(ctx context.Context, in *GetVersionedRequest, opts ...grpc.CallOption) (*GetVersionedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetVersionedResponse)
+	err := c.cc.Invoke(ctx, CacheService_GetVersioned_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cacheServiceClient) SetVersioned(ctx context.Context, in *SetVersionedRequest, opts ...grpc.CallOption) (*SetVersionedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetVersionedResponse)
+	err := c.cc.Invoke(ctx, CacheService_SetVersioned_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cacheServiceClient) BumpVersions(ctx context.Context, in *BumpVersionsRequest, opts ...grpc.CallOption) (*BumpVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BumpVersionsResponse)
+	err := c.cc.Invoke(ctx, CacheService_BumpVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CacheServiceServer is the server API for CacheService service.
 // All implementations must embed UnimplementedCacheServiceServer
 // for forward compatibility.
@@ -124,6 +166,15 @@ type CacheServiceServer interface {
 	Allow(context.Context, *AllowRequest) (*AllowResponse, error)
 	// PeekRateLimit reports a window's state without counting a request.
 	PeekRateLimit(context.Context, *PeekRateLimitRequest) (*PeekRateLimitResponse, error)
+	// GetVersioned reads version counters and the value stored under a key
+	// made of a base and those versions, in one call: a value written under
+	// older versions is never returned. Hot keys are served from the service's
+	// memory (Redis client-side caching, invalidated by the server).
+	GetVersioned(context.Context, *GetVersionedRequest) (*GetVersionedResponse, error)
+	// SetVersioned stores a value under a base and the versions a GetVersioned returned.
+	SetVersioned(context.Context, *SetVersionedRequest) (*SetVersionedResponse, error)
+	// BumpVersions moves version counters, invalidating everything stored under them.
+	BumpVersions(context.Context, *BumpVersionsRequest) (*BumpVersionsResponse, error)
 	mustEmbedUnimplementedCacheServiceServer()
 }
 
@@ -148,6 +199,15 @@ func (UnimplementedCacheServiceServer) Allow(context.Context, *AllowRequest) (*A
 }
 func (UnimplementedCacheServiceServer) PeekRateLimit(context.Context, *PeekRateLimitRequest) (*PeekRateLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PeekRateLimit not implemented")
+}
+func (UnimplementedCacheServiceServer) GetVersioned(context.Context, *GetVersionedRequest) (*GetVersionedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVersioned not implemented")
+}
+func (UnimplementedCacheServiceServer) SetVersioned(context.Context, *SetVersionedRequest) (*SetVersionedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetVersioned not implemented")
+}
+func (UnimplementedCacheServiceServer) BumpVersions(context.Context, *BumpVersionsRequest) (*BumpVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BumpVersions not implemented")
 }
 func (UnimplementedCacheServiceServer) mustEmbedUnimplementedCacheServiceServer() {}
 func (UnimplementedCacheServiceServer) testEmbeddedByValue()                      {}
@@ -260,6 +320,60 @@ func _CacheService_PeekRateLimit_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CacheService_GetVersioned_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVersionedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).GetVersioned(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_GetVersioned_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).GetVersioned(ctx, req.(*GetVersionedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CacheService_SetVersioned_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetVersionedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).SetVersioned(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_SetVersioned_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).SetVersioned(ctx, req.(*SetVersionedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CacheService_BumpVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BumpVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).BumpVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_BumpVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).BumpVersions(ctx, req.(*BumpVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CacheService_ServiceDesc is the grpc.ServiceDesc for CacheService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -286,6 +400,18 @@ var CacheService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PeekRateLimit",
 			Handler:    _CacheService_PeekRateLimit_Handler,
+		},
+		{
+			MethodName: "GetVersioned",
+			Handler:    _CacheService_GetVersioned_Handler,
+		},
+		{
+			MethodName: "SetVersioned",
+			Handler:    _CacheService_SetVersioned_Handler,
+		},
+		{
+			MethodName: "BumpVersions",
+			Handler:    _CacheService_BumpVersions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

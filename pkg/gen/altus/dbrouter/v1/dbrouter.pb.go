@@ -1110,7 +1110,9 @@ type TableSchema struct {
 	// When the schema was read from the server.
 	LastAnalyzed *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_analyzed,json=lastAnalyzed,proto3" json:"last_analyzed,omitempty"`
 	// The primary key columns, in order.
-	PrimaryKey    []string `protobuf:"bytes,7,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
+	PrimaryKey []string `protobuf:"bytes,7,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
+	// The storage engine, e.g. "InnoDB" or "MyISAM" (full-text rules differ).
+	Engine        string `protobuf:"bytes,8,opt,name=engine,proto3" json:"engine,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1194,6 +1196,13 @@ func (x *TableSchema) GetPrimaryKey() []string {
 	return nil
 }
 
+func (x *TableSchema) GetEngine() string {
+	if x != nil {
+		return x.Engine
+	}
+	return ""
+}
+
 // GetDataSourceSchemaResponse lists the source's tables.
 type GetDataSourceSchemaResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1237,6 +1246,889 @@ func (x *GetDataSourceSchemaResponse) GetTables() []*TableSchema {
 		return x.Tables
 	}
 	return nil
+}
+
+// DescribeSourcesRequest names sources; empty means all of the caller's.
+type DescribeSourcesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []string               `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeSourcesRequest) Reset() {
+	*x = DescribeSourcesRequest{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeSourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeSourcesRequest) ProtoMessage() {}
+
+func (x *DescribeSourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeSourcesRequest.ProtoReflect.Descriptor instead.
+func (*DescribeSourcesRequest) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DescribeSourcesRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// ServerInfo is what a server's full-text search depends on.
+type ServerInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server's version string, e.g. "10.11.19-MariaDB".
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// "mariadb" or "mysql".
+	Flavor string `protobuf:"bytes,2,opt,name=flavor,proto3" json:"flavor,omitempty"`
+	// InnoDB token bounds (innodb_ft_min_token_size / innodb_ft_max_token_size).
+	InnodbMinTokenSize int32 `protobuf:"varint,3,opt,name=innodb_min_token_size,json=innodbMinTokenSize,proto3" json:"innodb_min_token_size,omitempty"`
+	InnodbMaxTokenSize int32 `protobuf:"varint,4,opt,name=innodb_max_token_size,json=innodbMaxTokenSize,proto3" json:"innodb_max_token_size,omitempty"`
+	// MyISAM/Aria word bounds (ft_min_word_len / ft_max_word_len).
+	MyisamMinWordLen int32 `protobuf:"varint,5,opt,name=myisam_min_word_len,json=myisamMinWordLen,proto3" json:"myisam_min_word_len,omitempty"`
+	MyisamMaxWordLen int32 `protobuf:"varint,6,opt,name=myisam_max_word_len,json=myisamMaxWordLen,proto3" json:"myisam_max_word_len,omitempty"`
+	// The InnoDB stopwords in effect (the default list or the configured table).
+	InnodbStopwords []string `protobuf:"bytes,7,rep,name=innodb_stopwords,json=innodbStopwords,proto3" json:"innodb_stopwords,omitempty"`
+	// Whether InnoDB stopwords are enabled (innodb_ft_enable_stopword).
+	InnodbStopwordsEnabled bool `protobuf:"varint,8,opt,name=innodb_stopwords_enabled,json=innodbStopwordsEnabled,proto3" json:"innodb_stopwords_enabled,omitempty"`
+	// The MyISAM stopwords in effect (the server's built-in list unless a file is configured).
+	MyisamStopwords []string `protobuf:"bytes,9,rep,name=myisam_stopwords,json=myisamStopwords,proto3" json:"myisam_stopwords,omitempty"`
+	// How statements are time-limited: "max_statement_time" (MariaDB),
+	// "max_execution_time" (MySQL) or "" (none).
+	StatementTimeLimit string `protobuf:"bytes,10,opt,name=statement_time_limit,json=statementTimeLimit,proto3" json:"statement_time_limit,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ServerInfo) Reset() {
+	*x = ServerInfo{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerInfo) ProtoMessage() {}
+
+func (x *ServerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerInfo.ProtoReflect.Descriptor instead.
+func (*ServerInfo) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ServerInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ServerInfo) GetFlavor() string {
+	if x != nil {
+		return x.Flavor
+	}
+	return ""
+}
+
+func (x *ServerInfo) GetInnodbMinTokenSize() int32 {
+	if x != nil {
+		return x.InnodbMinTokenSize
+	}
+	return 0
+}
+
+func (x *ServerInfo) GetInnodbMaxTokenSize() int32 {
+	if x != nil {
+		return x.InnodbMaxTokenSize
+	}
+	return 0
+}
+
+func (x *ServerInfo) GetMyisamMinWordLen() int32 {
+	if x != nil {
+		return x.MyisamMinWordLen
+	}
+	return 0
+}
+
+func (x *ServerInfo) GetMyisamMaxWordLen() int32 {
+	if x != nil {
+		return x.MyisamMaxWordLen
+	}
+	return 0
+}
+
+func (x *ServerInfo) GetInnodbStopwords() []string {
+	if x != nil {
+		return x.InnodbStopwords
+	}
+	return nil
+}
+
+func (x *ServerInfo) GetInnodbStopwordsEnabled() bool {
+	if x != nil {
+		return x.InnodbStopwordsEnabled
+	}
+	return false
+}
+
+func (x *ServerInfo) GetMyisamStopwords() []string {
+	if x != nil {
+		return x.MyisamStopwords
+	}
+	return nil
+}
+
+func (x *ServerInfo) GetStatementTimeLimit() string {
+	if x != nil {
+		return x.StatementTimeLimit
+	}
+	return ""
+}
+
+// SourceDescription is one source as the search service sees it.
+type SourceDescription struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Database string                 `protobuf:"bytes,3,opt,name=database,proto3" json:"database,omitempty"`
+	// Moves on every change of the source's settings.
+	Version int32 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// A hash of the discovered structure; moves when the schema changes.
+	SchemaFingerprint string         `protobuf:"bytes,5,opt,name=schema_fingerprint,json=schemaFingerprint,proto3" json:"schema_fingerprint,omitempty"`
+	Server            *ServerInfo    `protobuf:"bytes,6,opt,name=server,proto3" json:"server,omitempty"`
+	Tables            []*TableSchema `protobuf:"bytes,7,rep,name=tables,proto3" json:"tables,omitempty"`
+	// When the source could not be described: a reason (e.g.
+	// DATABASE_CONNECTION_FAILED) and a message; the other fields but id, name
+	// and database are then empty.
+	ErrorCode     string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceDescription) Reset() {
+	*x = SourceDescription{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceDescription) ProtoMessage() {}
+
+func (x *SourceDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceDescription.ProtoReflect.Descriptor instead.
+func (*SourceDescription) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SourceDescription) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetDatabase() string {
+	if x != nil {
+		return x.Database
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SourceDescription) GetSchemaFingerprint() string {
+	if x != nil {
+		return x.SchemaFingerprint
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetServer() *ServerInfo {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+func (x *SourceDescription) GetTables() []*TableSchema {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *SourceDescription) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+// DescribeSourcesResponse lists the sources in the order asked (or newest first).
+type DescribeSourcesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sources       []*SourceDescription   `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeSourcesResponse) Reset() {
+	*x = DescribeSourcesResponse{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeSourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeSourcesResponse) ProtoMessage() {}
+
+func (x *DescribeSourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeSourcesResponse.ProtoReflect.Descriptor instead.
+func (*DescribeSourcesResponse) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DescribeSourcesResponse) GetSources() []*SourceDescription {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+// SearchPlan is one full-text search of one FULLTEXT index.
+type SearchPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Table and index, by name, as discovered.
+	Table string `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Index string `protobuf:"bytes,2,opt,name=index,proto3" json:"index,omitempty"`
+	// "natural", "boolean" or "expansion".
+	Mode string `protobuf:"bytes,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The compiled AGAINST text (sent as a parameter, never spliced).
+	Against string `protobuf:"bytes,4,opt,name=against,proto3" json:"against,omitempty"`
+	// Rows to return, ordered by score (desc) then primary key (asc).
+	Limit  int32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	Offset int32 `protobuf:"varint,6,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Also count every matching row of this index (total in the result).
+	Count bool `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	// Columns to return besides the primary key and the score; empty means
+	// every searchable (text) column of the table.
+	Columns []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
+	// Run EXPLAIN of the statement instead of the statement.
+	Explain       bool `protobuf:"varint,9,opt,name=explain,proto3" json:"explain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchPlan) Reset() {
+	*x = SearchPlan{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchPlan) ProtoMessage() {}
+
+func (x *SearchPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchPlan.ProtoReflect.Descriptor instead.
+func (*SearchPlan) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SearchPlan) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *SearchPlan) GetIndex() string {
+	if x != nil {
+		return x.Index
+	}
+	return ""
+}
+
+func (x *SearchPlan) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *SearchPlan) GetAgainst() string {
+	if x != nil {
+		return x.Against
+	}
+	return ""
+}
+
+func (x *SearchPlan) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *SearchPlan) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SearchPlan) GetCount() bool {
+	if x != nil {
+		return x.Count
+	}
+	return false
+}
+
+func (x *SearchPlan) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *SearchPlan) GetExplain() bool {
+	if x != nil {
+		return x.Explain
+	}
+	return false
+}
+
+// CountPlan counts distinct rows of one table matching any of several indexes.
+type CountPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Table string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	// Each match: the index, mode and AGAINST text as in SearchPlan.
+	Matches       []*SearchPlan `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountPlan) Reset() {
+	*x = CountPlan{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountPlan) ProtoMessage() {}
+
+func (x *CountPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountPlan.ProtoReflect.Descriptor instead.
+func (*CountPlan) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CountPlan) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *CountPlan) GetMatches() []*SearchPlan {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+// ExecuteSearchRequest runs plans on one source.
+type ExecuteSearchRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	SourceId string                 `protobuf:"bytes,1,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	Plans    []*SearchPlan          `protobuf:"bytes,2,rep,name=plans,proto3" json:"plans,omitempty"`
+	Counts   []*CountPlan           `protobuf:"bytes,3,rep,name=counts,proto3" json:"counts,omitempty"`
+	// Server-side time limit per statement in milliseconds (0: the service default).
+	StatementTimeoutMs int32 `protobuf:"varint,4,opt,name=statement_timeout_ms,json=statementTimeoutMs,proto3" json:"statement_timeout_ms,omitempty"`
+	// When set, the source's version must still be this one (else FAILED_PRECONDITION SOURCE_CHANGED).
+	ExpectVersion int32 `protobuf:"varint,5,opt,name=expect_version,json=expectVersion,proto3" json:"expect_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteSearchRequest) Reset() {
+	*x = ExecuteSearchRequest{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteSearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteSearchRequest) ProtoMessage() {}
+
+func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteSearchRequest.ProtoReflect.Descriptor instead.
+func (*ExecuteSearchRequest) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExecuteSearchRequest) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *ExecuteSearchRequest) GetPlans() []*SearchPlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+func (x *ExecuteSearchRequest) GetCounts() []*CountPlan {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ExecuteSearchRequest) GetStatementTimeoutMs() int32 {
+	if x != nil {
+		return x.StatementTimeoutMs
+	}
+	return 0
+}
+
+func (x *ExecuteSearchRequest) GetExpectVersion() int32 {
+	if x != nil {
+		return x.ExpectVersion
+	}
+	return 0
+}
+
+// Row is one result row: values in the order of PlanResult.columns.
+type Row struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Values []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	// nulls[i] is true when values[i] is SQL NULL.
+	Nulls []bool `protobuf:"varint,2,rep,packed,name=nulls,proto3" json:"nulls,omitempty"`
+	// The MATCH score.
+	Score         float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Row) Reset() {
+	*x = Row{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Row) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Row) ProtoMessage() {}
+
+func (x *Row) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Row.ProtoReflect.Descriptor instead.
+func (*Row) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Row) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *Row) GetNulls() []bool {
+	if x != nil {
+		return x.Nulls
+	}
+	return nil
+}
+
+func (x *Row) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// PlanResult is the outcome of one plan (or count), in request order.
+type PlanResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The columns of rows: primary key columns first, then the others.
+	Columns []string `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	Rows    []*Row   `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Matching rows when counted; -1 when not counted.
+	Total int32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	// The count hit its time budget: total is a lower bound.
+	TotalEstimated bool `protobuf:"varint,4,opt,name=total_estimated,json=totalEstimated,proto3" json:"total_estimated,omitempty"`
+	// Empty on success; else a reason (e.g. TIMEOUT, QUERY_FAILED) and a message.
+	ErrorCode    string `protobuf:"bytes,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,6,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Time spent on the statement(s), in milliseconds.
+	ElapsedMs float64 `protobuf:"fixed64,7,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// The statement with placeholders (no literal values), for analysis.
+	Statement string `protobuf:"bytes,8,opt,name=statement,proto3" json:"statement,omitempty"`
+	// EXPLAIN rows, when the plan asked for them.
+	Explain       []*ExplainRow `protobuf:"bytes,9,rep,name=explain,proto3" json:"explain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanResult) Reset() {
+	*x = PlanResult{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanResult) ProtoMessage() {}
+
+func (x *PlanResult) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanResult.ProtoReflect.Descriptor instead.
+func (*PlanResult) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PlanResult) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *PlanResult) GetRows() []*Row {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *PlanResult) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *PlanResult) GetTotalEstimated() bool {
+	if x != nil {
+		return x.TotalEstimated
+	}
+	return false
+}
+
+func (x *PlanResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *PlanResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *PlanResult) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+func (x *PlanResult) GetStatement() string {
+	if x != nil {
+		return x.Statement
+	}
+	return ""
+}
+
+func (x *PlanResult) GetExplain() []*ExplainRow {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+// ExplainRow is one row of EXPLAIN output, column name to value.
+type ExplainRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Fields        map[string]string      `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainRow) Reset() {
+	*x = ExplainRow{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainRow) ProtoMessage() {}
+
+func (x *ExplainRow) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainRow.ProtoReflect.Descriptor instead.
+func (*ExplainRow) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExplainRow) GetFields() map[string]string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+// ExecuteSearchResponse carries one result per plan, then one per count.
+type ExecuteSearchResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Plans  []*PlanResult          `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	Counts []*PlanResult          `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	// The source's version and schema fingerprint the statements were built from.
+	Version           int32  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	SchemaFingerprint string `protobuf:"bytes,4,opt,name=schema_fingerprint,json=schemaFingerprint,proto3" json:"schema_fingerprint,omitempty"`
+	// Time spent waiting for a connection and the concurrency cap, in milliseconds.
+	QueuedMs      float64 `protobuf:"fixed64,5,opt,name=queued_ms,json=queuedMs,proto3" json:"queued_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteSearchResponse) Reset() {
+	*x = ExecuteSearchResponse{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteSearchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteSearchResponse) ProtoMessage() {}
+
+func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteSearchResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteSearchResponse) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ExecuteSearchResponse) GetPlans() []*PlanResult {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+func (x *ExecuteSearchResponse) GetCounts() []*PlanResult {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ExecuteSearchResponse) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ExecuteSearchResponse) GetSchemaFingerprint() string {
+	if x != nil {
+		return x.SchemaFingerprint
+	}
+	return ""
+}
+
+func (x *ExecuteSearchResponse) GetQueuedMs() float64 {
+	if x != nil {
+		return x.QueuedMs
+	}
+	return 0
 }
 
 var File_altus_dbrouter_v1_dbrouter_proto protoreflect.FileDescriptor
@@ -1334,7 +2226,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\rFullTextIndex\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\acolumns\x18\x02 \x03(\tR\acolumns\x12\x12\n" +
-	"\x04type\x18\x03 \x01(\tR\x04type\"\xcb\x02\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\"\xe3\x02\n" +
 	"\vTableSchema\x12\x1a\n" +
 	"\bdatabase\x18\x01 \x01(\tR\bdatabase\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x123\n" +
@@ -1343,9 +2235,87 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x0eestimated_rows\x18\x05 \x01(\rR\restimatedRows\x12?\n" +
 	"\rlast_analyzed\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\flastAnalyzed\x12\x1f\n" +
 	"\vprimary_key\x18\a \x03(\tR\n" +
-	"primaryKey\"U\n" +
+	"primaryKey\x12\x16\n" +
+	"\x06engine\x18\b \x01(\tR\x06engine\"U\n" +
 	"\x1bGetDataSourceSchemaResponse\x126\n" +
-	"\x06tables\x18\x01 \x03(\v2\x1e.altus.dbrouter.v1.TableSchemaR\x06tables2\xf9\x06\n" +
+	"\x06tables\x18\x01 \x03(\v2\x1e.altus.dbrouter.v1.TableSchemaR\x06tables\"*\n" +
+	"\x16DescribeSourcesRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"\xc4\x03\n" +
+	"\n" +
+	"ServerInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
+	"\x06flavor\x18\x02 \x01(\tR\x06flavor\x121\n" +
+	"\x15innodb_min_token_size\x18\x03 \x01(\x05R\x12innodbMinTokenSize\x121\n" +
+	"\x15innodb_max_token_size\x18\x04 \x01(\x05R\x12innodbMaxTokenSize\x12-\n" +
+	"\x13myisam_min_word_len\x18\x05 \x01(\x05R\x10myisamMinWordLen\x12-\n" +
+	"\x13myisam_max_word_len\x18\x06 \x01(\x05R\x10myisamMaxWordLen\x12)\n" +
+	"\x10innodb_stopwords\x18\a \x03(\tR\x0finnodbStopwords\x128\n" +
+	"\x18innodb_stopwords_enabled\x18\b \x01(\bR\x16innodbStopwordsEnabled\x12)\n" +
+	"\x10myisam_stopwords\x18\t \x03(\tR\x0fmyisamStopwords\x120\n" +
+	"\x14statement_time_limit\x18\n" +
+	" \x01(\tR\x12statementTimeLimit\"\xcf\x02\n" +
+	"\x11SourceDescription\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bdatabase\x18\x03 \x01(\tR\bdatabase\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x05R\aversion\x12-\n" +
+	"\x12schema_fingerprint\x18\x05 \x01(\tR\x11schemaFingerprint\x125\n" +
+	"\x06server\x18\x06 \x01(\v2\x1d.altus.dbrouter.v1.ServerInfoR\x06server\x126\n" +
+	"\x06tables\x18\a \x03(\v2\x1e.altus.dbrouter.v1.TableSchemaR\x06tables\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\b \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\t \x01(\tR\ferrorMessage\"Y\n" +
+	"\x17DescribeSourcesResponse\x12>\n" +
+	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\xde\x01\n" +
+	"\n" +
+	"SearchPlan\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\tR\x05index\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\tR\x04mode\x12\x18\n" +
+	"\aagainst\x18\x04 \x01(\tR\aagainst\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06offset\x18\x06 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05count\x18\a \x01(\bR\x05count\x12\x18\n" +
+	"\acolumns\x18\b \x03(\tR\acolumns\x12\x18\n" +
+	"\aexplain\x18\t \x01(\bR\aexplain\"Z\n" +
+	"\tCountPlan\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x127\n" +
+	"\amatches\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\amatches\"\xf7\x01\n" +
+	"\x14ExecuteSearchRequest\x12\x1b\n" +
+	"\tsource_id\x18\x01 \x01(\tR\bsourceId\x123\n" +
+	"\x05plans\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\x05plans\x124\n" +
+	"\x06counts\x18\x03 \x03(\v2\x1c.altus.dbrouter.v1.CountPlanR\x06counts\x120\n" +
+	"\x14statement_timeout_ms\x18\x04 \x01(\x05R\x12statementTimeoutMs\x12%\n" +
+	"\x0eexpect_version\x18\x05 \x01(\x05R\rexpectVersion\"I\n" +
+	"\x03Row\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\x12\x14\n" +
+	"\x05nulls\x18\x02 \x03(\bR\x05nulls\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\"\xcb\x02\n" +
+	"\n" +
+	"PlanResult\x12\x18\n" +
+	"\acolumns\x18\x01 \x03(\tR\acolumns\x12*\n" +
+	"\x04rows\x18\x02 \x03(\v2\x16.altus.dbrouter.v1.RowR\x04rows\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\x12'\n" +
+	"\x0ftotal_estimated\x18\x04 \x01(\bR\x0etotalEstimated\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x05 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x06 \x01(\tR\ferrorMessage\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\a \x01(\x01R\telapsedMs\x12\x1c\n" +
+	"\tstatement\x18\b \x01(\tR\tstatement\x127\n" +
+	"\aexplain\x18\t \x03(\v2\x1d.altus.dbrouter.v1.ExplainRowR\aexplain\"\x8a\x01\n" +
+	"\n" +
+	"ExplainRow\x12A\n" +
+	"\x06fields\x18\x01 \x03(\v2).altus.dbrouter.v1.ExplainRow.FieldsEntryR\x06fields\x1a9\n" +
+	"\vFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x01\n" +
+	"\x15ExecuteSearchResponse\x123\n" +
+	"\x05plans\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x05plans\x125\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x06counts\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x05R\aversion\x12-\n" +
+	"\x12schema_fingerprint\x18\x04 \x01(\tR\x11schemaFingerprint\x12\x1b\n" +
+	"\tqueued_ms\x18\x05 \x01(\x01R\bqueuedMs2\xc7\b\n" +
 	"\x0fDBRouterService\x12h\n" +
 	"\x0fListDataSources\x12).altus.dbrouter.v1.ListDataSourcesRequest\x1a*.altus.dbrouter.v1.ListDataSourcesResponse\x12k\n" +
 	"\x10CreateDataSource\x12*.altus.dbrouter.v1.CreateDataSourceRequest\x1a+.altus.dbrouter.v1.CreateDataSourceResponse\x12b\n" +
@@ -1354,7 +2324,9 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x10UpdateDataSource\x12*.altus.dbrouter.v1.UpdateDataSourceRequest\x1a+.altus.dbrouter.v1.UpdateDataSourceResponse\x12k\n" +
 	"\x10DeleteDataSource\x12*.altus.dbrouter.v1.DeleteDataSourceRequest\x1a+.altus.dbrouter.v1.DeleteDataSourceResponse\x12e\n" +
 	"\x0eTestDataSource\x12(.altus.dbrouter.v1.TestDataSourceRequest\x1a).altus.dbrouter.v1.TestDataSourceResponse\x12t\n" +
-	"\x13GetDataSourceSchema\x12-.altus.dbrouter.v1.GetDataSourceSchemaRequest\x1a..altus.dbrouter.v1.GetDataSourceSchemaResponseB>Z<github.com/altus4/altus/pkg/gen/altus/dbrouter/v1;dbrouterv1b\x06proto3"
+	"\x13GetDataSourceSchema\x12-.altus.dbrouter.v1.GetDataSourceSchemaRequest\x1a..altus.dbrouter.v1.GetDataSourceSchemaResponse\x12h\n" +
+	"\x0fDescribeSources\x12).altus.dbrouter.v1.DescribeSourcesRequest\x1a*.altus.dbrouter.v1.DescribeSourcesResponse\x12b\n" +
+	"\rExecuteSearch\x12'.altus.dbrouter.v1.ExecuteSearchRequest\x1a(.altus.dbrouter.v1.ExecuteSearchResponseB>Z<github.com/altus4/altus/pkg/gen/altus/dbrouter/v1;dbrouterv1b\x06proto3"
 
 var (
 	file_altus_dbrouter_v1_dbrouter_proto_rawDescOnce sync.Once
@@ -1368,7 +2340,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP() []byte {
 	return file_altus_dbrouter_v1_dbrouter_proto_rawDescData
 }
 
-var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*Connection)(nil),                  // 0: altus.dbrouter.v1.Connection
 	(*ListDataSourcesRequest)(nil),      // 1: altus.dbrouter.v1.ListDataSourcesRequest
@@ -1390,43 +2362,70 @@ var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*FullTextIndex)(nil),               // 17: altus.dbrouter.v1.FullTextIndex
 	(*TableSchema)(nil),                 // 18: altus.dbrouter.v1.TableSchema
 	(*GetDataSourceSchemaResponse)(nil), // 19: altus.dbrouter.v1.GetDataSourceSchemaResponse
-	nil,                                 // 20: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
-	(*timestamppb.Timestamp)(nil),       // 21: google.protobuf.Timestamp
+	(*DescribeSourcesRequest)(nil),      // 20: altus.dbrouter.v1.DescribeSourcesRequest
+	(*ServerInfo)(nil),                  // 21: altus.dbrouter.v1.ServerInfo
+	(*SourceDescription)(nil),           // 22: altus.dbrouter.v1.SourceDescription
+	(*DescribeSourcesResponse)(nil),     // 23: altus.dbrouter.v1.DescribeSourcesResponse
+	(*SearchPlan)(nil),                  // 24: altus.dbrouter.v1.SearchPlan
+	(*CountPlan)(nil),                   // 25: altus.dbrouter.v1.CountPlan
+	(*ExecuteSearchRequest)(nil),        // 26: altus.dbrouter.v1.ExecuteSearchRequest
+	(*Row)(nil),                         // 27: altus.dbrouter.v1.Row
+	(*PlanResult)(nil),                  // 28: altus.dbrouter.v1.PlanResult
+	(*ExplainRow)(nil),                  // 29: altus.dbrouter.v1.ExplainRow
+	(*ExecuteSearchResponse)(nil),       // 30: altus.dbrouter.v1.ExecuteSearchResponse
+	nil,                                 // 31: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	nil,                                 // 32: altus.dbrouter.v1.ExplainRow.FieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 33: google.protobuf.Timestamp
 }
 var file_altus_dbrouter_v1_dbrouter_proto_depIdxs = []int32{
-	21, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	21, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	21, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
+	33, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	33, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	33, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
 	0,  // 3: altus.dbrouter.v1.ListDataSourcesResponse.connections:type_name -> altus.dbrouter.v1.Connection
 	0,  // 4: altus.dbrouter.v1.CreateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	0,  // 5: altus.dbrouter.v1.GetDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	20, // 6: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	31, // 6: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
 	0,  // 7: altus.dbrouter.v1.UpdateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	16, // 8: altus.dbrouter.v1.TableSchema.columns:type_name -> altus.dbrouter.v1.Column
 	17, // 9: altus.dbrouter.v1.TableSchema.full_text_indexes:type_name -> altus.dbrouter.v1.FullTextIndex
-	21, // 10: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
+	33, // 10: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
 	18, // 11: altus.dbrouter.v1.GetDataSourceSchemaResponse.tables:type_name -> altus.dbrouter.v1.TableSchema
-	1,  // 12: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
-	3,  // 13: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
-	5,  // 14: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
-	7,  // 15: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
-	9,  // 16: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
-	11, // 17: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
-	13, // 18: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
-	15, // 19: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
-	2,  // 20: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
-	4,  // 21: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
-	6,  // 22: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
-	8,  // 23: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
-	10, // 24: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
-	12, // 25: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
-	14, // 26: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
-	19, // 27: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
-	20, // [20:28] is the sub-list for method output_type
-	12, // [12:20] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	21, // 12: altus.dbrouter.v1.SourceDescription.server:type_name -> altus.dbrouter.v1.ServerInfo
+	18, // 13: altus.dbrouter.v1.SourceDescription.tables:type_name -> altus.dbrouter.v1.TableSchema
+	22, // 14: altus.dbrouter.v1.DescribeSourcesResponse.sources:type_name -> altus.dbrouter.v1.SourceDescription
+	24, // 15: altus.dbrouter.v1.CountPlan.matches:type_name -> altus.dbrouter.v1.SearchPlan
+	24, // 16: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
+	25, // 17: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
+	27, // 18: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
+	29, // 19: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
+	32, // 20: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
+	28, // 21: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
+	28, // 22: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
+	1,  // 23: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
+	3,  // 24: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
+	5,  // 25: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
+	7,  // 26: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
+	9,  // 27: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
+	11, // 28: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
+	13, // 29: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
+	15, // 30: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
+	20, // 31: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
+	26, // 32: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
+	2,  // 33: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
+	4,  // 34: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
+	6,  // 35: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
+	8,  // 36: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
+	10, // 37: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
+	12, // 38: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
+	14, // 39: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
+	19, // 40: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
+	23, // 41: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
+	30, // 42: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
+	33, // [33:43] is the sub-list for method output_type
+	23, // [23:33] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_altus_dbrouter_v1_dbrouter_proto_init() }
@@ -1442,7 +2441,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_dbrouter_v1_dbrouter_proto_rawDesc), len(file_altus_dbrouter_v1_dbrouter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,8 @@ const (
 	DBRouterService_DeleteDataSource_FullMethodName    = "/altus.dbrouter.v1.DBRouterService/DeleteDataSource"
 	DBRouterService_TestDataSource_FullMethodName      = "/altus.dbrouter.v1.DBRouterService/TestDataSource"
 	DBRouterService_GetDataSourceSchema_FullMethodName = "/altus.dbrouter.v1.DBRouterService/GetDataSourceSchema"
+	DBRouterService_DescribeSources_FullMethodName     = "/altus.dbrouter.v1.DBRouterService/DescribeSources"
+	DBRouterService_ExecuteSearch_FullMethodName       = "/altus.dbrouter.v1.DBRouterService/ExecuteSearch"
 )
 
 // DBRouterServiceClient is the client API for DBRouterService service.
@@ -54,6 +56,15 @@ type DBRouterServiceClient interface {
 	TestDataSource(ctx context.Context, in *TestDataSourceRequest, opts ...grpc.CallOption) (*TestDataSourceResponse, error)
 	// GetDataSourceSchema returns the discovered tables, columns and FULLTEXT indexes.
 	GetDataSourceSchema(ctx context.Context, in *GetDataSourceSchemaRequest, opts ...grpc.CallOption) (*GetDataSourceSchemaResponse, error)
+	// DescribeSources returns, for the search service, what it needs to compile
+	// queries for each of the caller's sources: the schema, its fingerprint and
+	// the full-text facts of the server (token sizes, stopwords). Internal.
+	DescribeSources(ctx context.Context, in *DescribeSourcesRequest, opts ...grpc.CallOption) (*DescribeSourcesResponse, error)
+	// ExecuteSearch runs full-text search plans on one source. dbrouter builds
+	// every statement itself from the plan and the discovered schema (no SQL
+	// text is accepted), read-only, under a server-side time limit, through
+	// the source's pool with a per-source concurrency cap. Internal.
+	ExecuteSearch(ctx context.Context, in *ExecuteSearchRequest, opts ...grpc.CallOption) (*ExecuteSearchResponse, error)
 }
 
 type dBRouterServiceClient struct {
@@ -144,6 +155,26 @@ func (c *dBRouterServiceClient) GetDataSourceSchema(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *dBRouterServiceClient) DescribeSources(ctx context.Context, in *DescribeSourcesRequest, opts ...grpc.CallOption) (*DescribeSourcesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeSourcesResponse)
+	err := c.cc.Invoke(ctx, DBRouterService_DescribeSources_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dBRouterServiceClient) ExecuteSearch(ctx context.Context, in *ExecuteSearchRequest, opts ...grpc.CallOption) (*ExecuteSearchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExecuteSearchResponse)
+	err := c.cc.Invoke(ctx, DBRouterService_ExecuteSearch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DBRouterServiceServer is the server API for DBRouterService service.
 // All implementations must embed UnimplementedDBRouterServiceServer
 // for forward compatibility.
@@ -169,6 +200,15 @@ type DBRouterServiceServer interface {
 	TestDataSource(context.Context, *TestDataSourceRequest) (*TestDataSourceResponse, error)
 	// GetDataSourceSchema returns the discovered tables, columns and FULLTEXT indexes.
 	GetDataSourceSchema(context.Context, *GetDataSourceSchemaRequest) (*GetDataSourceSchemaResponse, error)
+	// DescribeSources returns, for the search service, what it needs to compile
+	// queries for each of the caller's sources: the schema, its fingerprint and
+	// the full-text facts of the server (token sizes, stopwords). Internal.
+	DescribeSources(context.Context, *DescribeSourcesRequest) (*DescribeSourcesResponse, error)
+	// ExecuteSearch runs full-text search plans on one source. dbrouter builds
+	// every statement itself from the plan and the discovered schema (no SQL
+	// text is accepted), read-only, under a server-side time limit, through
+	// the source's pool with a per-source concurrency cap. Internal.
+	ExecuteSearch(context.Context, *ExecuteSearchRequest) (*ExecuteSearchResponse, error)
 	mustEmbedUnimplementedDBRouterServiceServer()
 }
 
@@ -202,6 +242,12 @@ func (UnimplementedDBRouterServiceServer) TestDataSource(context.Context, *TestD
 }
 func (UnimplementedDBRouterServiceServer) GetDataSourceSchema(context.Context, *GetDataSourceSchemaRequest) (*GetDataSourceSchemaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDataSourceSchema not implemented")
+}
+func (UnimplementedDBRouterServiceServer) DescribeSources(context.Context, *DescribeSourcesRequest) (*DescribeSourcesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeSources not implemented")
+}
+func (UnimplementedDBRouterServiceServer) ExecuteSearch(context.Context, *ExecuteSearchRequest) (*ExecuteSearchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExecuteSearch not implemented")
 }
 func (UnimplementedDBRouterServiceServer) mustEmbedUnimplementedDBRouterServiceServer() {}
 func (UnimplementedDBRouterServiceServer) testEmbeddedByValue()                         {}
@@ -368,6 +414,42 @@ func _DBRouterService_GetDataSourceSchema_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DBRouterService_DescribeSources_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeSourcesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DBRouterServiceServer).DescribeSources(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DBRouterService_DescribeSources_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DBRouterServiceServer).DescribeSources(ctx, req.(*DescribeSourcesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DBRouterService_ExecuteSearch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExecuteSearchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DBRouterServiceServer).ExecuteSearch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DBRouterService_ExecuteSearch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DBRouterServiceServer).ExecuteSearch(ctx, req.(*ExecuteSearchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DBRouterService_ServiceDesc is the grpc.ServiceDesc for DBRouterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,6 +488,14 @@ var DBRouterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDataSourceSchema",
 			Handler:    _DBRouterService_GetDataSourceSchema_Handler,
+		},
+		{
+			MethodName: "DescribeSources",
+			Handler:    _DBRouterService_DescribeSources_Handler,
+		},
+		{
+			MethodName: "ExecuteSearch",
+			Handler:    _DBRouterService_ExecuteSearch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -142,9 +142,11 @@ type SearchResult struct {
 	RelevanceScore float64  `protobuf:"fixed64,4,opt,name=relevance_score,json=relevanceScore,proto3" json:"relevance_score,omitempty"`
 	MatchedColumns []string `protobuf:"bytes,5,rep,name=matched_columns,json=matchedColumns,proto3" json:"matched_columns,omitempty"`
 	// The primary key and the searchable columns of the row.
-	Data          *structpb.Struct `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
-	Snippet       string           `protobuf:"bytes,7,opt,name=snippet,proto3" json:"snippet,omitempty"`
-	Categories    []string         `protobuf:"bytes,8,rep,name=categories,proto3" json:"categories,omitempty"`
+	Data       *structpb.Struct `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	Snippet    string           `protobuf:"bytes,7,opt,name=snippet,proto3" json:"snippet,omitempty"`
+	Categories []string         `protobuf:"bytes,8,rep,name=categories,proto3" json:"categories,omitempty"`
+	// HTML-escaped fragments of the matched columns with <mark> around matched terms.
+	Highlights    []*Highlight `protobuf:"bytes,9,rep,name=highlights,proto3" json:"highlights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,6 +237,227 @@ func (x *SearchResult) GetCategories() []string {
 	return nil
 }
 
+func (x *SearchResult) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+// Highlight is the highlighted fragments of one column.
+type Highlight struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Column        string                 `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	Fragments     []string               `protobuf:"bytes,2,rep,name=fragments,proto3" json:"fragments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Highlight) Reset() {
+	*x = Highlight{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Highlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Highlight) ProtoMessage() {}
+
+func (x *Highlight) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
+func (*Highlight) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Highlight) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *Highlight) GetFragments() []string {
+	if x != nil {
+		return x.Fragments
+	}
+	return nil
+}
+
+// SourceStatus is how one source answered a search.
+type SourceStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source id and name.
+	Id   string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// "ok", "failed", "timeout" or "skipped".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// Matching rows found in this source (its part of totalCount).
+	RowCount int32 `protobuf:"varint,4,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
+	// Milliseconds spent on this source.
+	ElapsedMs float64 `protobuf:"fixed64,5,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// Why it failed or was skipped (a v1-style code and a message).
+	ErrorCode     string `protobuf:"bytes,6,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	Message       string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceStatus) Reset() {
+	*x = SourceStatus{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceStatus) ProtoMessage() {}
+
+func (x *SourceStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
+func (*SourceStatus) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SourceStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetRowCount() int32 {
+	if x != nil {
+		return x.RowCount
+	}
+	return 0
+}
+
+func (x *SourceStatus) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+func (x *SourceStatus) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Notice tells the caller something about how the query was understood.
+type Notice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// e.g. TERMS_IGNORED, NO_SEARCHABLE_TERMS, SEMANTIC_UNAVAILABLE.
+	Code    string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The terms concerned, if any.
+	Terms         []string `protobuf:"bytes,3,rep,name=terms,proto3" json:"terms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notice) Reset() {
+	*x = Notice{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notice) ProtoMessage() {}
+
+func (x *Notice) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notice.ProtoReflect.Descriptor instead.
+func (*Notice) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Notice) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Notice) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Notice) GetTerms() []string {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
 // Category is a group of results.
 type Category struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -247,7 +470,7 @@ type Category struct {
 
 func (x *Category) Reset() {
 	*x = Category{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[2]
+	mi := &file_altus_search_v1_search_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +482,7 @@ func (x *Category) String() string {
 func (*Category) ProtoMessage() {}
 
 func (x *Category) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[2]
+	mi := &file_altus_search_v1_search_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +495,7 @@ func (x *Category) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Category.ProtoReflect.Descriptor instead.
 func (*Category) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{2}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Category) GetName() string {
@@ -309,7 +532,7 @@ type Suggestion struct {
 
 func (x *Suggestion) Reset() {
 	*x = Suggestion{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[3]
+	mi := &file_altus_search_v1_search_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +544,7 @@ func (x *Suggestion) String() string {
 func (*Suggestion) ProtoMessage() {}
 
 func (x *Suggestion) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[3]
+	mi := &file_altus_search_v1_search_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +557,7 @@ func (x *Suggestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suggestion.ProtoReflect.Descriptor instead.
 func (*Suggestion) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{3}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Suggestion) GetText() string {
@@ -371,7 +594,7 @@ type QueryOptimization struct {
 
 func (x *QueryOptimization) Reset() {
 	*x = QueryOptimization{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[4]
+	mi := &file_altus_search_v1_search_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -383,7 +606,7 @@ func (x *QueryOptimization) String() string {
 func (*QueryOptimization) ProtoMessage() {}
 
 func (x *QueryOptimization) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[4]
+	mi := &file_altus_search_v1_search_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -396,7 +619,7 @@ func (x *QueryOptimization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryOptimization.ProtoReflect.Descriptor instead.
 func (*QueryOptimization) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{4}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *QueryOptimization) GetType() string {
@@ -441,7 +664,7 @@ type TrendInsight struct {
 
 func (x *TrendInsight) Reset() {
 	*x = TrendInsight{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[5]
+	mi := &file_altus_search_v1_search_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -453,7 +676,7 @@ func (x *TrendInsight) String() string {
 func (*TrendInsight) ProtoMessage() {}
 
 func (x *TrendInsight) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[5]
+	mi := &file_altus_search_v1_search_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -466,7 +689,7 @@ func (x *TrendInsight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrendInsight.ProtoReflect.Descriptor instead.
 func (*TrendInsight) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{5}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TrendInsight) GetPeriod() string {
@@ -518,13 +741,23 @@ type SearchResponse struct {
 	ExecutionTime int32 `protobuf:"varint,7,opt,name=execution_time,json=executionTime,proto3" json:"execution_time,omitempty"`
 	Page          int32 `protobuf:"varint,8,opt,name=page,proto3" json:"page,omitempty"`
 	Limit         int32 `protobuf:"varint,9,opt,name=limit,proto3" json:"limit,omitempty"`
+	// How each source answered.
+	Sources []*SourceStatus `protobuf:"bytes,10,rep,name=sources,proto3" json:"sources,omitempty"`
+	// totalCount is a lower bound: counting would have exceeded its time budget.
+	TotalEstimated bool `protobuf:"varint,11,opt,name=total_estimated,json=totalEstimated,proto3" json:"total_estimated,omitempty"`
+	// The mode actually used (semantic answers as natural when unavailable).
+	SearchMode string `protobuf:"bytes,12,opt,name=search_mode,json=searchMode,proto3" json:"search_mode,omitempty"`
+	// Remarks on how the query was understood.
+	Notices []*Notice `protobuf:"bytes,13,rep,name=notices,proto3" json:"notices,omitempty"`
+	// The page came from the result cache.
+	Cached        bool `protobuf:"varint,14,opt,name=cached,proto3" json:"cached,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[6]
+	mi := &file_altus_search_v1_search_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +769,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[6]
+	mi := &file_altus_search_v1_search_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +782,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{6}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SearchResponse) GetResults() []*SearchResult {
@@ -615,6 +848,41 @@ func (x *SearchResponse) GetLimit() int32 {
 	return 0
 }
 
+func (x *SearchResponse) GetSources() []*SourceStatus {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetTotalEstimated() bool {
+	if x != nil {
+		return x.TotalEstimated
+	}
+	return false
+}
+
+func (x *SearchResponse) GetSearchMode() string {
+	if x != nil {
+		return x.SearchMode
+	}
+	return ""
+}
+
+func (x *SearchResponse) GetNotices() []*Notice {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
 // GetSuggestionsRequest carries a partial query.
 type GetSuggestionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -627,7 +895,7 @@ type GetSuggestionsRequest struct {
 
 func (x *GetSuggestionsRequest) Reset() {
 	*x = GetSuggestionsRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[7]
+	mi := &file_altus_search_v1_search_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +907,7 @@ func (x *GetSuggestionsRequest) String() string {
 func (*GetSuggestionsRequest) ProtoMessage() {}
 
 func (x *GetSuggestionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[7]
+	mi := &file_altus_search_v1_search_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +920,7 @@ func (x *GetSuggestionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuggestionsRequest.ProtoReflect.Descriptor instead.
 func (*GetSuggestionsRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{7}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetSuggestionsRequest) GetQuery() string {
@@ -686,7 +954,7 @@ type GetSuggestionsResponse struct {
 
 func (x *GetSuggestionsResponse) Reset() {
 	*x = GetSuggestionsResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[8]
+	mi := &file_altus_search_v1_search_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +966,7 @@ func (x *GetSuggestionsResponse) String() string {
 func (*GetSuggestionsResponse) ProtoMessage() {}
 
 func (x *GetSuggestionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[8]
+	mi := &file_altus_search_v1_search_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +979,7 @@ func (x *GetSuggestionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuggestionsResponse.ProtoReflect.Descriptor instead.
 func (*GetSuggestionsResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{8}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSuggestionsResponse) GetSuggestions() []*Suggestion {
@@ -733,7 +1001,7 @@ type AnalyzeRequest struct {
 
 func (x *AnalyzeRequest) Reset() {
 	*x = AnalyzeRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[9]
+	mi := &file_altus_search_v1_search_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +1013,7 @@ func (x *AnalyzeRequest) String() string {
 func (*AnalyzeRequest) ProtoMessage() {}
 
 func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[9]
+	mi := &file_altus_search_v1_search_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +1026,7 @@ func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{9}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AnalyzeRequest) GetQuery() string {
@@ -795,7 +1063,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	mi := &file_altus_search_v1_search_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1075,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	mi := &file_altus_search_v1_search_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1088,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{10}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AnalyzeResponse) GetQuery() string {
@@ -860,7 +1128,7 @@ type GetTrendsRequest struct {
 
 func (x *GetTrendsRequest) Reset() {
 	*x = GetTrendsRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	mi := &file_altus_search_v1_search_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +1140,7 @@ func (x *GetTrendsRequest) String() string {
 func (*GetTrendsRequest) ProtoMessage() {}
 
 func (x *GetTrendsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	mi := &file_altus_search_v1_search_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +1153,7 @@ func (x *GetTrendsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrendsRequest.ProtoReflect.Descriptor instead.
 func (*GetTrendsRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{11}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{14}
 }
 
 // GetTrendsResponse lists trends.
@@ -898,7 +1166,7 @@ type GetTrendsResponse struct {
 
 func (x *GetTrendsResponse) Reset() {
 	*x = GetTrendsResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	mi := &file_altus_search_v1_search_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1178,7 @@ func (x *GetTrendsResponse) String() string {
 func (*GetTrendsResponse) ProtoMessage() {}
 
 func (x *GetTrendsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	mi := &file_altus_search_v1_search_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1191,7 @@ func (x *GetTrendsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrendsResponse.ProtoReflect.Descriptor instead.
 func (*GetTrendsResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{12}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetTrendsResponse) GetTrends() []*TrendInsight {
@@ -944,7 +1212,7 @@ type GetHistoryRequest struct {
 
 func (x *GetHistoryRequest) Reset() {
 	*x = GetHistoryRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[13]
+	mi := &file_altus_search_v1_search_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1224,7 @@ func (x *GetHistoryRequest) String() string {
 func (*GetHistoryRequest) ProtoMessage() {}
 
 func (x *GetHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[13]
+	mi := &file_altus_search_v1_search_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1237,7 @@ func (x *GetHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{13}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetHistoryRequest) GetLimit() int32 {
@@ -1002,7 +1270,7 @@ type SearchEvent struct {
 
 func (x *SearchEvent) Reset() {
 	*x = SearchEvent{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[14]
+	mi := &file_altus_search_v1_search_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1282,7 @@ func (x *SearchEvent) String() string {
 func (*SearchEvent) ProtoMessage() {}
 
 func (x *SearchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[14]
+	mi := &file_altus_search_v1_search_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1295,7 @@ func (x *SearchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchEvent.ProtoReflect.Descriptor instead.
 func (*SearchEvent) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{14}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SearchEvent) GetId() string {
@@ -1089,7 +1357,7 @@ type GetHistoryResponse struct {
 
 func (x *GetHistoryResponse) Reset() {
 	*x = GetHistoryResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[15]
+	mi := &file_altus_search_v1_search_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1369,7 @@ func (x *GetHistoryResponse) String() string {
 func (*GetHistoryResponse) ProtoMessage() {}
 
 func (x *GetHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[15]
+	mi := &file_altus_search_v1_search_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1382,7 @@ func (x *GetHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{15}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetHistoryResponse) GetEvents() []*SearchEvent {
@@ -1138,7 +1406,7 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"searchMode\x12\x14\n" +
 	"\x05limit\x18\x06 \x01(\x05R\x05limit\x12\x16\n" +
 	"\x06offset\x18\a \x01(\x05R\x06offset\x12+\n" +
-	"\x11include_analytics\x18\b \x01(\bR\x10includeAnalytics\"\x89\x02\n" +
+	"\x11include_analytics\x18\b \x01(\bR\x10includeAnalytics\"\xc5\x02\n" +
 	"\fSearchResult\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1a\n" +
@@ -1149,7 +1417,27 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\asnippet\x18\a \x01(\tR\asnippet\x12\x1e\n" +
 	"\n" +
 	"categories\x18\b \x03(\tR\n" +
-	"categories\"T\n" +
+	"categories\x12:\n" +
+	"\n" +
+	"highlights\x18\t \x03(\v2\x1a.altus.search.v1.HighlightR\n" +
+	"highlights\"A\n" +
+	"\tHighlight\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1c\n" +
+	"\tfragments\x18\x02 \x03(\tR\tfragments\"\xbf\x01\n" +
+	"\fSourceStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x1b\n" +
+	"\trow_count\x18\x04 \x01(\x05R\browCount\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x05 \x01(\x01R\telapsedMs\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x06 \x01(\tR\terrorCode\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessage\"L\n" +
+	"\x06Notice\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
+	"\x05terms\x18\x03 \x03(\tR\x05terms\"T\n" +
 	"\bCategory\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x1e\n" +
@@ -1172,7 +1460,7 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"topQueries\x12!\n" +
 	"\fquery_volume\x18\x03 \x01(\x05R\vqueryVolume\x12*\n" +
 	"\x11avg_response_time\x18\x04 \x01(\x01R\x0favgResponseTime\x12-\n" +
-	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\xbf\x03\n" +
+	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\x8d\x05\n" +
 	"\x0eSearchResponse\x127\n" +
 	"\aresults\x18\x01 \x03(\v2\x1d.altus.search.v1.SearchResultR\aresults\x129\n" +
 	"\n" +
@@ -1185,7 +1473,14 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"totalCount\x12%\n" +
 	"\x0eexecution_time\x18\a \x01(\x05R\rexecutionTime\x12\x12\n" +
 	"\x04page\x18\b \x01(\x05R\x04page\x12\x14\n" +
-	"\x05limit\x18\t \x01(\x05R\x05limit\"c\n" +
+	"\x05limit\x18\t \x01(\x05R\x05limit\x127\n" +
+	"\asources\x18\n" +
+	" \x03(\v2\x1d.altus.search.v1.SourceStatusR\asources\x12'\n" +
+	"\x0ftotal_estimated\x18\v \x01(\bR\x0etotalEstimated\x12\x1f\n" +
+	"\vsearch_mode\x18\f \x01(\tR\n" +
+	"searchMode\x121\n" +
+	"\anotices\x18\r \x03(\v2\x17.altus.search.v1.NoticeR\anotices\x12\x16\n" +
+	"\x06cached\x18\x0e \x01(\bR\x06cached\"c\n" +
 	"\x15GetSuggestionsRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x16\n" +
@@ -1240,55 +1535,61 @@ func file_altus_search_v1_search_proto_rawDescGZIP() []byte {
 	return file_altus_search_v1_search_proto_rawDescData
 }
 
-var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_altus_search_v1_search_proto_goTypes = []any{
 	(*SearchRequest)(nil),          // 0: altus.search.v1.SearchRequest
 	(*SearchResult)(nil),           // 1: altus.search.v1.SearchResult
-	(*Category)(nil),               // 2: altus.search.v1.Category
-	(*Suggestion)(nil),             // 3: altus.search.v1.Suggestion
-	(*QueryOptimization)(nil),      // 4: altus.search.v1.QueryOptimization
-	(*TrendInsight)(nil),           // 5: altus.search.v1.TrendInsight
-	(*SearchResponse)(nil),         // 6: altus.search.v1.SearchResponse
-	(*GetSuggestionsRequest)(nil),  // 7: altus.search.v1.GetSuggestionsRequest
-	(*GetSuggestionsResponse)(nil), // 8: altus.search.v1.GetSuggestionsResponse
-	(*AnalyzeRequest)(nil),         // 9: altus.search.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),        // 10: altus.search.v1.AnalyzeResponse
-	(*GetTrendsRequest)(nil),       // 11: altus.search.v1.GetTrendsRequest
-	(*GetTrendsResponse)(nil),      // 12: altus.search.v1.GetTrendsResponse
-	(*GetHistoryRequest)(nil),      // 13: altus.search.v1.GetHistoryRequest
-	(*SearchEvent)(nil),            // 14: altus.search.v1.SearchEvent
-	(*GetHistoryResponse)(nil),     // 15: altus.search.v1.GetHistoryResponse
-	(*structpb.Struct)(nil),        // 16: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(*Highlight)(nil),              // 2: altus.search.v1.Highlight
+	(*SourceStatus)(nil),           // 3: altus.search.v1.SourceStatus
+	(*Notice)(nil),                 // 4: altus.search.v1.Notice
+	(*Category)(nil),               // 5: altus.search.v1.Category
+	(*Suggestion)(nil),             // 6: altus.search.v1.Suggestion
+	(*QueryOptimization)(nil),      // 7: altus.search.v1.QueryOptimization
+	(*TrendInsight)(nil),           // 8: altus.search.v1.TrendInsight
+	(*SearchResponse)(nil),         // 9: altus.search.v1.SearchResponse
+	(*GetSuggestionsRequest)(nil),  // 10: altus.search.v1.GetSuggestionsRequest
+	(*GetSuggestionsResponse)(nil), // 11: altus.search.v1.GetSuggestionsResponse
+	(*AnalyzeRequest)(nil),         // 12: altus.search.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),        // 13: altus.search.v1.AnalyzeResponse
+	(*GetTrendsRequest)(nil),       // 14: altus.search.v1.GetTrendsRequest
+	(*GetTrendsResponse)(nil),      // 15: altus.search.v1.GetTrendsResponse
+	(*GetHistoryRequest)(nil),      // 16: altus.search.v1.GetHistoryRequest
+	(*SearchEvent)(nil),            // 17: altus.search.v1.SearchEvent
+	(*GetHistoryResponse)(nil),     // 18: altus.search.v1.GetHistoryResponse
+	(*structpb.Struct)(nil),        // 19: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
 }
 var file_altus_search_v1_search_proto_depIdxs = []int32{
-	16, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
-	1,  // 1: altus.search.v1.SearchResponse.results:type_name -> altus.search.v1.SearchResult
-	2,  // 2: altus.search.v1.SearchResponse.categories:type_name -> altus.search.v1.Category
-	3,  // 3: altus.search.v1.SearchResponse.suggestions:type_name -> altus.search.v1.Suggestion
-	5,  // 4: altus.search.v1.SearchResponse.trends:type_name -> altus.search.v1.TrendInsight
-	4,  // 5: altus.search.v1.SearchResponse.query_optimization:type_name -> altus.search.v1.QueryOptimization
-	3,  // 6: altus.search.v1.GetSuggestionsResponse.suggestions:type_name -> altus.search.v1.Suggestion
-	16, // 7: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
-	4,  // 8: altus.search.v1.AnalyzeResponse.optimization:type_name -> altus.search.v1.QueryOptimization
-	5,  // 9: altus.search.v1.GetTrendsResponse.trends:type_name -> altus.search.v1.TrendInsight
-	17, // 10: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
-	14, // 11: altus.search.v1.GetHistoryResponse.events:type_name -> altus.search.v1.SearchEvent
-	0,  // 12: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
-	7,  // 13: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
-	9,  // 14: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
-	11, // 15: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
-	13, // 16: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
-	6,  // 17: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
-	8,  // 18: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
-	10, // 19: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
-	12, // 20: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
-	15, // 21: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	19, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
+	2,  // 1: altus.search.v1.SearchResult.highlights:type_name -> altus.search.v1.Highlight
+	1,  // 2: altus.search.v1.SearchResponse.results:type_name -> altus.search.v1.SearchResult
+	5,  // 3: altus.search.v1.SearchResponse.categories:type_name -> altus.search.v1.Category
+	6,  // 4: altus.search.v1.SearchResponse.suggestions:type_name -> altus.search.v1.Suggestion
+	8,  // 5: altus.search.v1.SearchResponse.trends:type_name -> altus.search.v1.TrendInsight
+	7,  // 6: altus.search.v1.SearchResponse.query_optimization:type_name -> altus.search.v1.QueryOptimization
+	3,  // 7: altus.search.v1.SearchResponse.sources:type_name -> altus.search.v1.SourceStatus
+	4,  // 8: altus.search.v1.SearchResponse.notices:type_name -> altus.search.v1.Notice
+	6,  // 9: altus.search.v1.GetSuggestionsResponse.suggestions:type_name -> altus.search.v1.Suggestion
+	19, // 10: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
+	7,  // 11: altus.search.v1.AnalyzeResponse.optimization:type_name -> altus.search.v1.QueryOptimization
+	8,  // 12: altus.search.v1.GetTrendsResponse.trends:type_name -> altus.search.v1.TrendInsight
+	20, // 13: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
+	17, // 14: altus.search.v1.GetHistoryResponse.events:type_name -> altus.search.v1.SearchEvent
+	0,  // 15: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
+	10, // 16: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
+	12, // 17: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
+	14, // 18: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
+	16, // 19: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
+	9,  // 20: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
+	11, // 21: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
+	13, // 22: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
+	15, // 23: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
+	18, // 24: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_altus_search_v1_search_proto_init() }
@@ -1302,7 +1603,7 @@ func file_altus_search_v1_search_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_search_v1_search_proto_rawDesc), len(file_altus_search_v1_search_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
