@@ -1,0 +1,96 @@
+// Package ftquery compiles user search text into MySQL/MariaDB full-text
+// AGAINST(...) arguments and finds, in result text, what a query matched.
+//
+// It is pure Go: no SQL building, no network. A query is parsed once
+// (Parse) and compiled per FULLTEXT index (Compile) with the tokenisation
+// rules of that index's server and engine (Rules), so that what is sent is
+// what the server indexes, a boolean query is always built from the parsed
+// tree (never from raw user operators), and a query the server could only
+// answer with an empty list because of stopwords or too-short words is
+// reported with ErrNothingSearchable instead.
+package ftquery
+
+import "errors"
+
+// Mode is a full-text search mode: how the AGAINST text is interpreted.
+type Mode string
+
+// The search modes Compile knows.
+const (
+	// ModeNatural is IN NATURAL LANGUAGE MODE: a bag of words ranked by relevance.
+	ModeNatural Mode = "natural"
+	// ModeBoolean is IN BOOLEAN MODE, built from the parsed query.
+	ModeBoolean Mode = "boolean"
+	// ModeExpansion is WITH QUERY EXPANSION: natural mode plus blind relevance feedback.
+	ModeExpansion Mode = "expansion"
+)
+
+// Rules are the full-text tokenisation rules of one index (its server and
+// engine): words outside [MinTokenLen, MaxTokenLen] characters and stopwords
+// are not indexed, so a query must not depend on them.
+type Rules struct {
+	// MinTokenLen is the shortest indexed word, in characters (0 = no minimum).
+	MinTokenLen int
+	// MaxTokenLen is the longest indexed word, in characters (0 = no maximum).
+	MaxTokenLen int
+	// Stopwords are the words the index ignores, lower-cased; nil or empty = none.
+	Stopwords map[string]struct{}
+}
+
+// ErrNothingSearchable is returned (wrapped in *NothingSearchableError) when
+// no positive term of a query survives the index's rules, so the server
+// could only answer with an empty list.
+var ErrNothingSearchable = errors.New("ftquery: nothing searchable")
+
+// Reasons an Ignored term was dropped.
+const (
+	ReasonStopword  = "stopword"
+	ReasonTooShort  = "too_short"
+	ReasonTooLong   = "too_long"
+	ReasonNotInMode = "not_in_mode"
+)
+
+// Ignored is a term Compile dropped, and why (one of the Reason constants).
+type Ignored struct {
+	Term   string
+	Reason string
+}
+
+// Term is a positive term to highlight: one word, a prefix (Prefix applies
+// to the last word) or a phrase (several consecutive words).
+type Term struct {
+	Words  []string
+	Prefix bool
+}
+
+// Compiled is a query rendered for one index.
+type Compiled struct {
+	// Against is the AGAINST(?) argument.
+	Against string
+	// Mode is the mode Against was compiled for.
+	Mode Mode
+	// Ignored lists the terms dropped for this index, in query order.
+	Ignored []Ignored
+	// Terms are the positive terms, for matching and highlighting.
+	Terms []Term
+}
+
+// NothingSearchableError explains why a query has nothing the index can
+// search: every positive term was dropped (Ignored says which and why), or
+// the query only excludes terms, which matches nothing.
+type NothingSearchableError struct {
+	// Mode is the mode the query was compiled for.
+	Mode Mode
+	// Ignored lists every dropped term and its reason.
+	Ignored []Ignored
+	// OnlyExclusions is true when the query had no positive term at all.
+	OnlyExclusions bool
+	// MinTokenLen and MaxTokenLen are the index's limits, for the message.
+	MinTokenLen, MaxTokenLen int
+}
+
+// Error says, for people, which terms were dropped and why.
+func (e *NothingSearchableError) Error() string { return ErrNothingSearchable.Error() }
+
+// Is makes errors.Is(err, ErrNothingSearchable) true.
+func (e *NothingSearchableError) Is(target error) bool { return target == ErrNothingSearchable }
