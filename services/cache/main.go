@@ -45,7 +45,7 @@ func run(ctx context.Context) error {
 		p.Log.Warn(w)
 	}
 
-	client, err := redisx.New(cfg.Redis, redisx.Options{})
+	client, err := redisx.New(cfg.Redis, redisx.Options{ClientCacheBytes: cfg.ClientCacheMB << 20})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,8 @@ import (
 //   - altus4_cache_hits_total and altus4_cache_misses_total: Get calls that
 //     found a value, or none;
 //   - altus4_cache_hit_ratio{cache_type="results"}: hits / (hits + misses)
-//     over Get calls (0 before the first);
+//     over GetVersioned calls (the search result cache; 0 before the first),
+//     and {cache_type="values"} over plain Get calls;
 //   - altus4_ratelimit_requests_total{decision="allowed"|"denied"}: Allow calls.
 func (s *Store) Collectors() []prometheus.Collector {
 	b2f := func(b bool) float64 {
@@ -34,9 +35,26 @@ func (s *Store) Collectors() []prometheus.Collector {
 		}, func() float64 { return float64(s.misses.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "altus4_cache_hit_ratio",
-			Help:        "Hits / (hits + misses) over Get calls since start.",
+			Help:        "Hits / (hits + misses) since start.",
 			ConstLabels: prometheus.Labels{"cache_type": "results"},
-		}, s.hitRatio),
+		}, func() float64 { return ratio(s.versionedHits.Load(), s.versionedMisses.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "altus4_cache_hit_ratio",
+			Help:        "Hits / (hits + misses) since start.",
+			ConstLabels: prometheus.Labels{"cache_type": "values"},
+		}, func() float64 { return ratio(s.hits.Load(), s.misses.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "altus4_cache_result_hits_total",
+			Help: "GetVersioned calls (search results) that found a value.",
+		}, func() float64 { return float64(s.versionedHits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "altus4_cache_result_local_hits_total",
+			Help: "Search results served from the service's memory (Redis client-side caching) without a round trip.",
+		}, func() float64 { return float64(s.localHits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "altus4_cache_result_misses_total",
+			Help: "GetVersioned calls (search results) that found no value.",
+		}, func() float64 { return float64(s.versionedMisses.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "altus4_ratelimit_requests_total",
 			Help:        "Requests counted by Allow, by decision.",
@@ -50,9 +68,8 @@ func (s *Store) Collectors() []prometheus.Collector {
 	}
 }
 
-// hitRatio is hits / (hits + misses), 0 before the first Get.
-func (s *Store) hitRatio() float64 {
-	h, m := s.hits.Load(), s.misses.Load()
+// ratio is hits / (hits + misses), 0 before the first call.
+func ratio(h, m uint64) float64 {
 	if h+m == 0 {
 		return 0
 	}

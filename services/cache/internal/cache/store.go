@@ -7,6 +7,7 @@ package cache
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -58,7 +59,10 @@ type Store struct {
 	// call fails at once instead of waiting for Redis.
 	up atomic.Bool
 
-	hits, misses    atomic.Uint64
+	hits, misses                   atomic.Uint64
+	versionedHits, versionedMisses atomic.Uint64
+	// localHits counts versioned values served from process memory.
+	localHits       atomic.Uint64
 	allowed, denied atomic.Uint64
 }
 
@@ -112,14 +116,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	var v validate.Collector
 	checkKey(&v, "key", key)
-	v.Check(len(value) <= MaxValueBytes, "value", "TOO_LONG",
-		"The value is %d bytes; the largest value the cache stores is %d bytes (4 MiB).", len(value), MaxValueBytes)
-	switch {
-	case ttl <= 0:
-		v.Add("ttl", "REQUIRED", "Give a time to live greater than zero (at most 24h).")
-	case ttl > MaxTTL:
-		v.Add("ttl", "OUT_OF_RANGE", "The time to live is %s; the longest the cache keeps a value is 24h.", ttl)
-	}
+	checkValue(&v, value, ttl)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -171,6 +168,22 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int, error) {
 	return deleted, err
 }
 
+// checkValue records the problems of a value and its time to live.
+func checkValue(v *validate.Collector, value []byte, ttl time.Duration) {
+	v.Check(len(value) <= MaxValueBytes, "value", "TOO_LONG",
+		"The value is %d bytes; the largest value the cache stores is %d bytes (4 MiB).", len(value), MaxValueBytes)
+	switch {
+	case ttl <= 0:
+		v.Add("ttl", "REQUIRED", "Give a time to live greater than zero (at most 24h).")
+	case ttl > MaxTTL:
+		v.Add("ttl", "OUT_OF_RANGE", "The time to live is %s; the longest the cache keeps a value is 24h.", ttl)
+	}
+}
+
+// reservedNamespaces start keys that plain Get/Set/Delete may not name, so
+// that no stored value can overwrite a counter or a versioned entry.
+var reservedNamespaces = []string{rateLimitNamespace, versionNamespace, versionedNamespace}
+
 // checkKey records the problems of a caller's key under field and reports
 // whether it is valid.
 func checkKey(v *validate.Collector, field, key string) bool {
@@ -179,9 +192,13 @@ func checkKey(v *validate.Collector, field, key string) bool {
 		v.Add(field, "REQUIRED", "Give a key of 1 to %d bytes.", MaxKeyBytes)
 	case len(key) > MaxKeyBytes:
 		v.Add(field, "TOO_LONG", "The key is %d bytes; keys are at most %d bytes.", len(key), MaxKeyBytes)
-	case len(key) >= len(rateLimitNamespace) && key[:len(rateLimitNamespace)] == rateLimitNamespace:
-		v.Add(field, "RESERVED", "Keys starting with %q are reserved for rate-limit counters; choose another key.", rateLimitNamespace)
 	default:
+		for _, ns := range reservedNamespaces {
+			if strings.HasPrefix(key, ns) {
+				v.Add(field, "RESERVED", "Keys starting with %q are reserved for the cache's own entries; choose another key.", ns)
+				return false
+			}
+		}
 		return true
 	}
 	return false
@@ -198,3 +215,7 @@ func (s *Store) call(ctx context.Context, op string, fn func(context.Context) er
 	defer cancel()
 	return s.classify(ctx, op, fn(cctx))
 }
+
+// LocalHits reports how many versioned values were served from this
+// process's memory (client-side cache) rather than from Redis.
+func (s *Store) LocalHits() uint64 { return s.localHits.Load() }

@@ -59,7 +59,7 @@ type env struct {
 func newEnv(t testing.TB, o cache.Options) env {
 	t.Helper()
 	cfg := testenv.RedisConfig(t)
-	client, err := redisx.New(cfg, redisx.Options{})
+	client, err := redisx.New(cfg, redisx.Options{ClientCacheBytes: 8 << 20})
 	if err != nil {
 		t.Fatalf("redisx.New: %v", err)
 	}
@@ -544,15 +544,31 @@ func TestEveryCallRecoversWhenRedisComesBack(t *testing.T) {
 	}
 }
 
+// gauge returns the value of a metric; name may select one series with a
+// single label, as in `altus4_cache_hit_ratio{cache_type="values"}`.
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	base, sel, _ := strings.Cut(name, "{")
 	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
+		if mf.GetName() != base {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if sel != "" {
+				match := false
+				for _, l := range m.GetLabel() {
+					if l.GetName()+`="`+l.GetValue()+`"}` == sel {
+						match = true
+					}
+				}
+				if !match {
+					continue
+				}
+			}
 			if m.GetGauge() != nil {
 				return m.GetGauge().GetValue()
 			}
@@ -568,7 +584,7 @@ func TestMetricsCountHitsMissesAndRedisUp(t *testing.T) {
 	e := newEnv(t, cache.Options{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.store.Collectors()...)
-	if got := gauge(t, reg, "altus4_cache_hit_ratio"); got != 0 {
+	if got := gauge(t, reg, `altus4_cache_hit_ratio{cache_type="values"}`); got != 0 {
 		t.Errorf("hit ratio before any Get = %v; want 0", got)
 	}
 	if err := e.store.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
@@ -580,10 +596,10 @@ func TestMetricsCountHitsMissesAndRedisUp(t *testing.T) {
 		}
 	}
 	got := map[string]float64{}
-	for _, name := range []string{"altus4_cache_hits_total", "altus4_cache_misses_total", "altus4_cache_hit_ratio", "altus4_redis_up"} {
+	for _, name := range []string{"altus4_cache_hits_total", "altus4_cache_misses_total", `altus4_cache_hit_ratio{cache_type="values"}`, "altus4_redis_up"} {
 		got[name] = gauge(t, reg, name)
 	}
-	want := map[string]float64{"altus4_cache_hits_total": 3, "altus4_cache_misses_total": 1, "altus4_cache_hit_ratio": 0.75, "altus4_redis_up": 1}
+	want := map[string]float64{"altus4_cache_hits_total": 3, "altus4_cache_misses_total": 1, `altus4_cache_hit_ratio{cache_type="values"}`: 0.75, "altus4_redis_up": 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}

@@ -22,6 +22,9 @@ type Config struct {
 	RedisTimeout time.Duration `env:"ALTUS_REDIS_TIMEOUT" envDefault:"500ms"`
 	// RedisCheckInterval is how often Redis is pinged to report its health.
 	RedisCheckInterval time.Duration `env:"ALTUS_REDIS_CHECK_INTERVAL" envDefault:"2s"`
+	// ClientCacheMB is the memory (MiB) the client-side cache may use per
+	// Redis connection; 0 turns client-side caching off (servers without RESP3).
+	ClientCacheMB int `env:"ALTUS_REDIS_CLIENT_CACHE_MB" envDefault:"32"`
 	// Warnings are non-fatal remarks of Validate, to be logged at start.
 	Warnings []string `env:"-"`
 }
@@ -63,6 +66,9 @@ func (c *Config) validate(p *shared.Problems) {
 	}
 	if c.RedisTimeout <= 0 || c.RedisTimeout > time.Minute {
 		p.Addf("ALTUS_REDIS_TIMEOUT must be between 1ms and 1m; got %s", c.RedisTimeout)
+	}
+	if c.ClientCacheMB < 0 || c.ClientCacheMB > 4096 {
+		p.Addf("ALTUS_REDIS_CLIENT_CACHE_MB must be between 0 and 4096; got %d", c.ClientCacheMB)
 	}
 	if c.RedisCheckInterval < 100*time.Millisecond || c.RedisCheckInterval > time.Hour {
 		p.Addf("ALTUS_REDIS_CHECK_INTERVAL must be between 100ms and 1h; got %s", c.RedisCheckInterval)

@@ -32,6 +32,9 @@ type Store interface {
 	Delete(ctx context.Context, keys []string) (int, error)
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
+	GetVersioned(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, error)
+	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
+	BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 }
 
 // Server implements cachev1.CacheServiceServer over a Store.
@@ -95,6 +98,32 @@ func (s *Server) PeekRateLimit(ctx context.Context, req *cachev1.PeekRateLimitRe
 		ResetTime: timestamppb.New(w.Reset),
 		Used:      clamp32(w.Used),
 	}, nil
+}
+
+// GetVersioned reads version counters and the value stored under them.
+func (s *Server) GetVersioned(ctx context.Context, req *cachev1.GetVersionedRequest) (*cachev1.GetVersionedResponse, error) {
+	versions, v, found, err := s.store.GetVersioned(ctx, req.GetVersionKeys(), req.GetKey())
+	if err != nil {
+		return nil, grpcx.Map(err, errorTable)
+	}
+	return &cachev1.GetVersionedResponse{Versions: versions, Found: found, Value: v}, nil
+}
+
+// SetVersioned stores a value under a base key and versions.
+func (s *Server) SetVersioned(ctx context.Context, req *cachev1.SetVersionedRequest) (*cachev1.SetVersionedResponse, error) {
+	if err := s.store.SetVersioned(ctx, req.GetKey(), req.GetVersions(), req.GetValue(), duration(req.GetTtl())); err != nil {
+		return nil, grpcx.Map(err, errorTable)
+	}
+	return &cachev1.SetVersionedResponse{}, nil
+}
+
+// BumpVersions moves version counters.
+func (s *Server) BumpVersions(ctx context.Context, req *cachev1.BumpVersionsRequest) (*cachev1.BumpVersionsResponse, error) {
+	versions, err := s.store.BumpVersions(ctx, req.GetVersionKeys())
+	if err != nil {
+		return nil, grpcx.Map(err, errorTable)
+	}
+	return &cachev1.BumpVersionsResponse{Versions: versions}, nil
 }
 
 // duration converts a proto duration; absent is zero, which the domain

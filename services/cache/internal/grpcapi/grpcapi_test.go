@@ -250,3 +250,28 @@ func TestRedisUpReportsServing(t *testing.T) {
 
 // quiet drops the Redis up/down log lines tests provoke on purpose.
 var quiet = slog.New(slog.DiscardHandler)
+
+func TestVersionedEntriesThroughClient(t *testing.T) {
+	ctx := context.Background()
+	f := serve(t, liveStore(t, nil))
+	keys := []string{"sources:user-1"}
+	first, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search:q"})
+	if err != nil || first.GetFound() {
+		t.Fatalf("GetVersioned = %v, %v; want a miss", first, err)
+	}
+	if _, err := f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: "search:q", Versions: first.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute)}); err != nil {
+		t.Fatalf("SetVersioned: %v", err)
+	}
+	bumped, err := f.client.BumpVersions(ctx, &cachev1.BumpVersionsRequest{VersionKeys: keys})
+	if err != nil || len(bumped.GetVersions()) != 1 || bumped.GetVersions()[0] != first.GetVersions()[0]+1 {
+		t.Fatalf("BumpVersions = %v, %v", bumped, err)
+	}
+	after, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search:q"})
+	if err != nil || after.GetFound() || after.GetVersions()[0] != bumped.GetVersions()[0] {
+		t.Fatalf("after a bump: %v, %v; want a miss at the new version", after, err)
+	}
+	_, err = f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{Key: ""})
+	if code, reason, _ := statusOf(err); code != codes.InvalidArgument || reason != "VALIDATION_ERROR" {
+		t.Fatalf("empty key: %v", err)
+	}
+}

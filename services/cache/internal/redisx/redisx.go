@@ -19,6 +19,9 @@ const DefaultDialTimeout = time.Second
 type Options struct {
 	// DialTimeout bounds connecting to Redis; zero means DefaultDialTimeout.
 	DialTimeout time.Duration
+	// ClientCacheBytes is the client-side cache's memory per connection;
+	// zero disables client-side caching.
+	ClientCacheBytes int
 }
 
 // New returns a client for the Redis server cfg names. It does not need
@@ -26,18 +29,20 @@ type Options struct {
 // own, so the service starts (and reports Redis as down) while Redis is
 // away. It fails only when the configuration cannot make a client.
 //
-// Server-assisted client-side caching is disabled: the cache service uses
-// plain Do, never DoCache, so tracking invalidations would only cost memory.
+// With ClientCacheBytes > 0, server-assisted client-side caching is on
+// (RESP3 tracking): DoCache reads are served from memory until Redis says the
+// key changed. Without it DoCache degrades to a plain round trip.
 func New(cfg config.Redis, o Options) (rueidis.Client, error) {
 	dial := o.DialTimeout
 	if dial <= 0 {
 		dial = DefaultDialTimeout
 	}
 	opt := rueidis.ClientOption{
-		InitAddress:  []string{cfg.Addr()},
-		Password:     cfg.Password,
-		SelectDB:     cfg.DB,
-		DisableCache: true,
+		InitAddress:       []string{cfg.Addr()},
+		Password:          cfg.Password,
+		SelectDB:          cfg.DB,
+		DisableCache:      o.ClientCacheBytes <= 0,
+		CacheSizeEachConn: o.ClientCacheBytes,
 		// A standalone server: skip the CLUSTER probe so that a client can be
 		// built while the server is down (the probe needs a connection).
 		ForceSingleClient: true,

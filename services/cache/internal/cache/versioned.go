@@ -1,0 +1,190 @@
+package cache
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/altus4/altus/pkg/validate"
+)
+
+// Namespaces of versioned entries (after the prefix); plain keys may not use them.
+const (
+	// versionNamespace holds version counters: prefix + "ver:" + name.
+	versionNamespace = "ver:"
+	// versionedNamespace holds values stored under versions:
+	// prefix + "vv:" + key + "@" + v1 + "." + v2 ….
+	versionedNamespace = "vv:"
+	// MaxVersionKeys is how many counters one versioned entry may depend on.
+	MaxVersionKeys = 64
+)
+
+// localTTL is how long a counter or value is kept in this process's memory
+// (Redis client-side caching). Redis invalidates a counter the moment it
+// moves, so the bound only limits memory for keys nobody changes.
+const localTTL = time.Minute
+
+// GetVersioned reads the counters named by versionKeys (a counter never set
+// reads 0) and the value stored under key for exactly those versions. Both
+// reads go through the client-side cache: a hot entry costs no round trip,
+// and Redis invalidates a cached counter when BumpVersions moves it, on
+// every replica of the service.
+func (s *Store) GetVersioned(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, error) {
+	if err := checkVersioned(versionKeys, key); err != nil {
+		return nil, nil, false, err
+	}
+	var versions []int64
+	var value []byte
+	found := true
+	err := s.call(ctx, "get versioned", func(ctx context.Context) error {
+		var err error
+		if versions, err = s.readVersions(ctx, versionKeys); err != nil {
+			return err
+		}
+		resp := s.client.DoCache(ctx, s.client.B().Get().Key(s.versionedKey(key, versions)).Cache(), localTTL)
+		if resp.IsCacheHit() {
+			s.localHits.Add(1)
+		}
+		b, err := resp.AsBytes()
+		if rueidis.IsRedisNil(err) {
+			found = false
+			return nil
+		}
+		value = b
+		return err
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if found {
+		s.versionedHits.Add(1)
+	} else {
+		s.versionedMisses.Add(1)
+	}
+	return versions, value, found, nil
+}
+
+// SetVersioned stores value under key and the versions a GetVersioned
+// returned, for ttl. A value computed while a counter moved lands under the
+// old versions, where no later GetVersioned looks: it is never served.
+func (s *Store) SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+	var v validate.Collector
+	checkRawKey(&v, "key", key)
+	v.Check(len(versions) <= MaxVersionKeys, "versions", "TOO_MANY", "At most %d versions may be given; got %d.", MaxVersionKeys, len(versions))
+	checkValue(&v, value, ttl)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ms := (ttl + time.Millisecond - 1) / time.Millisecond
+	return s.call(ctx, "set versioned", func(ctx context.Context) error {
+		cmd := s.client.B().Set().Key(s.versionedKey(key, versions)).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
+		return s.client.Do(ctx, cmd).Error()
+	})
+}
+
+// BumpVersions moves each named counter by one and returns the new values.
+// Redis then invalidates the counters in every client-side cache.
+func (s *Store) BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error) {
+	var v validate.Collector
+	checkVersionKeys(&v, versionKeys)
+	if len(versionKeys) == 0 {
+		v.Add("versionKeys", "REQUIRED", "Name at least one version counter to move.")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	cmds := make(rueidis.Commands, len(versionKeys))
+	for i, k := range versionKeys {
+		// Not retried: an INCR whose reply was lost would move twice, which
+		// is harmless (any move invalidates) but retrying gains nothing either.
+		cmds[i] = s.client.B().Incr().Key(s.prefix + versionNamespace + k).Build()
+	}
+	out := make([]int64, len(versionKeys))
+	err := s.call(ctx, "bump versions", func(ctx context.Context) error {
+		for i, r := range s.client.DoMulti(ctx, cmds...) {
+			n, err := r.AsInt64()
+			if err != nil {
+				return err
+			}
+			out[i] = n
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readVersions reads counters through the client-side cache, one GET each so
+// that counters in different cluster slots can be read together.
+func (s *Store) readVersions(ctx context.Context, versionKeys []string) ([]int64, error) {
+	out := make([]int64, len(versionKeys))
+	if len(versionKeys) == 0 {
+		return out, nil
+	}
+	cmds := make([]rueidis.CacheableTTL, len(versionKeys))
+	for i, k := range versionKeys {
+		cmds[i] = rueidis.CT(s.client.B().Get().Key(s.prefix+versionNamespace+k).Cache(), localTTL)
+	}
+	for i, r := range s.client.DoMultiCache(ctx, cmds...) {
+		n, err := r.AsInt64()
+		if rueidis.IsRedisNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+func (s *Store) versionedKey(key string, versions []int64) string {
+	var b strings.Builder
+	b.Grow(len(s.prefix) + len(versionedNamespace) + len(key) + 1 + 8*len(versions))
+	b.WriteString(s.prefix)
+	b.WriteString(versionedNamespace)
+	b.WriteString(key)
+	b.WriteByte('@')
+	for i, v := range versions {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.FormatInt(v, 10))
+	}
+	return b.String()
+}
+
+func checkVersioned(versionKeys []string, key string) error {
+	var v validate.Collector
+	checkVersionKeys(&v, versionKeys)
+	checkRawKey(&v, "key", key)
+	return v.Err()
+}
+
+func checkVersionKeys(v *validate.Collector, keys []string) {
+	if len(keys) > MaxVersionKeys {
+		v.Add("versionKeys", "TOO_MANY", "At most %d version counters may be named; got %d.", MaxVersionKeys, len(keys))
+		return
+	}
+	for _, k := range keys {
+		if !checkRawKey(v, "versionKeys", k) {
+			return
+		}
+	}
+}
+
+// checkRawKey checks a key's length only: versioned keys live in their own
+// namespace, so no caller key can reach a counter or a plain value.
+func checkRawKey(v *validate.Collector, field, key string) bool {
+	switch {
+	case key == "":
+		v.Add(field, "REQUIRED", "Give a key of 1 to %d bytes.", MaxKeyBytes)
+	case len(key) > MaxKeyBytes:
+		v.Add(field, "TOO_LONG", "The key is %d bytes; keys are at most %d bytes.", len(key), MaxKeyBytes)
+	default:
+		return true
+	}
+	return false
+}
