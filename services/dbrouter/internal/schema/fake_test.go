@@ -35,7 +35,7 @@ func (c fakeConn) Begin() (driver.Tx, error)           { return nil, driver.ErrS
 
 func (c fakeConn) QueryContext(_ context.Context, query string, _ []driver.NamedValue) (driver.Rows, error) {
 	if query == tablesQuery {
-		return &fakeRows{cols: []string{"TABLE_NAME", "TABLE_ROWS"}, rows: c.tables}, nil
+		return &fakeRows{cols: []string{"TABLE_NAME", "TABLE_ROWS", "ENGINE"}, rows: c.tables}, nil
 	}
 	return &fakeRows{cols: []string{"a", "b", "c", "d"}}, nil
 }

@@ -47,6 +47,9 @@ type Table struct {
 	FullTextIndexes []FullTextIndex
 	// PrimaryKey lists the primary key columns in key order (empty when none).
 	PrimaryKey []string
+	// Engine is the storage engine, e.g. "InnoDB" or "MyISAM": full-text
+	// tokenisation rules (token sizes, stopwords) depend on it.
+	Engine string
 	// EstimatedRows is the server's estimate, saturated at math.MaxUint32.
 	EstimatedRows uint32
 	// LastAnalyzed is when the table was read from information_schema.
@@ -68,13 +71,17 @@ type Schema struct {
 	Database string
 	// Tables sorted by name.
 	Tables []Table
-	// Fingerprint is a hash of the structure (tables, columns, types, keys
-	// and FULLTEXT indexes; not row estimates or times): it changes exactly
+	// Fingerprint is a hash of the structure (tables and their engines,
+	// columns, types, keys and FULLTEXT indexes; not row estimates, times
+	// or server settings): it changes exactly
 	// when the structure does, so caches of compiled statements and results
 	// can include it in their keys.
 	Fingerprint string
 	// DiscoveredAt is when the schema was read.
 	DiscoveredAt time.Time
+	// Server holds the server's full-text facts, read with the schema
+	// (ReadServer) so that they are cached with it.
+	Server Server
 }
 
 // Table returns the table called name.
@@ -100,7 +107,7 @@ var searchableTypes = map[string]bool{
 // The discovery queries read only the source's own database (TABLE_SCHEMA = ?).
 const (
 	// System-versioned tables (MariaDB) are base tables too.
-	tablesQuery = `SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES
+	tablesQuery = `SELECT TABLE_NAME, TABLE_ROWS, ENGINE FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
 ORDER BY TABLE_NAME`
 	columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
@@ -120,24 +127,26 @@ func Discover(ctx context.Context, q Querier, database string, now time.Time) (S
 	if err != nil {
 		return Schema{}, fmt.Errorf("schema: read tables: %w", err)
 	}
-	var names []string
+	var names, engines []string
 	var estimates []uint32
 	for rows.Next() {
 		var name string
 		var est sql.Null[uint64]
-		if err := rows.Scan(&name, &est); err != nil {
+		var engine sql.NullString
+		if err := rows.Scan(&name, &est, &engine); err != nil {
 			rows.Close()
 			return Schema{}, fmt.Errorf("schema: read tables: %w", err)
 		}
 		names = append(names, name)
 		estimates = append(estimates, uint32(min(est.V, math.MaxUint32)))
+		engines = append(engines, engine.String)
 	}
 	if err := closeRows(rows); err != nil {
 		return Schema{}, fmt.Errorf("schema: read tables: %w", err)
 	}
 	s.Tables = make([]Table, len(names))
 	for i, name := range names {
-		s.Tables[i] = Table{Database: database, Name: name, EstimatedRows: estimates[i], LastAnalyzed: now}
+		s.Tables[i] = Table{Database: database, Name: name, Engine: engines[i], EstimatedRows: estimates[i], LastAnalyzed: now}
 		byName[name] = &s.Tables[i]
 	}
 
@@ -222,7 +231,8 @@ func markColumns(t *Table) {
 	}
 }
 
-// fingerprint hashes the structure of tables in a canonical, unambiguous
+// fingerprint hashes the structure of tables (names, engines, columns,
+// types, keys, FULLTEXT indexes) in a canonical, unambiguous
 // encoding (every name is length-prefixed).
 func fingerprint(tables []Table) string {
 	h := sha256.New()
@@ -232,7 +242,7 @@ func fingerprint(tables []Table) string {
 		}
 	}
 	for _, t := range tables {
-		w("T", t.Name)
+		w("T", t.Name, t.Engine)
 		for _, c := range t.Columns {
 			w("C", c.Name, c.Type)
 		}

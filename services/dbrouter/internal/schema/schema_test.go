@@ -11,8 +11,8 @@ import (
 )
 
 // fixture is a user's database with FULLTEXT indexes of one and several
-// columns (declared in an order that is not the table's), a table with no
-// FULLTEXT index, a composite primary key and a view.
+// columns (declared in an order that is not the table's), a MyISAM table
+// with no FULLTEXT index, a composite primary key and a view.
 var fixture = []string{
 	`CREATE TABLE articles (
 		id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -28,7 +28,7 @@ var fixture = []string{
 		id BIGINT NOT NULL PRIMARY KEY,
 		note VARCHAR(50),
 		amount DECIMAL(10,2)
-	) ENGINE=InnoDB`,
+	) ENGINE=MyISAM`,
 	`CREATE TABLE post_tags (
 		post_id INT NOT NULL,
 		tag VARCHAR(50) NOT NULL,
@@ -66,7 +66,7 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 	}
 	want := []Table{
 		{
-			Database: cfg.Database, Name: "articles", LastAnalyzed: now,
+			Database: cfg.Database, Name: "articles", Engine: "InnoDB", LastAnalyzed: now,
 			Columns: []Column{
 				col("id", "int", true, false, false),
 				col("title", "varchar", false, true, true),
@@ -82,7 +82,7 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 			PrimaryKey: []string{"id"},
 		},
 		{
-			Database: cfg.Database, Name: "ledger", LastAnalyzed: now,
+			Database: cfg.Database, Name: "ledger", Engine: "MyISAM", LastAnalyzed: now,
 			Columns: []Column{
 				col("id", "bigint", true, false, false),
 				col("note", "varchar", false, true, false),
@@ -91,7 +91,7 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 			PrimaryKey: []string{"id"},
 		},
 		{
-			Database: cfg.Database, Name: "post_tags", LastAnalyzed: now,
+			Database: cfg.Database, Name: "post_tags", Engine: "InnoDB", LastAnalyzed: now,
 			Columns: []Column{
 				col("post_id", "int", true, false, false),
 				col("tag", "varchar", true, true, false),
@@ -147,10 +147,20 @@ func TestFingerprintChangesWithStructureOnly(t *testing.T) {
 	if changed.Fingerprint == first.Fingerprint {
 		t.Error("fingerprint did not change when a column was added")
 	}
+	if _, err := db.ExecContext(ctx, "ALTER TABLE notes ENGINE=MyISAM"); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := Discover(ctx, db, cfg.Database, time.Unix(4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Fingerprint == changed.Fingerprint {
+		t.Error("fingerprint did not change when the engine changed (full-text rules differ)")
+	}
 }
 
 func TestEstimatedRowsSaturateAtMaxUint32(t *testing.T) {
-	q := fakeQuerier(t, [][]any{{"big", uint64(math.MaxUint32) + 10}})
+	q := fakeQuerier(t, [][]any{{"big", uint64(math.MaxUint32) + 10, "InnoDB"}})
 	s, err := Discover(context.Background(), q, "x", time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
