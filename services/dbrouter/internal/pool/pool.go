@@ -49,6 +49,10 @@ type Key struct {
 	Version int
 }
 
+// readOnlySession makes every transaction of a session read-only (each
+// autocommitted statement included): writes fail with MySQL error 1792.
+const readOnlySession = "SET SESSION TRANSACTION READ ONLY"
+
 // resource is what the pool holds: a dedicated connection and when it was
 // last given back (read and written only by whoever holds the resource).
 type resource struct {
@@ -117,6 +121,12 @@ func (p *Pool) construct(ctx context.Context) (*resource, error) {
 	defer cancel()
 	c, err := p.db.Conn(ctx)
 	if err != nil {
+		return nil, connectError(p.settings, p.opts.ConnectTimeout, err)
+	}
+	// Altus never writes the users' databases: every pooled session is
+	// read-only, whatever the account's privileges.
+	if _, err := c.ExecContext(ctx, readOnlySession); err != nil {
+		_ = c.Close()
 		return nil, connectError(p.settings, p.opts.ConnectTimeout, err)
 	}
 	return &resource{conn: c, lastUsed: p.opts.Now()}, nil

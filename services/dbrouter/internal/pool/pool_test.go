@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/altus4/altus/pkg/config"
 	"github.com/altus4/altus/pkg/testenv"
 	"github.com/google/go-cmp/cmp"
@@ -522,5 +524,39 @@ func TestProbeOfASourceThatNeverAnswersGivesUpAfterTheConnectTimeout(t *testing.
 	}
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("Probe took %s, want about the connect timeout", waited)
+	}
+}
+
+func TestPooledSessionsAreReadOnlyEvenForAnAccountThatMayWrite(t *testing.T) {
+	// The test account is root: only the session setting can refuse the write.
+	s, admin := source(t)
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, s, Options{MaxSize: 1})
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	for _, stmt := range []string{
+		"INSERT INTO notes VALUES (1, 'written through Altus')",
+		"UPDATE notes SET body = 'x'",
+		"DELETE FROM notes",
+	} {
+		_, err := c.ExecContext(ctx, stmt)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1792 {
+			t.Errorf("%s through a pooled connection = %v, want MySQL error 1792 (read-only transaction)", stmt, err)
+		}
+	}
+	var n int
+	if err := admin.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes").Scan(&n); err != nil || n != 0 {
+		t.Errorf("rows after the writes = %d (%v), want 0", n, err)
+	}
+	// Reads still work on the same connection.
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes").Scan(&n); err != nil {
+		t.Errorf("read through the pooled connection: %v", err)
 	}
 }

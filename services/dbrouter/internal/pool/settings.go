@@ -118,8 +118,14 @@ func (o Options) withDefaults() Options {
 }
 
 // driverConfig returns the go-sql-driver configuration of s: bounded
-// timeouts, UTC times parsed, utf8mb4, real server-side placeholders (no
-// client interpolation) and one statement per query.
+// timeouts, UTC times parsed, utf8mb4 and one statement per query.
+// Placeholders are interpolated by the driver (escaped for the connection's
+// utf8mb4 and the server's NO_BACKSLASH_ESCAPES status), so a statement
+// costs one round trip instead of prepare, execute and close: search
+// statements carry a per-call trace comment and time limit, so a
+// server-side prepared statement could never be reused anyway. A statement
+// whose text holds a "?" outside placeholders (e.g. in a quoted
+// identifier) is sent as a real prepared statement by the driver.
 func (o Options) driverConfig(s Settings) *mysql.Config {
 	c := mysql.NewConfig()
 	c.Net = "tcp"
@@ -133,7 +139,7 @@ func (o Options) driverConfig(s Settings) *mysql.Config {
 	c.ParseTime = true
 	c.Loc = time.UTC
 	c.Collation = "utf8mb4_unicode_ci"
-	c.InterpolateParams = false
+	c.InterpolateParams = true
 	c.MultiStatements = false
 	c.AllowAllFiles = false
 	if s.TLS {

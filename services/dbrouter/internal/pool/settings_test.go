@@ -35,7 +35,7 @@ func TestDriverConfigUsesSafeBoundedOptions(t *testing.T) {
 			got := view{c.Addr, c.DBName, c.User, c.Passwd, c.TLSConfig, c.Timeout, c.ReadTimeout, c.WriteTimeout,
 				c.ParseTime, c.InterpolateParams, c.MultiStatements, c.AllowAllFiles, c.Collation}
 			want := view{"db.example.com:3307", "app", "u", "p", tt.wantTLS, 5 * time.Second, 30 * time.Second, 30 * time.Second,
-				true, false, false, false, "utf8mb4_unicode_ci"}
+				true, true, false, false, "utf8mb4_unicode_ci"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("driver config (-want +got):\n%s", diff)
 			}
