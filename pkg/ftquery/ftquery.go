@@ -10,7 +10,11 @@
 // reported with ErrNothingSearchable instead.
 package ftquery
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // Mode is a full-text search mode: how the AGAINST text is interpreted.
 type Mode string
@@ -50,7 +54,8 @@ const (
 	ReasonNotInMode = "not_in_mode"
 )
 
-// Ignored is a term Compile dropped, and why (one of the Reason constants).
+// Ignored is a term Compile dropped, and why (one of the Reason
+// constants). An excluded term is written with its "-" ("-draft").
 type Ignored struct {
 	Term   string
 	Reason string
@@ -76,21 +81,85 @@ type Compiled struct {
 }
 
 // NothingSearchableError explains why a query has nothing the index can
-// search: every positive term was dropped (Ignored says which and why), or
-// the query only excludes terms, which matches nothing.
+// search: every positive term was dropped (Ignored says which and why), the
+// query only excludes terms (which matches nothing in MySQL), or it has no
+// words at all (only punctuation, symbols or emoji).
 type NothingSearchableError struct {
 	// Mode is the mode the query was compiled for.
 	Mode Mode
 	// Ignored lists every dropped term and its reason.
 	Ignored []Ignored
-	// OnlyExclusions is true when the query had no positive term at all.
+	// OnlyExclusions is true when what is left of the query only excludes.
 	OnlyExclusions bool
+	// NoWords is true when the query has no words at all.
+	NoWords bool
 	// MinTokenLen and MaxTokenLen are the index's limits, for the message.
 	MinTokenLen, MaxTokenLen int
 }
 
-// Error says, for people, which terms were dropped and why.
-func (e *NothingSearchableError) Error() string { return ErrNothingSearchable.Error() }
+// Error says, for people, which terms were dropped and why, e.g.
+// `"the" and "an" are too common to be indexed; "db" is shorter than the
+// 3-character minimum`.
+func (e *NothingSearchableError) Error() string {
+	var parts []string
+	group := func(reason string) []string {
+		var ts []string
+		for _, ig := range e.Ignored {
+			// Dropped exclusions do not explain an empty query.
+			if ig.Reason == reason && (reason == ReasonNotInMode || !strings.HasPrefix(ig.Term, "-")) {
+				ts = append(ts, strconv.Quote(ig.Term))
+			}
+		}
+		return ts
+	}
+	verb := func(ts []string, one, many string) string {
+		if len(ts) == 1 {
+			return ts[0] + " " + one
+		}
+		return joinAnd(ts) + " " + many
+	}
+	if ts := group(ReasonStopword); len(ts) > 0 {
+		parts = append(parts, verb(ts, "is too common to be indexed", "are too common to be indexed"))
+	}
+	if ts := group(ReasonTooShort); len(ts) > 0 {
+		lim := "the " + strconv.Itoa(e.MinTokenLen) + "-character minimum"
+		parts = append(parts, verb(ts, "is shorter than "+lim, "are shorter than "+lim))
+	}
+	if ts := group(ReasonTooLong); len(ts) > 0 {
+		lim := "the " + strconv.Itoa(e.MaxTokenLen) + "-character maximum"
+		parts = append(parts, verb(ts, "is longer than "+lim, "are longer than "+lim))
+	}
+	if ts := group(ReasonNotInMode); len(ts) > 0 && (e.OnlyExclusions || len(parts) == 0) {
+		parts = append(parts, "exclusions ("+strings.Join(ts, ", ")+") only work in boolean mode")
+	}
+	switch {
+	case e.NoWords:
+		parts = append(parts, "the query has no words to search for")
+	case e.OnlyExclusions:
+		parts = append(parts, "a query that only excludes words matches nothing; add a word to search for")
+	}
+	if len(parts) == 0 {
+		return "nothing to search for"
+	}
+	return "nothing to search for: " + strings.Join(parts, "; ")
+}
 
 // Is makes errors.Is(err, ErrNothingSearchable) true.
 func (e *NothingSearchableError) Is(target error) bool { return target == ErrNothingSearchable }
+
+// UnknownModeError is returned by Compile for a mode it does not know
+// (semantic search is compiled as ModeNatural by the caller).
+type UnknownModeError struct{ Mode Mode }
+
+// Error names the mode.
+func (e *UnknownModeError) Error() string {
+	return "ftquery: unknown search mode " + strconv.Quote(string(e.Mode))
+}
+
+// joinAnd joins quoted terms as `"a", "b" and "c"`.
+func joinAnd(ts []string) string {
+	if len(ts) == 1 {
+		return ts[0]
+	}
+	return strings.Join(ts[:len(ts)-1], ", ") + " and " + ts[len(ts)-1]
+}

@@ -1,15 +1,472 @@
 package ftquery
 
-// Matches reports whether text contains any of terms, case- and
-// accent-insensitively like utf8mb4_unicode_ci, on word boundaries.
-func Matches(text string, terms []Term) bool { return false }
+import (
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
 
-// Snippet returns a plain-text window of at most maxRunes runes around the
-// best match, with "…" where the text was cut.
-func Snippet(text string, terms []Term, maxRunes int) string { return "" }
+// Matching finds terms in result text the way the server matched them:
+// words are cut with the server's tokenisation (IsWordChar), compared like
+// utf8mb4_unicode_ci (fold: case, accents, compatibility forms), a prefix
+// matches the start of a word, a phrase matches consecutive words.
 
-// Highlight returns up to maxFragments HTML-escaped fragments of about
-// fragmentRunes runes around matches, each match wrapped in <mark>…</mark>.
+// ftTerm is a Term prepared for matching: its words folded.
+type ftTerm struct {
+	words  []string
+	ascii  []bool // words[i] is ASCII
+	prefix bool
+}
+
+func prepare(terms []Term) []ftTerm {
+	out := make([]ftTerm, 0, len(terms))
+	for _, t := range terms {
+		var ws []string
+		for _, w := range t.Words {
+			for _, part := range Words(w) { // defensive: callers may build Terms by hand
+				ws = append(ws, fold(part))
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		ft := ftTerm{words: ws, ascii: make([]bool, len(ws)), prefix: t.Prefix}
+		for i, w := range ws {
+			ft.ascii[i] = isASCII(w)
+		}
+		out = append(out, ft)
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hit is one occurrence of a term: the tokens first..last (inclusive).
+type hit struct {
+	first, last int
+	term        int
+}
+
+// scan holds one text's words and the hits of the terms in it. Buffers are
+// pooled: search pages call these functions for every result column.
+type scan struct {
+	text   string
+	spans  []span
+	folded []string // fold of non-ASCII words, computed on demand
+	done   []bool
+	runes  int
+	hits   []hit
+}
+
+var scanPool = sync.Pool{New: func() any { return new(scan) }}
+
+func newScan(text string) *scan {
+	s := scanPool.Get().(*scan)
+	s.text = text
+	s.spans, s.runes = appendSpans(s.spans[:0], text)
+	s.hits = s.hits[:0]
+	s.folded = s.folded[:0]
+	s.done = s.done[:0]
+	return s
+}
+
+func (s *scan) release() {
+	if cap(s.spans) > 1<<16 {
+		return // do not keep huge buffers
+	}
+	s.text = ""
+	clear(s.folded)
+	scanPool.Put(s)
+}
+
+// word reports whether word i equals (or, with prefix, starts with) the
+// folded term word tw.
+func (s *scan) word(i int, tw string, twASCII, prefix bool) bool {
+	sp := s.spans[i]
+	w := s.text[sp.start:sp.end]
+	if isASCII(w) {
+		if !twASCII || len(w) < len(tw) || (!prefix && len(w) != len(tw)) {
+			return false
+		}
+		for k := 0; k < len(tw); k++ {
+			c := w[k]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != tw[k] {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s.done) == 0 {
+		s.done = append(s.done[:0], make([]bool, len(s.spans))...)
+		s.folded = append(s.folded[:0], make([]string, len(s.spans))...)
+	}
+	if !s.done[i] {
+		s.folded[i] = fold(w)
+		s.done[i] = true
+	}
+	f := s.folded[i]
+	if prefix {
+		return strings.HasPrefix(f, tw)
+	}
+	return f == tw
+}
+
+// at reports whether term t occurs at word i.
+func (s *scan) at(i int, t *ftTerm) bool {
+	n := len(t.words)
+	if i+n > len(s.spans) {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		if !s.word(i+k, t.words[k], t.ascii[k], t.prefix && k == n-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// find records every hit; with first it stops at the first one.
+func (s *scan) find(terms []ftTerm, first bool) {
+	for i := range s.spans {
+		for ti := range terms {
+			if s.at(i, &terms[ti]) {
+				s.hits = append(s.hits, hit{first: i, last: i + len(terms[ti].words) - 1, term: ti})
+				if first {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Matches reports whether text contains any of terms, on word boundaries,
+// case- and accent-insensitively like utf8mb4_unicode_ci (café = CAFE =
+// cafe). A prefix term matches words starting with it; a phrase matches its
+// words consecutive (punctuation between them is allowed, as on the server).
+func Matches(text string, terms []Term) bool {
+	ft := prepare(terms)
+	if len(ft) == 0 || text == "" {
+		return false
+	}
+	s := newScan(text)
+	defer s.release()
+	s.find(ft, true)
+	return len(s.hits) > 0
+}
+
+const ellipsis = "…"
+
+// Snippet returns plain text of at most maxRunes runes (the "…" marks
+// included) from text: the window holding the most distinct matched terms
+// (ties: the earliest), widened around them with context, cut on word
+// boundaries, with "…" where the text was cut. When nothing matches it is
+// the start of the text; a text that fits is returned whole.
+func Snippet(text string, terms []Term, maxRunes int) string {
+	if maxRunes <= 0 || text == "" {
+		return ""
+	}
+	if utf8.RuneCountInString(text) <= maxRunes {
+		return text
+	}
+	budget := maxRunes - 2 // room for "…" at both ends
+	if budget < 1 {
+		budget = maxRunes
+	}
+	s := newScan(text)
+	defer s.release()
+	if ft := prepare(terms); len(ft) > 0 {
+		s.find(ft, false)
+	}
+	if len(s.hits) == 0 {
+		return s.cut(0, s.byteAtRune(budget), budget)
+	}
+	// Sliding window over hits: the most distinct terms within budget runes.
+	counts := map[int]int{}
+	bestL, bestR, bestN := 0, 0, -1
+	r, distinct := 0, 0
+	for l := range s.hits {
+		if r < l {
+			r = l
+		}
+		for r < len(s.hits) && s.spans[s.hits[r].last].re-s.spans[s.hits[l].first].rs <= budget {
+			if counts[s.hits[r].term] == 0 {
+				distinct++
+			}
+			counts[s.hits[r].term]++
+			r++
+		}
+		n := distinct
+		if r == l { // a single hit longer than the budget
+			n = 1
+		}
+		if n > bestN {
+			bestL, bestR, bestN = l, max(r, l+1), n
+		}
+		if r > l {
+			if counts[s.hits[l].term]--; counts[s.hits[l].term] == 0 {
+				distinct--
+			}
+		}
+	}
+	ws := s.spans[s.hits[bestL].first]
+	we := ws
+	for _, h := range s.hits[bestL:bestR] {
+		if e := s.spans[h.last]; e.re > we.re {
+			we = e
+		}
+	}
+	if we.re-ws.rs > budget { // one hit longer than the budget: cut inside it
+		be := s.byteAtRune(ws.rs + budget)
+		if be <= ws.start {
+			be = ws.start + runeBytes(s.text[ws.start:], budget)
+		}
+		return s.cut(ws.start, be, budget)
+	}
+	bs, be := s.widen(ws.rs, we.re, budget)
+	return s.cut(bs, be, budget)
+}
+
+// widen grows the rune window [rs, re) to about budget runes, half on each
+// side (the rest to the other side at a text end), and snaps it to word
+// boundaries. It returns byte offsets.
+func (s *scan) widen(rs, re, budget int) (int, int) {
+	extra := budget - (re - rs)
+	left := extra / 2
+	right := extra - left
+	if rs-left < 0 {
+		right += left - rs
+		left = rs
+	}
+	if re+right > s.runes {
+		left += re + right - s.runes
+		right = s.runes - re
+		if rs-left < 0 {
+			left = rs
+		}
+	}
+	newRS, newRE := rs-left, re+right
+	bs, be := 0, len(s.text)
+	if newRS > 0 {
+		// first word starting at or after newRS (never after rs)
+		k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].rs >= newRS })
+		bs = s.spans[k].start
+	}
+	if newRE < s.runes {
+		// last word ending at or before newRE (never before re)
+		k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].re > newRE })
+		be = s.spans[k-1].end
+	}
+	return bs, be
+}
+
+// byteAtRune returns the byte offset of rune n of the text, snapped back to
+// the end of the last whole word before it when that is not the text's
+// start (so a cut does not split a word).
+func (s *scan) byteAtRune(n int) int {
+	if n >= s.runes {
+		return len(s.text)
+	}
+	k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].re > n })
+	if k > 0 {
+		return s.spans[k-1].end
+	}
+	return runeBytes(s.text, n)
+}
+
+// runeBytes returns the byte length of the first n runes of s.
+func runeBytes(s string, n int) int {
+	b := 0
+	for i := 0; i < n && b < len(s); i++ {
+		_, size := utf8.DecodeRuneInString(s[b:])
+		b += size
+	}
+	return b
+}
+
+// cut returns text[bs:be] with "…" where it does not reach the text's ends,
+// trimmed of spaces at the cuts and kept within budget runes.
+func (s *scan) cut(bs, be, budget int) string {
+	if be < bs {
+		be = bs
+	}
+	piece := s.text[bs:be]
+	if bs > 0 {
+		piece = strings.TrimLeftFunc(piece, unicode.IsSpace)
+	}
+	if be < len(s.text) {
+		piece = strings.TrimRightFunc(piece, unicode.IsSpace)
+	}
+	if utf8.RuneCountInString(piece) > budget { // defensive; widen stays within budget
+		b := runeBytes(piece, budget)
+		piece = piece[:b]
+		be = bs + b
+	}
+	var sb strings.Builder
+	sb.Grow(len(piece) + 2*len(ellipsis))
+	if bs > 0 {
+		sb.WriteString(ellipsis)
+	}
+	sb.WriteString(piece)
+	if be < len(s.text) {
+		sb.WriteString(ellipsis)
+	}
+	return sb.String()
+}
+
+// mark is a byte range to wrap in <mark>, with the terms it matched.
+type mark struct {
+	start, end int // bytes
+	rs, re     int // runes
+	terms      uint64
+}
+
+// Highlight returns up to maxFragments fragments of text of about
+// fragmentRunes runes around matches, in text order. Each fragment is
+// HTML-escaped (html.EscapeString semantics: & < > ' ") with every match
+// wrapped in <mark>…</mark>; the text's own case and accents are kept.
+// When there are more candidate fragments than maxFragments, those with the
+// most distinct terms win (ties: the earliest). No match gives nil.
 func Highlight(text string, terms []Term, maxFragments, fragmentRunes int) []string {
-	return nil
+	if maxFragments <= 0 || text == "" {
+		return nil
+	}
+	ft := prepare(terms)
+	if len(ft) == 0 {
+		return nil
+	}
+	s := newScan(text)
+	defer s.release()
+	s.find(ft, false)
+	if len(s.hits) == 0 {
+		return nil
+	}
+	// Marks: hits in text order, overlapping ones merged.
+	sort.SliceStable(s.hits, func(i, j int) bool { return s.hits[i].first < s.hits[j].first })
+	var marks []mark
+	for _, h := range s.hits {
+		a, b := s.spans[h.first], s.spans[h.last]
+		bit := uint64(1) << (uint(h.term) % 64)
+		if n := len(marks); n > 0 && a.start < marks[n-1].end {
+			if b.end > marks[n-1].end {
+				marks[n-1].end, marks[n-1].re = b.end, b.re
+			}
+			marks[n-1].terms |= bit
+			continue
+		}
+		marks = append(marks, mark{start: a.start, end: b.end, rs: a.rs, re: b.re, terms: bit})
+	}
+	// Fragments: greedy in text order, each holding the marks that fit.
+	type frag struct {
+		first, last int // marks
+		bs, be      int // bytes
+		score       int
+	}
+	var frags []frag
+	prevEnd := 0
+	for i := 0; i < len(marks); {
+		j := i
+		var terms uint64
+		for j < len(marks) && (j == i || marks[j].re-marks[i].rs <= fragmentRunes) {
+			terms |= marks[j].terms
+			j++
+		}
+		bs, be := marks[i].start, marks[j-1].end
+		if fragmentRunes > marks[j-1].re-marks[i].rs {
+			bs, be = s.widen(marks[i].rs, marks[j-1].re, fragmentRunes)
+		}
+		if bs < prevEnd {
+			bs = prevEnd
+		}
+		if j < len(marks) && be > marks[j].start {
+			be = marks[j].start
+		}
+		frags = append(frags, frag{first: i, last: j - 1, bs: bs, be: be, score: popcount(terms)})
+		prevEnd = be
+		i = j
+	}
+	if len(frags) > maxFragments {
+		order := make([]int, len(frags))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return frags[order[a]].score > frags[order[b]].score })
+		keep := order[:maxFragments]
+		sort.Ints(keep)
+		chosen := make([]frag, 0, maxFragments)
+		for _, k := range keep {
+			chosen = append(chosen, frags[k])
+		}
+		frags = chosen
+	}
+	out := make([]string, 0, len(frags))
+	var b strings.Builder
+	for _, f := range frags {
+		b.Reset()
+		pos := f.bs
+		for m := f.first; m <= f.last; m++ {
+			mk := marks[m]
+			escapeHTML(&b, strings.TrimLeftFunc(s.text[pos:mk.start], trimAt(pos == f.bs)))
+			b.WriteString("<mark>")
+			escapeHTML(&b, s.text[mk.start:mk.end])
+			b.WriteString("</mark>")
+			pos = mk.end
+		}
+		escapeHTML(&b, strings.TrimRightFunc(s.text[pos:f.be], unicode.IsSpace))
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// trimAt trims spaces only at the start of a fragment.
+func trimAt(start bool) func(rune) bool {
+	if start {
+		return unicode.IsSpace
+	}
+	return func(rune) bool { return false }
+}
+
+func popcount(x uint64) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
+}
+
+// escapeHTML writes s escaped exactly as html.EscapeString does.
+func escapeHTML(b *strings.Builder, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\'':
+			esc = "&#39;"
+		case '"':
+			esc = "&#34;"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(esc)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
 }
