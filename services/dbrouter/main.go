@@ -1,6 +1,8 @@
 // Command dbrouter serves altus.dbrouter.v1.DBRouterService: the registry of
 // the users' own MySQL/MariaDB databases (data sources) with their encrypted
-// credentials, a bounded connection pool per source and schema discovery.
+// credentials, a bounded connection pool per source and schema discovery;
+// and, for the search service, the description of sources and the
+// execution of full-text search plans on them.
 //
 // Usage:
 //
@@ -19,6 +21,7 @@ import (
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
@@ -26,9 +29,11 @@ import (
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/process"
 	"github.com/altus4/altus/pkg/telemetry"
+	"github.com/altus4/altus/services/dbrouter/internal/cacheclient"
 	"github.com/altus4/altus/services/dbrouter/internal/config"
 	"github.com/altus4/altus/services/dbrouter/internal/credential"
 	"github.com/altus4/altus/services/dbrouter/internal/datasource"
+	"github.com/altus4/altus/services/dbrouter/internal/fulltext"
 	"github.com/altus4/altus/services/dbrouter/internal/grpcapi"
 	"github.com/altus4/altus/services/dbrouter/internal/migrations"
 	"github.com/altus4/altus/services/dbrouter/internal/pool"
@@ -113,8 +118,34 @@ func run(ctx context.Context, args []string) error {
 	}
 	p.App.AddCloser("data source pools", pools.Close)
 
-	svc, err := datasource.New(datasource.Options{Store: store.New(db), Cipher: cipher, Pools: pools, Schemas: schemas, Log: p.Log})
+	cacheConn, err := grpcx.Dial(cfg.Services.Cache)
 	if err != nil {
+		return fmt.Errorf("cache client: %w", err)
+	}
+	p.App.AddCloser("cache client", func(context.Context) error { return cacheConn.Close() })
+
+	svc, err := datasource.New(datasource.Options{
+		Store: store.New(db), Cipher: cipher, Pools: pools, Schemas: schemas, Log: p.Log,
+		Bumper: cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+	})
+	if err != nil {
+		return err
+	}
+	if err := svc.Register(p.Registry); err != nil {
+		return err
+	}
+	exec, err := fulltext.New(fulltext.Options{
+		Sources:          svc,
+		MaxValueChars:    cfg.Search.MaxValueChars,
+		StatementTimeout: cfg.Search.StatementTimeout,
+		CountBudget:      cfg.Search.CountBudget,
+		MaxConcurrency:   cfg.SourceConcurrency(),
+		Log:              p.Log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := exec.Register(p.Registry); err != nil {
 		return err
 	}
 
@@ -130,7 +161,7 @@ func run(ctx context.Context, args []string) error {
 		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
 		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
 	})
-	dbrouterv1.RegisterDBRouterServiceServer(srv, grpcapi.New(svc))
+	dbrouterv1.RegisterDBRouterServiceServer(srv, grpcapi.New(svc, exec))
 	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ type Config struct {
 	// SchemaTTL is how long a discovered schema is served before it is
 	// re-read in the background.
 	SchemaTTL time.Duration `env:"ALTUS_SCHEMA_TTL" envDefault:"5m"`
+	// Search configures the execution of search plans.
+	Search Search
 	// Warnings are non-fatal remarks of Validate, to be logged at start.
 	Warnings []string `env:"-"`
 }
@@ -40,6 +42,30 @@ type Sources struct {
 	// SweepInterval is how often pools of sources deleted or changed
 	// through another replica are closed.
 	SweepInterval time.Duration `env:"ALTUS_SOURCE_SWEEP_INTERVAL" envDefault:"30s"`
+}
+
+// Search configures how search plans run on the users' databases.
+type Search struct {
+	// MaxValueChars bounds each text value a search returns (LEFT(col, N)),
+	// so a huge column cannot flood the response.
+	MaxValueChars int `env:"ALTUS_SEARCH_MAX_VALUE_BYTES" envDefault:"8192"`
+	// StatementTimeout is the default server-side limit of one statement
+	// (a request may ask for less; the caller's deadline also bounds it).
+	StatementTimeout time.Duration `env:"ALTUS_STATEMENT_TIMEOUT" envDefault:"5s"`
+	// CountBudget bounds counting the matches of a plan; past it the total
+	// is reported as a lower bound (total_estimated).
+	CountBudget time.Duration `env:"ALTUS_COUNT_BUDGET" envDefault:"300ms"`
+	// MaxConcurrency caps the statements running at once on one source
+	// (per replica); 0 means the pool size.
+	MaxConcurrency int `env:"ALTUS_SOURCE_MAX_CONCURRENCY" envDefault:"0"`
+}
+
+// SourceConcurrency is the effective per-source concurrency cap.
+func (c Config) SourceConcurrency() int {
+	if c.Search.MaxConcurrency > 0 {
+		return c.Search.MaxConcurrency
+	}
+	return c.Sources.PoolSize
 }
 
 // DefaultAdminPort is where /metrics is served unless ALTUS_ADMIN_PORT says otherwise.
@@ -88,6 +114,18 @@ func (c *Config) validate(p *shared.Problems) {
 	}
 	if c.Sources.SweepInterval < time.Second {
 		p.Addf("ALTUS_SOURCE_SWEEP_INTERVAL must be at least 1s; got %s", c.Sources.SweepInterval)
+	}
+	if c.Search.MaxValueChars < 1 || c.Search.MaxValueChars > 1<<20 {
+		p.Addf("ALTUS_SEARCH_MAX_VALUE_BYTES must be between 1 and 1048576; got %d", c.Search.MaxValueChars)
+	}
+	if c.Search.StatementTimeout < time.Millisecond {
+		p.Addf("ALTUS_STATEMENT_TIMEOUT must be at least 1ms (e.g. 5s); got %s", c.Search.StatementTimeout)
+	}
+	if c.Search.CountBudget < time.Millisecond {
+		p.Addf("ALTUS_COUNT_BUDGET must be at least 1ms (e.g. 300ms); got %s", c.Search.CountBudget)
+	}
+	if c.Search.MaxConcurrency < 0 || c.Search.MaxConcurrency > 1000 {
+		p.Addf("ALTUS_SOURCE_MAX_CONCURRENCY must be between 0 (the pool size) and 1000; got %d", c.Search.MaxConcurrency)
 	}
 	if c.SchemaTTL <= 0 {
 		p.Addf("ALTUS_SCHEMA_TTL must be positive (e.g. 5m); got %s", c.SchemaTTL)

@@ -15,6 +15,10 @@ func TestDefaults(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
+	search := []any{c.Search.MaxValueChars, c.Search.StatementTimeout, c.Search.CountBudget, c.SourceConcurrency()}
+	if diff := cmp.Diff([]any{8192, 5 * time.Second, 300 * time.Millisecond, 10}, search); diff != "" {
+		t.Errorf("search defaults (-want +got):\n%s", diff)
+	}
 	if DefaultAdminPort != 9094 {
 		t.Errorf("DefaultAdminPort = %d, want 9094", DefaultAdminPort)
 	}
@@ -54,13 +58,32 @@ func TestLoadRequiresTheEncryptionKeyOutsideDevelopment(t *testing.T) {
 }
 
 func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
-	_, err := Load([]string{"ALTUS_SOURCE_POOL_SIZE=0", "ALTUS_SOURCE_ACQUIRE_TIMEOUT=0s", "ALTUS_SCHEMA_TTL=0s", "ALTUS_GRPC_PORT=0"})
+	_, err := Load([]string{"ALTUS_SOURCE_POOL_SIZE=0", "ALTUS_SOURCE_ACQUIRE_TIMEOUT=0s", "ALTUS_SCHEMA_TTL=0s", "ALTUS_GRPC_PORT=0",
+		"ALTUS_SEARCH_MAX_VALUE_BYTES=0", "ALTUS_STATEMENT_TIMEOUT=0s", "ALTUS_COUNT_BUDGET=0s", "ALTUS_SOURCE_MAX_CONCURRENCY=-1"})
 	if err == nil {
 		t.Fatal("Load accepted invalid settings")
 	}
-	for _, v := range []string{"JWT_SECRET", "ENCRYPTION_KEY", "ALTUS_SOURCE_POOL_SIZE", "ALTUS_SOURCE_ACQUIRE_TIMEOUT", "ALTUS_SCHEMA_TTL", "ALTUS_GRPC_PORT"} {
+	for _, v := range []string{"JWT_SECRET", "ENCRYPTION_KEY", "ALTUS_SOURCE_POOL_SIZE", "ALTUS_SOURCE_ACQUIRE_TIMEOUT", "ALTUS_SCHEMA_TTL", "ALTUS_GRPC_PORT",
+		"ALTUS_SEARCH_MAX_VALUE_BYTES", "ALTUS_STATEMENT_TIMEOUT", "ALTUS_COUNT_BUDGET", "ALTUS_SOURCE_MAX_CONCURRENCY"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not name %s:\n%v", v, err)
 		}
+	}
+}
+
+func TestSourceConcurrencyDefaultsToThePoolSize(t *testing.T) {
+	c, err := Load([]string{"ALTUS_ENV=development", "ALTUS_SOURCE_POOL_SIZE=7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.SourceConcurrency(); got != 7 {
+		t.Errorf("SourceConcurrency = %d, want the pool size 7", got)
+	}
+	c, err = Load([]string{"ALTUS_ENV=development", "ALTUS_SOURCE_POOL_SIZE=7", "ALTUS_SOURCE_MAX_CONCURRENCY=3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.SourceConcurrency(); got != 3 {
+		t.Errorf("SourceConcurrency = %d, want 3", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/altus4/altus/services/dbrouter/internal/credential"
 	"github.com/altus4/altus/services/dbrouter/internal/pool"
@@ -188,6 +189,14 @@ type Options struct {
 	Probe Prober
 	// StatusTimeout bounds each ping of Statuses (DefaultStatusTimeout when zero).
 	StatusTimeout time.Duration
+	// DescribeTimeout bounds the description of each source in Describe
+	// (DefaultDescribeTimeout when zero).
+	DescribeTimeout time.Duration
+	// Bumper invalidates cached search results after a source changes; nil
+	// disables it.
+	Bumper VersionBumper
+	// BumpTimeout bounds one bump (DefaultBumpTimeout when zero).
+	BumpTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives failures that do not fail a call (e.g. a status write).
@@ -200,10 +209,14 @@ type Service struct {
 	cipher        *credential.Cipher
 	pools         *pool.Manager
 	schemas       *schema.Cache
-	probe         Prober
-	statusTimeout time.Duration
-	now           func() time.Time
-	log           *slog.Logger
+	probe           Prober
+	statusTimeout   time.Duration
+	describeTimeout time.Duration
+	bumper          VersionBumper
+	bumpTimeout     time.Duration
+	bumps           *prometheus.CounterVec
+	now             func() time.Time
+	log             *slog.Logger
 }
 
 // New returns a Service.
@@ -213,7 +226,8 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		store: o.Store, cipher: o.Cipher, pools: o.Pools, schemas: o.Schemas,
-		probe: o.Probe, statusTimeout: o.StatusTimeout, now: o.Now, log: o.Log,
+		probe: o.Probe, statusTimeout: o.StatusTimeout, describeTimeout: o.DescribeTimeout,
+		bumper: o.Bumper, bumpTimeout: o.BumpTimeout, bumps: newBumpCounter(), now: o.Now, log: o.Log,
 	}
 	if s.probe == nil {
 		opts := o.Pools.Options()
@@ -223,6 +237,12 @@ func New(o Options) (*Service, error) {
 	}
 	if s.statusTimeout <= 0 {
 		s.statusTimeout = DefaultStatusTimeout
+	}
+	if s.describeTimeout <= 0 {
+		s.describeTimeout = DefaultDescribeTimeout
+	}
+	if s.bumpTimeout <= 0 {
+		s.bumpTimeout = DefaultBumpTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -304,6 +324,7 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Co
 	if err := s.store.Insert(ctx, src); err != nil {
 		return Connection{}, fmt.Errorf("datasource: %w", err)
 	}
+	s.bump(ctx, userID, src.ID, "created")
 	return connectionOf(src), nil
 }
 
@@ -371,6 +392,7 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 		s.log.WarnContext(ctx, "could not open the pool of an updated data source", "source", id, "error", err)
 	}
 	s.schemas.Invalidate(id)
+	s.bump(ctx, userID, id, "updated")
 	return connectionOf(merged), nil
 }
 
@@ -389,6 +411,7 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	}
 	s.pools.Drop(id)
 	s.schemas.Invalidate(id)
+	s.bump(ctx, userID, id, "deleted")
 	return nil
 }
 
@@ -531,8 +554,11 @@ func (s *Service) Acquire(ctx context.Context, userID, id string) (*pool.Conn, e
 	return c, nil
 }
 
-// poolError turns a pool failure into a domain error.
-func (s *Service) poolError(err error) error {
+func (s *Service) poolError(err error) error { return PoolError(err) }
+
+// PoolError turns a pool failure into a domain error: ErrConnectionFailed
+// (with the source's address and what went wrong) or ErrBusy.
+func PoolError(err error) error {
 	var ce *pool.ConnectError
 	switch {
 	case errors.As(err, &ce):

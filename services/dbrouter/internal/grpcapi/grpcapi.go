@@ -16,23 +16,30 @@ import (
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/services/dbrouter/internal/datasource"
+	"github.com/altus4/altus/services/dbrouter/internal/fulltext"
 	"github.com/altus4/altus/services/dbrouter/internal/schema"
 )
 
 // Reasons of the dbrouter service. CONNECTION_NOT_FOUND and
-// DATABASE_CONNECTION_FAILED are v1 error codes; CONFLICT and DATABASE_BUSY
-// are new (Aborted and Unavailable).
+// DATABASE_CONNECTION_FAILED are v1 error codes; CONFLICT, DATABASE_BUSY
+// and SOURCE_CHANGED are new (Aborted, Unavailable, FailedPrecondition).
 const (
 	ReasonNoToken                  = "NO_TOKEN"
 	ReasonConnectionNotFound       = "CONNECTION_NOT_FOUND"
 	ReasonDatabaseConnectionFailed = "DATABASE_CONNECTION_FAILED"
 	ReasonConflict                 = "CONFLICT"
 	ReasonDatabaseBusy             = "DATABASE_BUSY"
+	ReasonSourceChanged            = "SOURCE_CHANGED"
 )
 
 // errorTable is the one mapping of domain errors to codes and reasons.
 var errorTable = []grpcx.Mapping{
 	{Err: datasource.ErrNotFound, Code: codes.NotFound, Reason: ReasonConnectionNotFound},
+	// A source that cannot be reached while searching is unavailable (the
+	// search reports it as a failed source); while saving settings it is
+	// the caller's settings that fail (the next row).
+	{Err: fulltext.ErrSourceUnavailable, Code: codes.Unavailable, Reason: ReasonDatabaseConnectionFailed},
+	{Err: fulltext.ErrSourceChanged, Code: codes.FailedPrecondition, Reason: ReasonSourceChanged},
 	{Err: datasource.ErrConnectionFailed, Code: codes.FailedPrecondition, Reason: ReasonDatabaseConnectionFailed},
 	{Err: datasource.ErrConflict, Code: codes.Aborted, Reason: ReasonConflict},
 	{Err: datasource.ErrBusy, Code: codes.Unavailable, Reason: ReasonDatabaseBusy},
@@ -55,11 +62,14 @@ func caller(ctx context.Context) (string, error) {
 // Server implements dbrouterv1.DBRouterServiceServer.
 type Server struct {
 	dbrouterv1.UnimplementedDBRouterServiceServer
-	svc *datasource.Service
+	svc  *datasource.Service
+	exec *fulltext.Executor
 }
 
-// New returns the adapter over svc.
-func New(svc *datasource.Service) *Server { return &Server{svc: svc} }
+// New returns the adapter over the data source service and the search executor.
+func New(svc *datasource.Service, exec *fulltext.Executor) *Server {
+	return &Server{svc: svc, exec: exec}
+}
 
 func ts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {
@@ -234,6 +244,7 @@ func tableProto(t schema.Table) *dbrouterv1.TableSchema {
 		EstimatedRows:   t.EstimatedRows,
 		LastAnalyzed:    ts(t.LastAnalyzed),
 		PrimaryKey:      append([]string{}, t.PrimaryKey...),
+		Engine:          t.Engine,
 	}
 	for i, c := range t.Columns {
 		out.Columns[i] = &dbrouterv1.Column{

@@ -176,6 +176,15 @@ func (c *Cache) refreshInBackground(ctx context.Context, key Key, load Loader) {
 	}()
 }
 
+// Peek returns the cached schema of a source, whatever its version and
+// age, without loading anything.
+func (c *Cache) Peek(id string) (Schema, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	return e.schema, ok
+}
+
 // Invalidate forgets the schema of a source.
 func (c *Cache) Invalidate(id string) {
 	c.mu.Lock()

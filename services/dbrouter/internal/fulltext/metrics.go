@@ -1,0 +1,51 @@
+package fulltext
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric names.
+const (
+	// MetricStatementSeconds is the run time of search statements on the
+	// users' databases, by source and outcome (ok, timeout, failed).
+	MetricStatementSeconds = "altus4_dbrouter_statement_seconds"
+	// MetricStatements counts search statements by outcome.
+	MetricStatements = "altus4_dbrouter_statements_total"
+)
+
+type metrics struct {
+	seconds  *prometheus.HistogramVec
+	outcomes *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricStatementSeconds,
+			Help:    "Run time of full-text search statements on the users' databases, per data source and outcome.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"database_id", "outcome"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricStatements,
+			Help: "Full-text search statements run on the users' databases, by outcome (ok, timeout, failed).",
+		}, []string{"outcome"}),
+	}
+}
+
+func (m *metrics) observe(sourceID, outcome string, d time.Duration) {
+	m.seconds.WithLabelValues(sourceID, outcome).Observe(d.Seconds())
+	m.outcomes.WithLabelValues(outcome).Inc()
+}
+
+// Register registers the executor's metrics on reg.
+func (e *Executor) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{e.metrics.seconds, e.metrics.outcomes} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("fulltext: register metrics: %w", err)
+		}
+	}
+	return nil
+}

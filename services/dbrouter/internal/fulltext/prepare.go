@@ -1,0 +1,215 @@
+package fulltext
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/altus4/altus/pkg/validate"
+	"github.com/altus4/altus/services/dbrouter/internal/schema"
+	"github.com/altus4/altus/services/dbrouter/internal/sqlbuild"
+)
+
+// Violation codes of plan fields.
+const (
+	CodeRequired   = "REQUIRED"
+	CodeNotFound   = "NOT_FOUND"
+	CodeInvalid    = "INVALID"
+	CodeOutOfRange = "OUT_OF_RANGE"
+	CodeTooLong    = "TOO_LONG"
+	CodeTooMany    = "TOO_MANY"
+)
+
+// job is one validated plan or count with its statements.
+type job struct {
+	table   schema.Table
+	limit   int
+	offset  int
+	explain bool
+	// search is the plain statement (for a count: the count statement);
+	// args are its arguments.
+	search sqlbuild.Statement
+	args   []any
+	// count is set when the plan asks for a total: withTotal is the search
+	// statement with COUNT(*) OVER () (args as search), and countOnly the
+	// separate COUNT(*) (countArgs).
+	count     bool
+	withTotal sqlbuild.Statement
+	countOnly sqlbuild.Statement
+	countArgs []any
+	// isCount marks a CountPlan: search is a COUNT(*) statement.
+	isCount bool
+}
+
+// prepare validates every plan and count of req against sc and builds their
+// statements; any problem is reported in one *validate.Error naming the
+// fields (in the request's JSON names), and nothing is run.
+func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
+	var c validate.Collector
+	if len(req.Plans)+len(req.Counts) == 0 {
+		c.Add("plans", CodeRequired, "Send at least one plan or count.")
+	}
+	if len(req.Plans) > MaxPlans {
+		c.Add("plans", CodeTooMany, "Send at most %d plans per call.", MaxPlans)
+	}
+	if len(req.Counts) > MaxPlans {
+		c.Add("counts", CodeTooMany, "Send at most %d counts per call.", MaxPlans)
+	}
+	if req.StatementTimeout < 0 {
+		c.Add("statementTimeoutMs", CodeOutOfRange, "The statement timeout must be positive, or 0 for the default.")
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	jobs := make([]job, 0, len(req.Plans)+len(req.Counts))
+	for i, p := range req.Plans {
+		field := fmt.Sprintf("plans[%d]", i)
+		t, ix, ok := e.checkMatch(&c, sc, field, p)
+		checkPage(&c, field, p)
+		cols, colsOK := checkColumns(&c, field, t, t.Name != "", p.Columns)
+		if !ok || !colsOK || c.Has(field+".limit") || c.Has(field+".offset") {
+			continue
+		}
+		s := sqlbuild.Search{Table: t, Index: ix, Columns: cols, Mode: p.Mode, MaxValueChars: e.maxValueChars}
+		stmt, err := sqlbuild.SearchStatement(s)
+		if err != nil {
+			c.Add(field, CodeInvalid, "This plan cannot be built: %v.", err)
+			continue
+		}
+		j := job{table: t, limit: p.Limit, offset: p.Offset, explain: p.Explain, search: stmt,
+			args: []any{p.Against, p.Against, p.Limit, p.Offset}, count: p.Count && !p.Explain}
+		if j.count {
+			s.WithTotal = true
+			if j.withTotal, err = sqlbuild.SearchStatement(s); err == nil {
+				j.countOnly, err = sqlbuild.CountStatement(t, []sqlbuild.Match{{Index: ix, Mode: p.Mode}})
+			}
+			if err != nil {
+				c.Add(field, CodeInvalid, "This plan cannot be counted: %v.", err)
+				continue
+			}
+			j.countArgs = []any{p.Against}
+		}
+		jobs = append(jobs, j)
+	}
+	for i, cp := range req.Counts {
+		field := fmt.Sprintf("counts[%d]", i)
+		t, ok := sc.Table(cp.Table)
+		switch {
+		case cp.Table == "":
+			c.Add(field+".table", CodeRequired, "Name the table to count.")
+		case !ok:
+			c.Add(field+".table", CodeNotFound, "The database has no table %q; describe the source to see its tables.", cp.Table)
+		}
+		if len(cp.Matches) == 0 {
+			c.Add(field+".matches", CodeRequired, "Give at least one index to count matches of.")
+		}
+		var matches []sqlbuild.Match
+		var args []any
+		valid := ok
+		for k, m := range cp.Matches {
+			mfield := fmt.Sprintf("%s.matches[%d]", field, k)
+			if m.Table != "" && m.Table != cp.Table {
+				c.Add(mfield+".table", CodeInvalid, "Every match of a count must be on the count's table %q.", cp.Table)
+				valid = false
+				continue
+			}
+			m.Table = cp.Table
+			_, ix, mok := e.checkMatch(&c, sc, mfield, m)
+			if !mok {
+				valid = false
+				continue
+			}
+			matches = append(matches, sqlbuild.Match{Index: ix, Mode: m.Mode})
+			args = append(args, m.Against)
+		}
+		if !valid || len(matches) == 0 {
+			continue
+		}
+		stmt, err := sqlbuild.CountStatement(t, matches)
+		if err != nil {
+			c.Add(field, CodeInvalid, "This count cannot be built: %v.", err)
+			continue
+		}
+		jobs = append(jobs, job{table: t, search: stmt, args: args, isCount: true})
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// checkMatch checks the table, index, mode and AGAINST text of p (field is
+// its name in the request) and returns the table and index when they exist.
+func (e *Executor) checkMatch(c *validate.Collector, sc schema.Schema, field string, p Plan) (schema.Table, schema.FullTextIndex, bool) {
+	if _, ok := p.Mode.Clause(); !ok {
+		c.Add(field+".mode", CodeInvalid, "The mode must be natural, boolean or expansion.")
+	}
+	switch {
+	case p.Against == "":
+		c.Add(field+".against", CodeRequired, "Give the text to search for.")
+	case len(p.Against) > MaxAgainstBytes:
+		c.Add(field+".against", CodeTooLong, "The search text must be at most %d bytes.", MaxAgainstBytes)
+	}
+	if p.Table == "" {
+		c.Add(field+".table", CodeRequired, "Name the table to search.")
+		return schema.Table{}, schema.FullTextIndex{}, false
+	}
+	t, ok := sc.Table(p.Table)
+	if !ok {
+		c.Add(field+".table", CodeNotFound, "The database has no table %q; describe the source to see its tables.", p.Table)
+		return schema.Table{}, schema.FullTextIndex{}, false
+	}
+	if p.Index == "" {
+		c.Add(field+".index", CodeRequired, "Name the FULLTEXT index to search.")
+		return t, schema.FullTextIndex{}, false
+	}
+	for _, ix := range t.FullTextIndexes {
+		if ix.Name == p.Index {
+			_, modeOK := p.Mode.Clause()
+			return t, ix, modeOK && !c.Has(field+".against")
+		}
+	}
+	names := make([]string, len(t.FullTextIndexes))
+	for i, ix := range t.FullTextIndexes {
+		names[i] = ix.Name
+	}
+	if len(names) == 0 {
+		c.Add(field+".index", CodeNotFound, "Table %q has no FULLTEXT index, so it cannot be searched.", p.Table)
+	} else {
+		c.Add(field+".index", CodeNotFound, "Table %q has no FULLTEXT index %q; its FULLTEXT indexes are: %s.", p.Table, p.Index, strings.Join(names, ", "))
+	}
+	return t, schema.FullTextIndex{}, false
+}
+
+func checkPage(c *validate.Collector, field string, p Plan) {
+	if p.Limit < 1 || p.Limit > MaxLimit {
+		c.Add(field+".limit", CodeOutOfRange, "The limit must be between 1 and %d.", MaxLimit)
+	}
+	if p.Offset < 0 || p.Offset > MaxOffset {
+		c.Add(field+".offset", CodeOutOfRange, "The offset must be between 0 and %d.", MaxOffset)
+	}
+}
+
+// checkColumns returns the columns to return: the named ones (each must
+// exist), or every searchable column of t when none is named.
+func checkColumns(c *validate.Collector, field string, t schema.Table, tableOK bool, names []string) ([]string, bool) {
+	if !tableOK {
+		return nil, false
+	}
+	if len(names) == 0 {
+		var cols []string
+		for _, col := range t.Columns {
+			if col.IsSearchable {
+				cols = append(cols, col.Name)
+			}
+		}
+		return cols, true
+	}
+	ok := true
+	for i, name := range names {
+		if _, found := t.Column(name); !found {
+			c.Add(fmt.Sprintf("%s.columns[%d]", field, i), CodeNotFound, "Table %q has no column %q.", t.Name, name)
+			ok = false
+		}
+	}
+	return names, ok
+}
