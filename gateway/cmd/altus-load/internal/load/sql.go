@@ -1,0 +1,405 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Statement is one SQL statement Altus runs for a query on a source, with
+// its placeholder arguments.
+type Statement struct {
+	// Source is the data source id the statement runs on.
+	Source string `json:"source"`
+	SQL    string `json:"sql"`
+	Args   []any  `json:"args"`
+}
+
+// StatementResolver returns the statements of one query.
+type StatementResolver func(ctx context.Context, q Query) ([]Statement, error)
+
+// SQLOptions configure the sql target.
+type SQLOptions struct {
+	// DSNs are go-sql-driver/mysql DSNs by source id; the "" entry serves
+	// any source not named.
+	DSNs map[string]string
+	// Resolve gives each query's statements (the analyze route, or an
+	// override).
+	Resolve StatementResolver
+	// Prepare reuses one prepared statement per connection and statement
+	// text instead of prepare/execute/close on every request.
+	Prepare bool
+	// Interpolate substitutes the arguments client-side (one round trip,
+	// no server-side prepared statement).
+	Interpolate bool
+	// MaxConns bounds each source's connections.
+	MaxConns int
+}
+
+// SQL runs, for each query, the same statements Altus would run, straight
+// through go-sql-driver/mysql: all of a query's statements concurrently (as
+// the search service runs one per index in parallel), the request ending
+// when the slowest ends.
+type SQL struct {
+	opts  SQLOptions
+	dbs   map[string]*sql.DB
+	plans [][]plan
+}
+
+type plan struct {
+	db   *sql.DB
+	stmt *sql.Stmt
+	text string
+	args []any
+}
+
+// NewSQL returns the sql target.
+func NewSQL(opts SQLOptions) *SQL {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 64
+	}
+	return &SQL{opts: opts, dbs: map[string]*sql.DB{}}
+}
+
+// Name implements Target.
+func (s *SQL) Name() string { return "sql" }
+
+func (s *SQL) open(source string) (*sql.DB, error) {
+	key := source
+	dsn, ok := s.opts.DSNs[source]
+	if !ok {
+		key, dsn = "", s.opts.DSNs[""]
+	}
+	if db, ok := s.dbs[key]; ok {
+		return db, nil
+	}
+	if dsn == "" {
+		return nil, fmt.Errorf("load: no DSN for source %q: give -dsn %s=<dsn>", source, source)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("load: DSN of source %q: %w", source, err)
+	}
+	// The settings dbrouter uses for a source connection.
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Collation == "" {
+		cfg.Collation = "utf8mb4_unicode_ci"
+	}
+	cfg.InterpolateParams = s.opts.Interpolate
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(s.opts.MaxConns)
+	db.SetMaxIdleConns(s.opts.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.dbs[key] = db
+	return db, nil
+}
+
+// Prepare implements Target: each query's statements are resolved once.
+func (s *SQL) Prepare(ctx context.Context, queries []Query) error {
+	if s.opts.Resolve == nil {
+		return errors.New("load: the sql target needs statements: the analyze route, or -sql and -args")
+	}
+	s.plans = make([][]plan, len(queries))
+	for i, q := range queries {
+		stmts, err := s.opts.Resolve(ctx, q)
+		if err != nil {
+			return fmt.Errorf("load: statements of %s query %q: %w", q.Mode, q.Text, err)
+		}
+		if len(stmts) == 0 {
+			return fmt.Errorf("load: no statements for %s query %q", q.Mode, q.Text)
+		}
+		for _, st := range stmts {
+			db, err := s.open(st.Source)
+			if err != nil {
+				return err
+			}
+			p := plan{db: db, text: st.SQL, args: st.Args}
+			if s.opts.Prepare {
+				if p.stmt, err = db.PrepareContext(ctx, st.SQL); err != nil {
+					return fmt.Errorf("load: prepare %q: %w", st.SQL, err)
+				}
+			}
+			s.plans[i] = append(s.plans[i], p)
+		}
+	}
+	for _, db := range s.dbs {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("load: connect to a source database: %w", err)
+		}
+	}
+	return nil
+}
+
+// Do implements Target (noCache does not apply: there is no cache).
+func (s *SQL) Do(ctx context.Context, qi int, _ bool) Outcome {
+	ps := s.plans[qi]
+	if len(ps) == 1 {
+		return runPlan(ctx, ps[0])
+	}
+	outs := make([]Outcome, len(ps))
+	var wg sync.WaitGroup
+	for i := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = runPlan(ctx, ps[i])
+		}()
+	}
+	wg.Wait()
+	for _, o := range outs {
+		if !o.OK() {
+			return o
+		}
+	}
+	return Outcome{}
+}
+
+// runPlan runs one statement and reads every row, as dbrouter does.
+func runPlan(ctx context.Context, p plan) Outcome {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if p.stmt != nil {
+		rows, err = p.stmt.QueryContext(ctx, p.args...)
+	} else {
+		rows, err = p.db.QueryContext(ctx, p.text, p.args...)
+	}
+	if err != nil {
+		return sqlOutcome(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return sqlOutcome(err)
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return sqlOutcome(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sqlOutcome(err)
+	}
+	return Outcome{}
+}
+
+func sqlOutcome(err error) Outcome {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return Outcome{Kind: fmt.Sprintf("mysql %d", me.Number), Detail: me.Message}
+	}
+	return transportOutcome(err)
+}
+
+// Close implements Target.
+func (s *SQL) Close() error {
+	var errs []error
+	for _, ps := range s.plans {
+		for _, p := range ps {
+			if p.stmt != nil {
+				errs = append(errs, p.stmt.Close())
+			}
+		}
+	}
+	for _, db := range s.dbs {
+		errs = append(errs, db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// OverrideResolver returns the same statement for every query: text with
+// args, where "{query}" inside a string argument is replaced by the
+// query's text. It stands in for the analyze route.
+func OverrideResolver(source, text string, args []any) StatementResolver {
+	return func(_ context.Context, q Query) ([]Statement, error) {
+		out := make([]any, len(args))
+		for i, a := range args {
+			if s, ok := a.(string); ok {
+				a = strings.ReplaceAll(s, "{query}", q.Text)
+			}
+			out[i] = a
+		}
+		return []Statement{{Source: source, SQL: text, Args: out}}, nil
+	}
+}
+
+// AnalyzeResolver asks the gateway's POST /api/v1/search/analyze for the
+// statements Altus would run for each query on databases, with an API key
+// holding the analytics permission.
+func AnalyzeResolver(baseURL, key string, databases []string) StatementResolver {
+	client := &http.Client{Timeout: 30 * time.Second}
+	url := strings.TrimRight(baseURL, "/") + "/api/v1/search/analyze"
+	defaultSource := ""
+	if len(databases) == 1 {
+		defaultSource = databases[0]
+	}
+	return func(ctx context.Context, q Query) ([]Statement, error) {
+		body := map[string]any{"query": q.Text, "searchMode": q.Mode}
+		if len(databases) > 0 {
+			body["databases"] = databases
+		}
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("analyze: %w", err)
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("analyze: %w", err)
+		}
+		var env struct {
+			Success bool            `json:"success"`
+			Data    json.RawMessage `json:"data"`
+			Error   struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil || resp.StatusCode != http.StatusOK || !env.Success {
+			return nil, fmt.Errorf("analyze answered HTTP %d %s %s (give -sql and -args instead)",
+				resp.StatusCode, env.Error.Code, env.Error.Message)
+		}
+		stmts, err := ExtractStatements(env.Data, defaultSource)
+		if err != nil {
+			return nil, err
+		}
+		if len(stmts) == 0 {
+			return nil, errors.New("the analyze answer holds no statements (give -sql and -args instead)")
+		}
+		return stmts, nil
+	}
+}
+
+// statementKeys and argsKeys are the field names under which an analyze
+// answer may carry a statement and its arguments; sourceKeys name the
+// source an object (or its descendants) belongs to.
+var (
+	statementKeys = []string{"statement", "sql"}
+	argsKeys      = []string{"args", "arguments", "params", "parameters"}
+	sourceKeys    = []string{"sourceId", "databaseId", "source", "id"}
+)
+
+// ExtractStatements finds the statements in the data of an analyze answer:
+// every object with a "statement" (or "sql") string that is a SELECT, its
+// "args" (or "arguments"/"params"/"parameters") array, and the source id of
+// the nearest enclosing object that names one ("sourceId", "databaseId",
+// "source" or "id"), defaultSource otherwise. The same
+// statement with the same arguments on the same source is kept once.
+func ExtractStatements(data []byte, defaultSource string) ([]Statement, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("load: analyze answer: %w", err)
+	}
+	var out []Statement
+	seen := map[string]bool{}
+	var walk func(v any, source string)
+	walk = func(v any, source string) {
+		switch t := v.(type) {
+		case []any:
+			for _, e := range t {
+				walk(e, source)
+			}
+		case map[string]any:
+			for _, k := range sourceKeys {
+				if s, ok := t[k].(string); ok && s != "" {
+					source = s
+					break
+				}
+			}
+			for _, k := range statementKeys {
+				text, ok := t[k].(string)
+				if !ok || !isSelect(text) {
+					continue
+				}
+				var args []any
+				for _, ak := range argsKeys {
+					if a, ok := t[ak].([]any); ok {
+						args = convertArgs(a)
+						break
+					}
+				}
+				key := fmt.Sprintf("%s\x00%s\x00%v", source, text, args)
+				if !seen[key] {
+					seen[key] = true
+					out = append(out, Statement{Source: source, SQL: text, Args: args})
+				}
+				break
+			}
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(t[k], source)
+			}
+		}
+	}
+	walk(v, defaultSource)
+	return out, nil
+}
+
+// isSelect reports whether text is a SELECT (after leading comments), the
+// only kind of statement the sql target runs.
+func isSelect(text string) bool {
+	s := strings.TrimSpace(text)
+	for strings.HasPrefix(s, "/*") {
+		end := strings.Index(s, "*/")
+		if end < 0 {
+			return false
+		}
+		s = strings.TrimSpace(s[end+2:])
+	}
+	return len(s) >= 6 && strings.EqualFold(s[:6], "select")
+}
+
+// convertArgs turns JSON values into driver arguments: integral numbers as
+// int64, other numbers as float64.
+func convertArgs(a []any) []any {
+	out := make([]any, len(a))
+	for i, v := range a {
+		if n, ok := v.(json.Number); ok {
+			if iv, err := n.Int64(); err == nil {
+				v = iv
+			} else if f, err := n.Float64(); err == nil && !math.IsInf(f, 0) {
+				v = f
+			} else {
+				v = n.String()
+			}
+		}
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package load
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/altus4/altus/pkg/testenv"
+)
+
+func TestExtractStatementsFindsEveryStatementWithItsSourceAndArgs(t *testing.T) {
+	data := `{
+	  "query": "web server",
+	  "recommendations": ["Add a FULLTEXT index"],
+	  "performance": {
+	    "sources": [
+	      {"id": "src-a", "name": "Debian packages", "elapsedMs": 3.2, "statements": [
+	        {"index": "ft_summary_description", "statement": "SELECT name FROM packages WHERE MATCH(summary, description) AGAINST(? IN BOOLEAN MODE) LIMIT ?", "args": ["+web +server", 20]},
+	        {"index": "ft_name_summary", "statement": "/* count */ select COUNT(*) FROM packages WHERE MATCH(name, summary) AGAINST(?)", "args": ["web server"]},
+	        {"index": "ft_name_summary", "statement": "EXPLAIN SELECT 1", "args": []}
+	      ]},
+	      {"sourceId": "src-b", "plans": [{"sql": "SELECT id FROM changelog_entries WHERE MATCH(body) AGAINST(?) LIMIT ? OFFSET ?", "arguments": ["web", 20, 0.5]}]}
+	    ]
+	  },
+	  "optimization": [{"type": "index", "sqlSuggestion": "ALTER TABLE doc_files ADD FULLTEXT (content)"}]
+	}`
+	got, err := ExtractStatements([]byte(data), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Statement{
+		{Source: "src-a", SQL: "SELECT name FROM packages WHERE MATCH(summary, description) AGAINST(? IN BOOLEAN MODE) LIMIT ?", Args: []any{"+web +server", int64(20)}},
+		{Source: "src-a", SQL: "/* count */ select COUNT(*) FROM packages WHERE MATCH(name, summary) AGAINST(?)", Args: []any{"web server"}},
+		{Source: "src-b", SQL: "SELECT id FROM changelog_entries WHERE MATCH(body) AGAINST(?) LIMIT ? OFFSET ?", Args: []any{"web", int64(20), 0.5}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+}
+
+func TestExtractStatementsUsesTheDefaultSourceAndDropsDuplicates(t *testing.T) {
+	data := `{"performance": {"statements": [
+	  {"statement": "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", "args": ["x"]},
+	  {"statement": "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", "args": ["x"]}
+	]}}`
+	got, err := ExtractStatements([]byte(data), "only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Statement{{Source: "only", SQL: "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", Args: []any{"x"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+	if _, err := ExtractStatements([]byte(`{"performance":`), ""); err == nil {
+		t.Error("a truncated answer gave no error")
+	}
+}
+
+func TestAnalyzeResolverAsksTheAnalyzeRouteWithTheQueryAndKey(t *testing.T) {
+	var gotAuth, gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/search/analyze" {
+			w.WriteHeader(http.StatusNotImplemented)
+			_, _ = w.Write([]byte(`{"success":false,"error":{"code":"NOT_IMPLEMENTED","message":"later"}}`))
+			return
+		}
+		gotAuth = r.Header.Get("Authorization")
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+		_, _ = w.Write([]byte(`{"success":true,"data":{"performance":{"sources":[{"id":"s1","statements":[{"statement":"SELECT 1","args":[]}]}]}}}`))
+	}))
+	defer srv.Close()
+
+	got, err := AnalyzeResolver(srv.URL, "key1", []string{"s1"})(context.Background(), Query{Text: "web", Mode: ModeBoolean})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Statement{{Source: "s1", SQL: "SELECT 1", Args: []any{}}}, got); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+	if gotAuth != "Bearer key1" || gotBody != `{"databases":["s1"],"query":"web","searchMode":"boolean"}` {
+		t.Errorf("request: auth %q body %s", gotAuth, gotBody)
+	}
+
+	// A route that answers an error: the resolver says so.
+	if _, err := AnalyzeResolver(srv.URL+"/nope", "key1", nil)(context.Background(), Query{Text: "web"}); err == nil {
+		t.Error("an error answer gave statements")
+	}
+}
+
+func TestSQLTargetRunsTheStatementsOnTheRealServer(t *testing.T) {
+	db, cfg := testenv.OpenDatabase(t)
+	for _, s := range []string{
+		"CREATE TABLE packages (name VARCHAR(64) PRIMARY KEY, summary VARCHAR(255) NOT NULL, FULLTEXT KEY ft (summary)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+		"INSERT INTO packages VALUES ('nginx', 'small powerful scalable web server'), ('apache2', 'Apache HTTP web server'), ('bash', 'GNU Bourne Again shell')",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dsn := cfg.DSN()
+	for _, prepare := range []bool{false, true} {
+		name := map[bool]string{false: "per request", true: "prepared once"}[prepare]
+		t.Run(name, func(t *testing.T) {
+			resolve := func(_ context.Context, q Query) ([]Statement, error) {
+				if q.Text == "bad" {
+					return []Statement{{SQL: "SELECT nope FROM packages"}}, nil
+				}
+				return []Statement{
+					{Source: "s1", SQL: "SELECT name, MATCH(summary) AGAINST(?) AS score FROM packages WHERE MATCH(summary) AGAINST(?) ORDER BY score DESC LIMIT ?", Args: []any{q.Text, q.Text, int64(10)}},
+					{Source: "s1", SQL: "SELECT COUNT(*) FROM packages WHERE MATCH(summary) AGAINST(? IN BOOLEAN MODE)", Args: []any{q.Text}},
+				}, nil
+			}
+			s := NewSQL(SQLOptions{DSNs: map[string]string{"": dsn}, Resolve: resolve, Prepare: prepare})
+			defer s.Close()
+			queries := []Query{{"web server", ModeNatural}}
+			if !prepare {
+				queries = append(queries, Query{"bad", ModeNatural})
+			}
+			if err := s.Prepare(context.Background(), queries); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Do(context.Background(), 0, true); !got.OK() {
+				t.Errorf("web server: %+v, want success", got)
+			}
+			if !prepare {
+				if got := s.Do(context.Background(), 1, true); got.Kind != "mysql 1054" {
+					t.Errorf("unknown column: kind %q, want mysql 1054", got.Kind)
+				}
+			}
+			r := Run(context.Background(), Phase{Target: s, Concurrency: 4, Requests: 40, Cache: Uncached, Queries: []int{0}})
+			if r.Successes != 40 || r.Target != "sql" || r.Cache != "-" {
+				t.Errorf("run: %d successes of %d, target %s, cache %s: want 40 sql -", r.Successes, r.Total, r.Target, r.Cache)
+			}
+		})
+	}
+}
+
+func TestSQLTargetNeedsStatementsAndADSN(t *testing.T) {
+	if err := NewSQL(SQLOptions{}).Prepare(context.Background(), []Query{{"x", ModeNatural}}); err == nil {
+		t.Error("no resolver: no error")
+	}
+	s := NewSQL(SQLOptions{Resolve: OverrideResolver("s9", "SELECT ?", []any{"{query}"})})
+	if err := s.Prepare(context.Background(), []Query{{"x", ModeNatural}}); err == nil {
+		t.Error("no DSN for the source: no error")
+	}
+}
+
+func TestOverrideResolverSubstitutesTheQuery(t *testing.T) {
+	got, err := OverrideResolver("s1", "SELECT ?, ?, ?", []any{"{query}", "+{query}*", float64(3)})(context.Background(), Query{Text: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Statement{{Source: "s1", SQL: "SELECT ?, ?, ?", Args: []any{"web", "+web*", float64(3)}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
