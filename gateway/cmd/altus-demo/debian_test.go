@@ -74,7 +74,7 @@ func TestParsePackagesAndTranslations(t *testing.T) {
 	}
 	want := []Package{
 		{Name: "0ad", Section: "games", Version: "0.0.26-3", Maintainer: "Debian Games Team <pkg-games-devel@lists.alioth.debian.org>",
-			Summary: "Real-time strategy game of ancient warfare",
+			Summary:     "Real-time strategy game of ancient warfare",
 			Description: "0 A.D. is a free, open-source, cross-platform\nreal-time strategy game.\n\nIt is ambitious."},
 		// The later stanza of a name wins, and its description MD5 picks the text.
 		{Name: "bash", Section: "shells", Version: "5.2.15-2+b1", Maintainer: "Matthias Klose <doko@debian.org>",

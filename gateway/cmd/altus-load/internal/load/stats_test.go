@@ -88,7 +88,7 @@ func TestRatiosCompareWithTheSQLRunOfTheSameConcurrency(t *testing.T) {
 		{Target: "rest", Concurrency: 1, Cache: Uncached, Successes: 90, SuccessThroughput: 180, LatencyMs: Latency{P50: 5.5, P99: 13}},
 		{Target: "grpc", Concurrency: 1, Cache: Cached, Successes: 90, SuccessThroughput: 1000, LatencyMs: Latency{P50: 1, P99: 2}},
 		{Target: "sql", Concurrency: 16, Cache: "-", Successes: 100, SuccessThroughput: 400, LatencyMs: Latency{P50: 30, P99: 80}},
-		{Target: "rest", Concurrency: 16, Cache: Uncached, Successes: 0},                   // nothing succeeded: no ratio
+		{Target: "rest", Concurrency: 16, Cache: Uncached, Successes: 0},                      // nothing succeeded: no ratio
 		{Target: "rest", Concurrency: 4, Cache: Uncached, Successes: 5, SuccessThroughput: 9}, // no sql at c=4
 	}
 	got := Ratios(results)
