@@ -28,6 +28,12 @@ import (
 //     ft_max_word_len (84 -> at most 83). See InnoDBRules and MyISAMRules.
 //   - Stopwords compare like the column collation: "thé" is the stopword
 //     "the" under utf8mb4_unicode_ci.
+//   - A server bug no compiler can avoid: in MyISAM, an exclusion inside a
+//     nested group fails when a prefix in the same group matches two
+//     different words of a row ("+(+networ* -sockets)" returns a row with
+//     "Networking" and "Network sockets"; InnoDB and MyISAM at the top level
+//     are right). An AND group inside an AND is flattened, so this only
+//     affects "x OR (prefix* -y)" on MyISAM.
 
 // InnoDBRules returns the Rules of an InnoDB FULLTEXT index from the
 // server's @@innodb_ft_min_token_size, @@innodb_ft_max_token_size and the

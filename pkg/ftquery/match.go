@@ -190,7 +190,7 @@ func Snippet(text string, terms []Term, maxRunes int) string {
 		s.find(ft, false)
 	}
 	if len(s.hits) == 0 {
-		return s.cut(0, s.byteAtRune(budget), budget)
+		return s.cut(0, s.byteAtRune(maxRunes-1), maxRunes-1)
 	}
 	// Sliding window over hits: the most distinct terms within budget runes.
 	counts := map[int]int{}
@@ -235,6 +235,11 @@ func Snippet(text string, terms []Term, maxRunes int) string {
 		return s.cut(ws.start, be, budget)
 	}
 	bs, be := s.widen(ws.rs, we.re, budget)
+	if bs == 0 || be == len(s.text) {
+		// Only one "…" is needed: use its room too.
+		bs, be = s.widen(ws.rs, we.re, budget+1)
+		return s.cut(bs, be, budget+1)
+	}
 	return s.cut(bs, be, budget)
 }
 

@@ -29,9 +29,11 @@ import (
 // maxDepth is the deepest parenthesis nesting kept. InnoDB refuses boolean
 // queries with more than 32 nested groups (measured on MariaDB 10.11:
 // 33 nested "+(" fail with error 128 "Table handler out of memory",
-// DB_FTS_TOO_MANY_NESTED_EXP); deeper parentheses are ignored, which keeps
-// every compiled query well inside that limit.
-const maxDepth = 16
+// DB_FTS_TOO_MANY_NESTED_EXP). One user level can become two groups in the
+// output (an OR inside a parenthesised AND: "(a OR b c)" -> "+(+(a b) +c)"),
+// a top-level OR one more, and punctuated prefixes ("x OR foo*bar") one
+// more at the bottom: 2*14+2 = 30 <= 32. Deeper parentheses are ignored.
+const maxDepth = 14
 
 type nodeKind uint8
 
@@ -81,7 +83,7 @@ func (q *Query) Problems() []string { return q.problems }
 const (
 	problemUnmatchedClose = "a closing parenthesis without an opening one was ignored"
 	problemUnclosedOpen   = "an opening parenthesis was not closed; it was closed at the end of the query"
-	problemTooDeep        = "parentheses nested more than 16 levels deep were ignored"
+	problemTooDeep        = "parentheses nested more than 14 levels deep were ignored"
 	problemEmptyGroup     = "empty parentheses were ignored"
 	problemUnclosedQuote  = "a quotation mark was not closed; the phrase runs to the end of the query"
 	problemDanglingOp     = "an operator (+, -, NOT) with no term after it was ignored"
@@ -166,6 +168,13 @@ func (p *parser) lex(s string) {
 			}
 			atStart, afterOp = false, false
 		case atStart && (r == '+' || r == '-'):
+			if i+1 == len(s) || isSpace(rune(s[i+1])) {
+				// "a - b": an operator must touch its term, as in the
+				// servers' parser, where a space resets it.
+				p.problem(problemDanglingOp)
+				i++
+				continue
+			}
 			k := tokPlus
 			if r == '-' {
 				k = tokMinus
