@@ -330,7 +330,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				so.Resolve = load.OverrideResolver(source, o.sqlText, o.sqlArgs)
 				report.Settings.SQLSource = "-sql"
 			} else {
-				so.Resolve = load.AnalyzeResolver(o.url, o.keys[0], o.databases)
+				so.Resolve = load.AnalyzeResolver(o.url, o.keys[0], o.databases, o.limit)
 				report.Settings.SQLSource = "analyze route"
 			}
 			t = load.NewSQL(so)

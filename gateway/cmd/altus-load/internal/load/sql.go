@@ -249,7 +249,9 @@ func OverrideResolver(source, text string, args []any) StatementResolver {
 // AnalyzeResolver asks the gateway's POST /api/v1/search/analyze for the
 // statements Altus would run for each query on databases, with an API key
 // holding the analytics permission.
-func AnalyzeResolver(baseURL, key string, databases []string) StatementResolver {
+// limit is the page size the searches ask for (for a LIMIT placeholder
+// whose value the answer does not give).
+func AnalyzeResolver(baseURL, key string, databases []string, limit int) StatementResolver {
 	client := &http.Client{Timeout: 30 * time.Second}
 	url := strings.TrimRight(baseURL, "/") + "/api/v1/search/analyze"
 	defaultSource := ""
@@ -289,12 +291,19 @@ func AnalyzeResolver(baseURL, key string, databases []string) StatementResolver 
 			return nil, fmt.Errorf("analyze answered HTTP %d %s %s (give -sql and -args instead)",
 				resp.StatusCode, env.Error.Code, env.Error.Message)
 		}
-		stmts, err := ExtractStatements(env.Data, defaultSource)
+		stmts, err := ExtractStatements(env.Data, defaultSource, limit)
 		if err != nil {
 			return nil, err
 		}
 		if len(stmts) == 0 {
 			return nil, errors.New("the analyze answer holds no statements (give -sql and -args instead)")
+		}
+		for _, st := range stmts {
+			if n := len(Placeholders(st.SQL)); n != len(st.Args) {
+				return nil, fmt.Errorf("the analyze answer gives %d argument(s) for a statement with %d placeholder(s) "+
+					"(it needs \"args\", or the \"against\" text, beside each \"statement\"; give -sql and -args instead): %s",
+					len(st.Args), n, st.SQL)
+			}
 		}
 		return stmts, nil
 	}
@@ -315,7 +324,11 @@ var (
 // the nearest enclosing object that names one ("sourceId", "databaseId",
 // "source" or "id"), defaultSource otherwise. The same
 // statement with the same arguments on the same source is kept once.
-func ExtractStatements(data []byte, defaultSource string) ([]Statement, error) {
+//
+// An object without an arguments array but with an "against" string (the
+// compiled AGAINST text) gets its arguments from the placeholders'
+// places: the text for each AGAINST(?, limit after LIMIT, 0 after OFFSET.
+func ExtractStatements(data []byte, defaultSource string, limit int) ([]Statement, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -349,6 +362,9 @@ func ExtractStatements(data []byte, defaultSource string) ([]Statement, error) {
 						args = convertArgs(a)
 						break
 					}
+				}
+				if against, ok := t["against"].(string); ok && args == nil {
+					args = inferArgs(text, against, limit)
 				}
 				key := fmt.Sprintf("%s\x00%s\x00%v", source, text, args)
 				if !seen[key] {
@@ -402,4 +418,76 @@ func convertArgs(a []any) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// Placeholders returns the keyword before each "?" placeholder of a
+// statement ("AGAINST(", "LIMIT", "OFFSET", or the previous word),
+// skipping quoted strings, identifiers and comments.
+func Placeholders(text string) []string {
+	var out []string
+	var prev strings.Builder // the text since the last placeholder, for its context
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			end := i + 1
+			for end < len(text) && text[end] != c {
+				if text[end] == '\\' && c != '`' {
+					end++
+				}
+				end++
+			}
+			prev.WriteString(" x ")
+			i = end
+		case c == '/' && i+1 < len(text) && text[i+1] == '*':
+			end := strings.Index(text[i+2:], "*/")
+			if end < 0 {
+				return out
+			}
+			i += end + 3
+		case c == '?':
+			out = append(out, placeholderContext(prev.String()))
+			prev.Reset()
+		default:
+			prev.WriteByte(c)
+		}
+	}
+	return out
+}
+
+// placeholderContext names what a placeholder preceded by before stands for.
+func placeholderContext(before string) string {
+	b := strings.ToUpper(strings.TrimSpace(before))
+	switch {
+	case strings.HasSuffix(b, "AGAINST("):
+		return "AGAINST("
+	case strings.HasSuffix(b, "LIMIT"):
+		return "LIMIT"
+	case strings.HasSuffix(b, "OFFSET"):
+		return "OFFSET"
+	}
+	fields := strings.Fields(b)
+	if len(fields) == 0 {
+		return ""
+	}
+	return fields[len(fields)-1]
+}
+
+// inferArgs gives a statement's arguments from its placeholders' places.
+func inferArgs(text, against string, limit int) []any {
+	ps := Placeholders(text)
+	args := make([]any, 0, len(ps))
+	for _, p := range ps {
+		switch p {
+		case "AGAINST(":
+			args = append(args, against)
+		case "LIMIT":
+			args = append(args, int64(limit))
+		case "OFFSET":
+			args = append(args, int64(0))
+		default:
+			return nil // unknown: let the count check report it
+		}
+	}
+	return args
 }

@@ -28,7 +28,7 @@ func TestExtractStatementsFindsEveryStatementWithItsSourceAndArgs(t *testing.T) 
 	  },
 	  "optimization": [{"type": "index", "sqlSuggestion": "ALTER TABLE doc_files ADD FULLTEXT (content)"}]
 	}`
-	got, err := ExtractStatements([]byte(data), "default")
+	got, err := ExtractStatements([]byte(data), "default", 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestExtractStatementsUsesTheDefaultSourceAndDropsDuplicates(t *testing.T) {
 	  {"statement": "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", "args": ["x"]},
 	  {"statement": "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", "args": ["x"]}
 	]}}`
-	got, err := ExtractStatements([]byte(data), "only")
+	got, err := ExtractStatements([]byte(data), "only", 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestExtractStatementsUsesTheDefaultSourceAndDropsDuplicates(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("statements (-want +got):\n%s", diff)
 	}
-	if _, err := ExtractStatements([]byte(`{"performance":`), ""); err == nil {
+	if _, err := ExtractStatements([]byte(`{"performance":`), "", 20); err == nil {
 		t.Error("a truncated answer gave no error")
 	}
 }
@@ -75,7 +75,7 @@ func TestAnalyzeResolverAsksTheAnalyzeRouteWithTheQueryAndKey(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	got, err := AnalyzeResolver(srv.URL, "key1", []string{"s1"})(context.Background(), Query{Text: "web", Mode: ModeBoolean})
+	got, err := AnalyzeResolver(srv.URL, "key1", []string{"s1"}, 20)(context.Background(), Query{Text: "web", Mode: ModeBoolean})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestAnalyzeResolverAsksTheAnalyzeRouteWithTheQueryAndKey(t *testing.T) {
 	}
 
 	// A route that answers an error: the resolver says so.
-	if _, err := AnalyzeResolver(srv.URL+"/nope", "key1", nil)(context.Background(), Query{Text: "web"}); err == nil {
+	if _, err := AnalyzeResolver(srv.URL+"/nope", "key1", nil, 20)(context.Background(), Query{Text: "web"}); err == nil {
 		t.Error("an error answer gave statements")
 	}
 }
@@ -158,5 +158,63 @@ func TestOverrideResolverSubstitutesTheQuery(t *testing.T) {
 	want := []Statement{{Source: "s1", SQL: "SELECT ?, ?, ?", Args: []any{"web", "+web*", float64(3)}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestPlaceholdersNameWhatEachStandsFor(t *testing.T) {
+	text := "SELECT `name`, LEFT(`summary`, 300) AS `summary`, MATCH(`summary`, `description`) AGAINST(? IN BOOLEAN MODE) AS `score` " +
+		"FROM `db`.`t?` WHERE MATCH(`summary`, `description`) AGAINST(? IN BOOLEAN MODE) AND note <> 'why?' /* ? */ " +
+		"ORDER BY `score` DESC, `name` ASC LIMIT ? OFFSET ?"
+	want := []string{"AGAINST(", "AGAINST(", "LIMIT", "OFFSET"}
+	if diff := cmp.Diff(want, Placeholders(text)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// analyzeAnswer is the shape the search service's analyze route answers:
+// performance.sources[] with their statements (EXPLAIN rows carry an "id" of
+// their own, which is not a source).
+func analyzeAnswer(statementFields string) string {
+	return `{"query":"web server","recommendations":[],"performance":{"mode":"natural","totalTimeMs":3.1,"sources":[
+	  {"id":"src-a","name":"Debian packages","database":"altus_demo_packages","status":"ok","statements":[
+	    {"table":"packages","index":"ft_name_summary","columns":["name","summary"],"mode":"natural",` + statementFields + `,
+	     "statement":"SELECT ` + "`name`" + ` FROM t WHERE MATCH(name, summary) AGAINST(? IN NATURAL LANGUAGE MODE) ORDER BY 1 LIMIT ? OFFSET ?",
+	     "explain":[{"id":"1","select_type":"SIMPLE","table":"packages","type":"fulltext"}]}]}]},
+	  "optimization":[]}`
+}
+
+func TestExtractStatementsOfTheSearchServicesAnalyzeAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		fields string
+		want   []any
+	}{
+		{"with args", `"args":["web server", 20, 0]`, []any{"web server", int64(20), int64(0)}},
+		{"with the against text only", `"against":"web server"`, []any{"web server", int64(7), int64(0)}},
+		{"with neither", `"rows":20`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ExtractStatements([]byte(analyzeAnswer(tt.fields)), "", 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Source != "src-a" {
+				t.Fatalf("statements %+v, want one on src-a", got)
+			}
+			if diff := cmp.Diff(tt.want, got[0].Args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAnalyzeResolverRefusesStatementsWithoutTheirArguments(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"success":true,"data":` + analyzeAnswer(`"rows":20`) + `}`))
+	}))
+	defer srv.Close()
+	if _, err := AnalyzeResolver(srv.URL, "k", nil, 20)(context.Background(), Query{Text: "web server"}); err == nil {
+		t.Error("statements with placeholders and no arguments were accepted")
 	}
 }
