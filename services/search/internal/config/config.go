@@ -2,16 +2,39 @@
 package config
 
 import (
+	"time"
+
 	shared "github.com/altus4/altus/pkg/config"
 )
 
 // Config is everything the search service reads from its environment.
 type Config struct {
 	Runtime  shared.Runtime
+	MySQL    shared.MySQL
 	Secrets  shared.Secrets
 	Services shared.Services
 	// GRPCPort is the port of the SearchService.
 	GRPCPort int `env:"ALTUS_GRPC_PORT" envDefault:"50051"`
+	// Migrate applies the search migrations at start; turn it off when a
+	// deployment runs `search migrate` as a separate step.
+	Migrate bool `env:"ALTUS_MIGRATE" envDefault:"true"`
+	// MaxWindow bounds offset+limit when results of several indexes or
+	// databases are fused (each index then returns offset+limit rows).
+	MaxWindow int `env:"ALTUS_SEARCH_MAX_WINDOW" envDefault:"1000"`
+	// CacheTTL is how long a page of results is served from the cache.
+	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`
+	// CacheTimeout bounds each call to the cache service: a slow or absent
+	// cache never holds a search up longer than this.
+	CacheTimeout time.Duration `env:"ALTUS_SEARCH_CACHE_TIMEOUT" envDefault:"100ms"`
+	// SourceTimeout bounds the search of one database (statements included).
+	SourceTimeout time.Duration `env:"ALTUS_SOURCE_TIMEOUT" envDefault:"5s"`
+	// SuggestTimeout bounds GET /search/suggestions.
+	SuggestTimeout time.Duration `env:"ALTUS_SEARCH_SUGGEST_TIMEOUT" envDefault:"300ms"`
+	// EventQueue bounds the search events waiting to be written; beyond it
+	// events are dropped (counted in altus4_search_events_total).
+	EventQueue int `env:"ALTUS_SEARCH_EVENT_QUEUE" envDefault:"10000"`
+	// EventFlushInterval is the longest a search event waits to be written.
+	EventFlushInterval time.Duration `env:"ALTUS_SEARCH_EVENT_FLUSH_INTERVAL" envDefault:"1s"`
 	// Warnings are non-fatal remarks of Validate, to be logged at start.
 	Warnings []string `env:"-"`
 }
@@ -46,8 +69,37 @@ func (c *Config) Validate() error {
 
 func (c *Config) validate(p *shared.Problems) {
 	c.Runtime.Validate(p)
+	c.MySQL.Validate(p)
 	c.Warnings = c.Secrets.Validate(c.Runtime, false, p)
 	if c.GRPCPort <= 0 || c.GRPCPort > 65535 {
 		p.Addf("ALTUS_GRPC_PORT must be a port number; got %d", c.GRPCPort)
+	}
+	if c.MaxWindow < 100 || c.MaxWindow > 100000 {
+		p.Addf("ALTUS_SEARCH_MAX_WINDOW must be between 100 and 100000; got %d", c.MaxWindow)
+	}
+	if c.CacheTTL < time.Second || c.CacheTTL > 24*time.Hour {
+		p.Addf("ALTUS_SEARCH_CACHE_TTL must be between 1s and 24h (e.g. 60s); got %s", c.CacheTTL)
+	}
+	if c.CacheTimeout < time.Millisecond || c.CacheTimeout > 5*time.Second {
+		p.Addf("ALTUS_SEARCH_CACHE_TIMEOUT must be between 1ms and 5s (e.g. 100ms); got %s", c.CacheTimeout)
+	}
+	if c.SourceTimeout < 100*time.Millisecond || c.SourceTimeout > 5*time.Minute {
+		p.Addf("ALTUS_SOURCE_TIMEOUT must be between 100ms and 5m (e.g. 5s); got %s", c.SourceTimeout)
+	}
+	if c.SuggestTimeout < 10*time.Millisecond || c.SuggestTimeout > 10*time.Second {
+		p.Addf("ALTUS_SEARCH_SUGGEST_TIMEOUT must be between 10ms and 10s (e.g. 300ms); got %s", c.SuggestTimeout)
+	}
+	if c.EventQueue < 1 {
+		p.Addf("ALTUS_SEARCH_EVENT_QUEUE must be positive; got %d", c.EventQueue)
+	}
+	if c.EventFlushInterval < 10*time.Millisecond || c.EventFlushInterval > time.Minute {
+		p.Addf("ALTUS_SEARCH_EVENT_FLUSH_INTERVAL must be between 10ms and 1m (e.g. 1s); got %s", c.EventFlushInterval)
+	}
+	for _, s := range []struct{ name, addr string }{
+		{"ALTUS_DBROUTER_ADDR", c.Services.DBRouter}, {"ALTUS_CACHE_ADDR", c.Services.Cache}, {"ALTUS_ACCOUNT_ADDR", c.Services.Account},
+	} {
+		if s.addr == "" {
+			p.Addf("%s must not be empty", s.name)
+		}
 	}
 }

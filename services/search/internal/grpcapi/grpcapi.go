@@ -1,15 +1,163 @@
-// Package grpcapi adapts the search domain to the generated SearchService.
+// Package grpcapi adapts the search domain to the generated
+// altus.search.v1.SearchService: it finds the caller in the context,
+// checks the API-key permission of each call, converts messages, and maps
+// domain errors to status codes with v1 reasons in one table.
 package grpcapi
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/wire"
 )
 
-// Server implements searchv1.SearchServiceServer. Every RPC answers
-// UNIMPLEMENTED until the search engine is built.
-type Server struct {
-	searchv1.UnimplementedSearchServiceServer
+// Reasons of the search service (v1 error codes where v1 had one).
+const (
+	ReasonNoToken                 = "NO_TOKEN"
+	ReasonInsufficientPermissions = "INSUFFICIENT_PERMISSIONS"
+	ReasonConnectionNotFound      = "CONNECTION_NOT_FOUND"
+	ReasonAllSourcesFailed        = "ALL_SOURCES_FAILED"
+)
+
+// errorTable is the one mapping of domain errors to codes and reasons.
+var errorTable = []grpcx.Mapping{
+	{Err: search.ErrSourceNotFound, Code: codes.NotFound, Reason: ReasonConnectionNotFound},
+	{Err: search.ErrAllSourcesFailed, Code: codes.Unavailable, Reason: ReasonAllSourcesFailed},
+	{Err: search.ErrUnavailable, Code: codes.Unavailable, Reason: grpcx.ReasonUnavailable},
 }
 
-// New returns the adapter.
-func New() *Server { return &Server{} }
+func mapErr(err error) error { return grpcx.Map(err, errorTable) }
+
+// errNoCaller answers a call that came without a caller.
+var errNoCaller = grpcx.Error(codes.Unauthenticated, ReasonNoToken,
+	"This call needs a caller: send an API key as \"authorization: Bearer altus4_sk_…\".")
+
+// caller returns the principal of ctx holding perm.
+func caller(ctx context.Context, perm string) (identity.Principal, error) {
+	p, ok := identity.From(ctx)
+	if !ok || p.UserID == "" {
+		return identity.Principal{}, errNoCaller
+	}
+	if !p.Can(perm) {
+		return identity.Principal{}, grpcx.Errorf(codes.PermissionDenied, ReasonInsufficientPermissions,
+			"This API key lacks the %q permission (it has: %s); create a key with it.", perm, strings.Join(p.Permissions, ", "))
+	}
+	return p, nil
+}
+
+// Server implements searchv1.SearchServiceServer.
+type Server struct {
+	searchv1.UnimplementedSearchServiceServer
+	svc *search.Service
+}
+
+// New returns the adapter over svc.
+func New(svc *search.Service) *Server { return &Server{svc: svc} }
+
+// Search runs a search.
+func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*searchv1.SearchResponse, error) {
+	p, err := caller(ctx, identity.PermSearch)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.svc.Search(ctx, p, search.Request{
+		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
+		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
+		IncludeAnalytics: req.GetIncludeAnalytics(),
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return wire.ResponseToProto(resp), nil
+}
+
+// GetSuggestions completes a partial query.
+func (s *Server) GetSuggestions(ctx context.Context, req *searchv1.GetSuggestionsRequest) (*searchv1.GetSuggestionsResponse, error) {
+	p, err := caller(ctx, identity.PermSearch)
+	if err != nil {
+		return nil, err
+	}
+	sugs, err := s.svc.Suggest(ctx, p, search.SuggestRequest{Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables()})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := &searchv1.GetSuggestionsResponse{Suggestions: []*searchv1.Suggestion{}}
+	for _, sg := range sugs {
+		out.Suggestions = append(out.Suggestions, wire.SuggestionToProto(sg))
+	}
+	return out, nil
+}
+
+// Analyze explains a query.
+func (s *Server) Analyze(ctx context.Context, req *searchv1.AnalyzeRequest) (*searchv1.AnalyzeResponse, error) {
+	p, err := caller(ctx, identity.PermAnalytics)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.svc.Analyze(ctx, p, search.AnalyzeRequest{Query: req.GetQuery(), Databases: req.GetDatabases(), Mode: req.GetSearchMode()})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	perf, err := structpb.NewStruct(a.Performance)
+	if err != nil {
+		return nil, fmt.Errorf("search: encode analysis: %w", err)
+	}
+	out := &searchv1.AnalyzeResponse{Query: a.Query, Recommendations: a.Recommendations, Performance: perf,
+		Optimization: []*searchv1.QueryOptimization{}}
+	for _, o := range a.Optimization {
+		out.Optimization = append(out.Optimization, wire.OptimizationToProto(o))
+	}
+	return out, nil
+}
+
+// GetTrends reports the caller's search trends.
+func (s *Server) GetTrends(ctx context.Context, _ *searchv1.GetTrendsRequest) (*searchv1.GetTrendsResponse, error) {
+	p, err := caller(ctx, identity.PermAnalytics)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.svc.Trends(ctx, p)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := &searchv1.GetTrendsResponse{Trends: []*searchv1.TrendInsight{}}
+	for _, t := range ts {
+		out.Trends = append(out.Trends, wire.TrendToProto(t))
+	}
+	return out, nil
+}
+
+// GetHistory lists the caller's past searches, newest first.
+func (s *Server) GetHistory(ctx context.Context, req *searchv1.GetHistoryRequest) (*searchv1.GetHistoryResponse, error) {
+	p, err := caller(ctx, identity.PermSearch)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.svc.History(ctx, p, int(req.GetLimit()), int(req.GetOffset()))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := &searchv1.GetHistoryResponse{Events: []*searchv1.SearchEvent{}}
+	for _, e := range evs {
+		dbs := e.Databases
+		if dbs == nil {
+			dbs = []string{}
+		}
+		out.Events = append(out.Events, &searchv1.SearchEvent{
+			Id: e.ID, Query: e.Query, SearchMode: e.Mode, Databases: dbs,
+			ResultCount:   int32(min(e.TotalCount, 1<<31-1)),
+			ExecutionTime: wire.Millis(e.ExecutionTime),
+			CreatedAt:     timestamppb.New(e.CreatedAt),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,42 @@
+// Package cacheclient stores search pages for the search domain through the
+// cache service, which owns every Redis key: versioned entries, so that a
+// page written under older versions of the user's sources is never read.
+package cacheclient
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+)
+
+// Client implements search.ResultCache over CacheService.GetVersioned and
+// SetVersioned.
+type Client struct {
+	c cachev1.CacheServiceClient
+}
+
+// New returns a Client over a cache service connection.
+func New(c cachev1.CacheServiceClient) *Client { return &Client{c: c} }
+
+// Get reads the versions of versionKeys and the value stored under key and
+// those versions. The caller bounds the call with the context's deadline.
+func (c *Client) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, error) {
+	resp, err := c.c.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: versionKeys, Key: key})
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("cache: get versioned: %w", err)
+	}
+	return resp.GetValue(), resp.GetVersions(), resp.GetFound(), nil
+}
+
+// Set stores value under key and versions for ttl.
+func (c *Client) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+	_, err := c.c.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: key, Versions: versions, Value: value, Ttl: durationpb.New(ttl)})
+	if err != nil {
+		return fmt.Errorf("cache: set versioned: %w", err)
+	}
+	return nil
+}

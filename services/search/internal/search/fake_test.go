@@ -1,0 +1,327 @@
+package search
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/gob"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/altus4/altus/services/search/internal/events"
+)
+
+// fakeRow is a row of a fake table.
+type fakeRow struct {
+	pk     []string
+	values map[string]string
+}
+
+// fakeSource is a source whose indexes return fixed rankings, whatever the
+// query (the compiler is tested on its own; here the plumbing is).
+type fakeSource struct {
+	desc Source
+	rows map[string][]fakeRow // "table" -> rows
+	// ranking maps "table/index" to row positions in rows[table], best
+	// first; scores fall by 1 from 100 along the ranking.
+	ranking map[string][]int
+	err     error // every Execute fails with it
+	block   bool  // Execute waits for its context to end
+}
+
+type fakeSources struct {
+	mu          sync.Mutex
+	sources     []*fakeSource
+	describeErr error
+	describes   int
+	execs       []ExecRequest
+}
+
+func (f *fakeSources) Describe(ctx context.Context, ids []string) ([]Source, error) {
+	f.mu.Lock()
+	f.describes++
+	f.mu.Unlock()
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	var out []Source
+	if len(ids) == 0 {
+		for _, s := range f.sources {
+			out = append(out, s.desc)
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.desc.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("fake: %w", ErrSourceNotFound)
+		}
+		out = append(out, f.sources[i].desc)
+	}
+	return out, nil
+}
+
+func (f *fakeSources) source(id string) *fakeSource {
+	for _, s := range f.sources {
+		if s.desc.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecResponse, error) {
+	f.mu.Lock()
+	f.execs = append(f.execs, req)
+	f.mu.Unlock()
+	s := f.source(req.SourceID)
+	if s == nil {
+		return ExecResponse{}, &SourceError{Code: "CONNECTION_NOT_FOUND", Message: "no such source"}
+	}
+	if s.block {
+		<-ctx.Done()
+		return ExecResponse{}, ctx.Err()
+	}
+	if s.err != nil {
+		return ExecResponse{}, s.err
+	}
+	var resp ExecResponse
+	for _, p := range req.Plans {
+		resp.Plans = append(resp.Plans, s.run(p))
+	}
+	for _, c := range req.Counts {
+		seen := map[int]bool{}
+		for _, m := range c.Matches {
+			for _, pos := range s.ranking[m.Table+"/"+m.Index] {
+				seen[pos] = true
+			}
+		}
+		resp.Counts = append(resp.Counts, PlanResult{Total: len(seen)})
+	}
+	return resp, nil
+}
+
+func (s *fakeSource) table(name string) *Table {
+	for i := range s.desc.Tables {
+		if s.desc.Tables[i].Name == name {
+			return &s.desc.Tables[i]
+		}
+	}
+	return nil
+}
+
+func (s *fakeSource) run(p Plan) PlanResult {
+	t := s.table(p.Table)
+	ranking, ok := s.ranking[p.Table+"/"+p.Index]
+	if t == nil || !ok {
+		return PlanResult{ErrorCode: "QUERY_FAILED", ErrorMessage: "no such index", Total: -1}
+	}
+	cols := slices.Clone(t.PrimaryKey)
+	for _, c := range t.Columns {
+		if c.IsSearchable && !c.IsPrimaryKey {
+			cols = append(cols, c.Name)
+		}
+	}
+	res := PlanResult{Columns: cols, Total: -1, Statement: "SELECT … FROM `" + p.Table + "` WHERE MATCH(…) AGAINST(?)", Elapsed: time.Millisecond}
+	if p.Explain {
+		res.Explain = []map[string]string{{"type": "fulltext", "key": p.Index}}
+		return res
+	}
+	if p.Count {
+		res.Total = len(ranking)
+	}
+	for i, pos := range ranking {
+		if i < p.Offset || i >= p.Offset+p.Limit {
+			continue
+		}
+		r := s.rows[p.Table][pos]
+		row := Row{Score: float64(100 - i)}
+		for _, c := range cols {
+			if k := slices.Index(t.PrimaryKey, c); k >= 0 {
+				row.Values = append(row.Values, r.pk[k])
+				row.Nulls = append(row.Nulls, false)
+				continue
+			}
+			v, ok := r.values[c]
+			row.Values = append(row.Values, v)
+			row.Nulls = append(row.Nulls, !ok)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res
+}
+
+// server is an InnoDB server with a few stopwords.
+var server = ServerInfo{Version: "10.11.0-MariaDB", Flavor: "mariadb", InnoDBMinTokenSize: 3, InnoDBMaxTokenSize: 84,
+	MyISAMMinWordLen: 4, MyISAMMaxWordLen: 84, InnoDBStopwords: []string{"the", "a", "an", "and", "of"}, InnoDBStopwordsEnabled: true}
+
+// articlesTable has two FULLTEXT indexes and an integer primary key.
+func articlesTable() Table {
+	return Table{Name: "articles", Engine: "InnoDB", PrimaryKey: []string{"id"},
+		Columns: []Column{
+			{Name: "id", Type: "int", IsPrimaryKey: true},
+			{Name: "title", Type: "varchar", IsSearchable: true, IsFullText: true},
+			{Name: "body", Type: "text", IsSearchable: true, IsFullText: true},
+			{Name: "views", Type: "int"},
+		},
+		Indexes: []Index{{Name: "ft_title", Columns: []string{"title"}}, {Name: "ft_title_body", Columns: []string{"title", "body"}}},
+	}
+}
+
+// notesTable has no FULLTEXT index.
+func notesTable() Table {
+	return Table{Name: "notes", Engine: "InnoDB", PrimaryKey: []string{"owner", "seq"},
+		Columns: []Column{
+			{Name: "owner", Type: "varchar", IsPrimaryKey: true, IsSearchable: true},
+			{Name: "seq", Type: "int", IsPrimaryKey: true},
+			{Name: "content", Type: "mediumtext", IsSearchable: true},
+		},
+	}
+}
+
+// newFakeSource returns a source with n articles whose two indexes rank
+// them by the given permutations (nil: identity).
+func newFakeSource(id string, n int, title, body []int) *fakeSource {
+	s := &fakeSource{
+		desc:    Source{ID: id, Name: "db " + id, Database: "db_" + id, Version: 1, Fingerprint: "fp", Server: server, Tables: []Table{articlesTable(), notesTable()}},
+		rows:    map[string][]fakeRow{},
+		ranking: map[string][]int{},
+	}
+	for i := range n {
+		s.rows["articles"] = append(s.rows["articles"], fakeRow{pk: []string{strconv.Itoa(i + 1)}, values: map[string]string{
+			"title": fmt.Sprintf("Connection pools, part %d", i+1),
+			"body":  fmt.Sprintf("Pools keep connections warm (%s, row %d).", id, i+1),
+		}})
+	}
+	if title == nil {
+		title = seqPerm(n)
+	}
+	if body == nil {
+		body = seqPerm(n)
+	}
+	s.ranking["articles/ft_title"] = title
+	s.ranking["articles/ft_title_body"] = body
+	return s
+}
+
+func seqPerm(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func reversed(n int) []int {
+	out := seqPerm(n)
+	slices.Reverse(out)
+	return out
+}
+
+// onlyIndex keeps a single FULLTEXT index (the single-index path).
+func (s *fakeSource) onlyIndex(name string) *fakeSource {
+	for i := range s.desc.Tables {
+		t := &s.desc.Tables[i]
+		t.Indexes = slices.DeleteFunc(t.Indexes, func(ix Index) bool { return ix.Name != name })
+	}
+	return s
+}
+
+// fakeCache is an in-memory versioned cache.
+type fakeCache struct {
+	mu       sync.Mutex
+	versions map[string]int64
+	values   map[string][]byte
+	err      error
+	gets     int
+	sets     int
+}
+
+func newFakeCache() *fakeCache {
+	return &fakeCache{versions: map[string]int64{}, values: map[string][]byte{}}
+}
+
+func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gets++
+	if c.err != nil {
+		return nil, nil, false, c.err
+	}
+	vs := make([]int64, len(versionKeys))
+	full := key
+	for i, k := range versionKeys {
+		vs[i] = c.versions[k]
+		full += fmt.Sprintf("|%d", vs[i])
+	}
+	v, ok := c.values[full]
+	return v, vs, ok, nil
+}
+
+func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sets++
+	if c.err != nil {
+		return c.err
+	}
+	for _, v := range versions {
+		key += fmt.Sprintf("|%d", v)
+	}
+	c.values[key] = value
+	return nil
+}
+
+func (c *fakeCache) bump(k string) {
+	c.mu.Lock()
+	c.versions[k]++
+	c.mu.Unlock()
+}
+
+// gobCodec is a test codec (the production one, in package wire, stores
+// SearchResponse messages).
+type gobCodec struct{}
+
+func (gobCodec) Encode(r *Response) ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(r)
+	return b.Bytes(), err
+}
+
+func (gobCodec) Decode(b []byte) (*Response, error) {
+	var r Response
+	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&r)
+	return &r, err
+}
+
+// fakeRecorder keeps recorded events.
+type fakeRecorder struct {
+	mu  sync.Mutex
+	evs []events.Event
+}
+
+func (r *fakeRecorder) Record(e events.Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, e)
+	return true
+}
+
+func (r *fakeRecorder) events() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.evs)
+}
+
+// sortedIDs is for comparing sets of ids.
+func sortedIDs(rs []Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	slices.SortFunc(out, cmp.Compare)
+	return out
+}

@@ -1,0 +1,148 @@
+package search
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+)
+
+// RRFK is the k of reciprocal rank fusion: a row at rank r of a list scores
+// 1/(k+r). 60 is the value of the original paper and of most engines.
+const RRFK = 60
+
+// PKValue is one primary key value: integer columns compare as numbers,
+// others as text.
+type PKValue struct {
+	Int   int64
+	IsInt bool
+	Str   string
+}
+
+// comparePK orders primary keys value by value.
+func comparePK(a, b []PKValue) int {
+	for i := range min(len(a), len(b)) {
+		x, y := a[i], b[i]
+		var c int
+		if x.IsInt && y.IsInt {
+			c = cmp.Compare(x.Int, y.Int)
+		} else {
+			c = cmp.Compare(x.text(), y.text())
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func (v PKValue) text() string {
+	if v.IsInt {
+		return strconv.FormatInt(v.Int, 10)
+	}
+	return v.Str
+}
+
+// RowKey identifies a row of a ranked list.
+type RowKey struct {
+	// ID is the row's stable result id (source, table, primary key).
+	ID string
+	PK []PKValue
+}
+
+// RankedList is the rows one index returned, best first.
+type RankedList struct {
+	SourceID string
+	Table    string
+	Rows     []RowKey
+}
+
+// Hit is where a fused row appears: list index and 0-based position.
+type Hit struct {
+	List int
+	Pos  int
+}
+
+// Fused is one row of the fused ranking.
+type Fused struct {
+	ID       string
+	SourceID string
+	Table    string
+	PK       []PKValue
+	// Rank is the row's best rank (1-based) in any list.
+	Rank int
+	// Score is the fusion score, 1/(k + Rank).
+	Score float64
+	// Relevance is Score normalised to 0..1 (the best row scores 1).
+	Relevance float64
+	// Hits lists every list the row appears in, best rank first.
+	Hits []Hit
+}
+
+// Fuse merges ranked lists with reciprocal rank fusion and returns every
+// row, best first.
+//
+// Lists of different tables hold different rows, and a row's fused score is
+// 1/(k + r) where r is its best rank in any list of its table: the same row
+// found by two FULLTEXT indexes of one table is one result, ranked by the
+// index that placed it highest. Taking the best rank (rather than the sum)
+// keeps the fusion exact under truncation: when every list is cut after its
+// first N rows, the first N fused rows are the same as with the full lists,
+// so pages computed with different N never overlap or skip. Ties are broken
+// by source id, table and primary key, so the order is deterministic.
+func Fuse(lists []RankedList) []Fused {
+	n := 0
+	for _, l := range lists {
+		n += len(l.Rows)
+	}
+	byID := make(map[string]int, n)
+	out := make([]Fused, 0, n)
+	for li, l := range lists {
+		for pos, row := range l.Rows {
+			rank := pos + 1
+			if i, ok := byID[row.ID]; ok {
+				f := &out[i]
+				f.Hits = append(f.Hits, Hit{List: li, Pos: pos})
+				if rank < f.Rank {
+					f.Rank, f.Score = rank, 1/float64(RRFK+rank)
+				}
+				continue
+			}
+			byID[row.ID] = len(out)
+			out = append(out, Fused{ID: row.ID, SourceID: l.SourceID, Table: l.Table, PK: row.PK,
+				Rank: rank, Score: 1 / float64(RRFK+rank), Hits: []Hit{{List: li, Pos: pos}}})
+		}
+	}
+	slices.SortFunc(out, compareFused)
+	if len(out) > 0 {
+		top := out[0].Rank
+		for i := range out {
+			out[i].Relevance = float64(RRFK+top) / float64(RRFK+out[i].Rank)
+			slices.SortStableFunc(out[i].Hits, func(a, b Hit) int { return cmp.Compare(a.Pos, b.Pos) })
+		}
+	}
+	return out
+}
+
+func compareFused(a, b Fused) int {
+	if c := cmp.Compare(a.Rank, b.Rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.SourceID, b.SourceID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Table, b.Table); c != 0 {
+		return c
+	}
+	if c := comparePK(a.PK, b.PK); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// Page returns the rows of fused at [offset, offset+limit).
+func Page[T any](all []T, offset, limit int) []T {
+	if offset >= len(all) {
+		return nil
+	}
+	return all[offset:min(offset+limit, len(all))]
+}

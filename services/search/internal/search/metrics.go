@@ -1,0 +1,80 @@
+package search
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric names.
+const (
+	MetricSearchDuration = "altus4_search_duration_seconds"
+	MetricCacheRequests  = "altus4_search_cache_requests_total"
+	MetricSourceResults  = "altus4_search_source_results_total"
+)
+
+// DurationBuckets are the scaling guide's search latency buckets, in seconds.
+var DurationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+// Metrics are the search service's Prometheus metrics. A nil *Metrics
+// records nothing.
+type Metrics struct {
+	duration *prometheus.HistogramVec
+	cache    *prometheus.CounterVec
+	sources  *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricSearchDuration,
+			Help:    "Time to answer a search, by the mode used and the number of databases searched (10+ for ten or more).",
+			Buckets: DurationBuckets,
+		}, []string{"search_mode", "database_count"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricCacheRequests,
+			Help: "Result cache lookups of searches: hit, miss, or error (cache unavailable: the search ran uncached).",
+		}, []string{"result"}),
+		sources: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricSourceResults,
+			Help: "Databases searched, by how they answered: ok, failed, timeout or skipped.",
+		}, []string{"status"}),
+	}
+	reg.MustRegister(m.duration, m.cache, m.sources)
+	for _, r := range []string{"hit", "miss", "error"} {
+		m.cache.WithLabelValues(r)
+	}
+	for _, s := range []string{StatusOK, StatusFailed, StatusTimeout, StatusSkipped} {
+		m.sources.WithLabelValues(s)
+	}
+	return m
+}
+
+func (m *Metrics) cacheResult(result string) {
+	if m != nil {
+		m.cache.WithLabelValues(result).Inc()
+	}
+}
+
+// observeSearch records a search answered (cache hits included; the
+// statuses of a cached page are not counted again).
+func (m *Metrics) observeSearch(r *Response) {
+	if m == nil {
+		return
+	}
+	n := 0
+	for _, s := range r.Sources {
+		if s.Status != StatusSkipped {
+			n++
+		}
+		if !r.Cached {
+			m.sources.WithLabelValues(s.Status).Inc()
+		}
+	}
+	count := strconv.Itoa(n)
+	if n >= 10 {
+		count = "10+"
+	}
+	m.duration.WithLabelValues(r.Mode, count).Observe(r.ExecutionTime.Seconds())
+}

@@ -1,0 +1,329 @@
+// Package search is the search service's domain: it validates a request,
+// resolves the caller's sources and their FULLTEXT indexes, compiles the
+// query per index (pkg/ftquery), runs the plans on every source in
+// parallel through dbrouter, fuses and pages the rankings, builds the
+// results (ids, typed data, matched columns, snippets, highlights), caches
+// the page, and records the search. It also answers suggestions, analysis,
+// history and trends. It knows no gRPC: dbrouter, the cache and the events
+// table are reached through the small interfaces declared here.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/services/search/internal/events"
+)
+
+// Errors of the search domain, mapped to status codes by the adapter.
+var (
+	// ErrSourceNotFound means a requested source id is not one of the caller's.
+	ErrSourceNotFound = errors.New("A requested database was not found: check the ids in databases (GET /api/v1/databases lists yours).")
+	// ErrAllSourcesFailed means every source searched failed or timed out.
+	ErrAllSourcesFailed = errors.New("Every database searched failed to answer.")
+	// ErrUnavailable means a service the search depends on (dbrouter) did not answer.
+	ErrUnavailable = errors.New("The search service's dependencies are unavailable; retry shortly.")
+)
+
+// AllSourcesFailedError lists the sources of a search that all failed.
+type AllSourcesFailedError struct {
+	Sources []SourceStatus
+}
+
+// Error describes every failed source.
+func (e *AllSourcesFailedError) Error() string { return e.PublicMessage() }
+
+// PublicMessage is the message for the caller: each source, its status and why.
+func (e *AllSourcesFailedError) PublicMessage() string {
+	parts := make([]string, 0, len(e.Sources))
+	for _, s := range e.Sources {
+		name := s.Name
+		if name == "" {
+			name = s.ID
+		}
+		p := fmt.Sprintf("%s (%s", name, s.Status)
+		if s.ErrorCode != "" {
+			p += ", " + s.ErrorCode
+		}
+		if s.Message != "" {
+			p += ": " + s.Message
+		}
+		parts = append(parts, p+")")
+	}
+	return "Every database searched failed to answer: " + strings.Join(parts, "; ") + "."
+}
+
+// Is makes errors.Is(err, ErrAllSourcesFailed) true.
+func (e *AllSourcesFailedError) Is(target error) bool { return target == ErrAllSourcesFailed }
+
+// EventRecorder takes search events without blocking; *events.Recorder is one.
+type EventRecorder interface {
+	Record(events.Event) bool
+}
+
+// EventStore reads the caller's recorded searches; *events.Store is one.
+type EventStore interface {
+	History(ctx context.Context, userID string, limit, offset int) ([]events.Event, error)
+	Trends(ctx context.Context, userID string, now time.Time) ([]events.Trend, error)
+	Popular(ctx context.Context, userID, prefix string, since time.Time, limit int) ([]events.QueryCount, error)
+}
+
+// Options configure New.
+type Options struct {
+	Sources Sources
+	// Cache and Codec enable the result cache; nil Cache searches uncached.
+	Cache ResultCache
+	Codec Codec
+	// Events receives every search answered; nil records nothing.
+	Events EventRecorder
+	// Store reads history, trends and popular queries.
+	Store EventStore
+	// MaxWindow bounds offset+limit when rankings are fused (default 1000).
+	MaxWindow int
+	// CacheTTL is how long a cached page lives (default 60s).
+	CacheTTL time.Duration
+	// CacheTimeout bounds each cache call (default 100ms).
+	CacheTimeout time.Duration
+	// SourceTimeout bounds the search of one source (default 5s).
+	SourceTimeout time.Duration
+	// SuggestTimeout bounds GetSuggestions (default 300ms).
+	SuggestTimeout time.Duration
+	// DidYouMeanTimeout bounds the spelling suggestions of an empty search (default 100ms).
+	DidYouMeanTimeout time.Duration
+	// Metrics receives the search metrics; nil records none.
+	Metrics *Metrics
+	Log     *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service answers searches.
+type Service struct {
+	o   Options
+	bg  sync.WaitGroup
+	log *slog.Logger
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.MaxWindow <= 0 {
+		o.MaxWindow = 1000
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = 60 * time.Second
+	}
+	if o.CacheTimeout <= 0 {
+		o.CacheTimeout = 100 * time.Millisecond
+	}
+	if o.SourceTimeout <= 0 {
+		o.SourceTimeout = 5 * time.Second
+	}
+	if o.SuggestTimeout <= 0 {
+		o.SuggestTimeout = 300 * time.Millisecond
+	}
+	if o.DidYouMeanTimeout <= 0 {
+		o.DidYouMeanTimeout = 100 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Codec == nil {
+		o.Cache = nil
+	}
+	return &Service{o: o, log: o.Log}
+}
+
+// Wait blocks until the background cache writes started by searches end.
+func (s *Service) Wait() { s.bg.Wait() }
+
+// Search answers one search for the caller p.
+func (s *Service) Search(ctx context.Context, p identity.Principal, req Request) (*Response, error) {
+	start := s.o.Now()
+	req, err := normalize(req)
+	if err != nil {
+		return nil, err
+	}
+	key := CacheKey(p.UserID, req)
+	versions, hit := s.cacheGet(ctx, p.UserID, key)
+	if hit != nil {
+		hit.Cached = true
+		hit.ExecutionTime = s.o.Now().Sub(start)
+		s.addAnalytics(ctx, p, req, hit)
+		s.finish(p, req, hit)
+		return hit, nil
+	}
+	resp, cacheable, err := s.search(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	resp.ExecutionTime = s.o.Now().Sub(start)
+	if cacheable && versions != nil {
+		s.cacheSet(ctx, key, versions, resp)
+	}
+	s.addAnalytics(ctx, p, req, resp)
+	s.finish(p, req, resp)
+	return resp, nil
+}
+
+// addAnalytics adds the caller's trends when asked (never cached).
+func (s *Service) addAnalytics(ctx context.Context, p identity.Principal, req Request, resp *Response) {
+	if !req.IncludeAnalytics || s.o.Store == nil {
+		return
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.o.SuggestTimeout)
+	defer cancel()
+	trends, err := s.Trends(tctx, p)
+	if err != nil {
+		s.log.WarnContext(ctx, "trends for a search not read", "error", err)
+		return
+	}
+	resp.Trends = trends
+}
+
+// finish records the search event and its metrics.
+func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
+	s.o.Metrics.observeSearch(resp)
+	if s.o.Events == nil {
+		return
+	}
+	ids := make([]string, 0, len(resp.Sources))
+	for _, src := range resp.Sources {
+		if src.Status != StatusSkipped {
+			ids = append(ids, src.ID)
+		}
+	}
+	s.o.Events.Record(events.Event{
+		ID: uuid.NewString(), UserID: p.UserID, APIKeyID: p.APIKeyID,
+		Query: req.Query, Mode: resp.Mode, Databases: ids,
+		ResultCount: len(resp.Results), TotalCount: resp.TotalCount,
+		ExecutionTime: resp.ExecutionTime, Cached: resp.Cached, CreatedAt: s.o.Now(),
+	})
+}
+
+// cacheGet looks the page up; it returns the versions to store a fresh page
+// under (nil when the cache did not answer) and the cached page, if any.
+func (s *Service) cacheGet(ctx context.Context, userID, key string) ([]int64, *Response) {
+	if s.o.Cache == nil {
+		return nil, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
+	defer cancel()
+	value, versions, found, err := s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
+	if err != nil {
+		s.o.Metrics.cacheResult("error")
+		s.log.DebugContext(ctx, "result cache unavailable; searching uncached", "error", err)
+		return nil, nil
+	}
+	if !found {
+		s.o.Metrics.cacheResult("miss")
+		return versions, nil
+	}
+	resp, err := s.o.Codec.Decode(value)
+	if err != nil {
+		s.o.Metrics.cacheResult("error")
+		s.log.WarnContext(ctx, "cached search page unreadable; searching again", "error", err)
+		return versions, nil
+	}
+	s.o.Metrics.cacheResult("hit")
+	return versions, resp
+}
+
+// cacheSet stores the page in the background, bounded by CacheTimeout,
+// keeping the request's trace but not its cancellation.
+func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response) {
+	value, err := s.o.Codec.Encode(resp)
+	if err != nil {
+		s.log.WarnContext(ctx, "search page not cached: encode", "error", err)
+		return
+	}
+	bctx := context.WithoutCancel(ctx)
+	s.bg.Go(func() {
+		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
+		defer cancel()
+		if err := s.o.Cache.Set(cctx, key, versions, value, s.o.CacheTTL); err != nil {
+			s.log.DebugContext(cctx, "search page not cached", "error", err)
+		}
+	})
+}
+
+// search runs an uncached search. cacheable is false when a source failed
+// (a partial page is not worth keeping).
+func (s *Service) search(ctx context.Context, p identity.Principal, req Request) (*Response, bool, error) {
+	resp := &Response{Limit: req.Limit, Page: req.Offset/req.Limit + 1, Mode: req.Mode}
+	if req.Mode == ModeSemantic {
+		resp.Mode = ModeNatural
+		resp.Notices = append(resp.Notices, Notice{Code: NoticeSemanticUnavailable,
+			Message: "Semantic search is not available yet: the query ran as a natural language full-text search."})
+	}
+	sources, err := s.o.Sources.Describe(ctx, req.Databases)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(sources) == 0 {
+		resp.Notices = append(resp.Notices, Notice{Code: NoticeNoDatabases,
+			Message: "You have no databases to search yet: add one with POST /api/v1/databases (name, host, port, database, username, password), then search again."})
+		return resp, true, nil
+	}
+	prep, err := prepare(sources, req, resp.Mode)
+	if err != nil {
+		return nil, false, err
+	}
+	resp.Notices = append(resp.Notices, prep.notices...)
+	if len(prep.targets) == 0 {
+		resp.Sources = prep.statuses
+		if failed := allFailed(resp.Sources); failed {
+			return nil, false, &AllSourcesFailedError{Sources: resp.Sources}
+		}
+		return resp, !anyFailed(resp.Sources), nil
+	}
+	single := prep.singleIndexNatural()
+	if !single && req.Offset+req.Limit > s.o.MaxWindow {
+		return nil, false, windowError(req, s.o.MaxWindow)
+	}
+	runs := s.execute(ctx, prep, req, single)
+	if err := assemble(prep, runs, req, single, resp); err != nil {
+		return nil, false, err
+	}
+	if len(resp.Results) == 0 && resp.TotalCount == 0 {
+		resp.QueryOptimization = append(resp.QueryOptimization, Optimization{Type: "query", Impact: "medium",
+			Description: "No rows matched. Try other or fewer words, a prefix (data*) in boolean mode, or check the spelling."})
+		dctx, cancel := context.WithTimeout(ctx, s.o.DidYouMeanTimeout)
+		resp.Suggestions = s.didYouMean(dctx, p, prep, req.Query)
+		cancel()
+	}
+	return resp, !anyFailed(resp.Sources), nil
+}
+
+func anyFailed(st []SourceStatus) bool {
+	for _, s := range st {
+		if s.Status == StatusFailed || s.Status == StatusTimeout {
+			return true
+		}
+	}
+	return false
+}
+
+// allFailed reports whether at least one source failed and none answered.
+func allFailed(st []SourceStatus) bool {
+	failed := 0
+	for _, s := range st {
+		switch s.Status {
+		case StatusOK:
+			return false
+		case StatusFailed, StatusTimeout:
+			failed++
+		}
+	}
+	return failed > 0 && failed == len(st)
+}

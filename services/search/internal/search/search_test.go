@@ -1,0 +1,422 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/altus4/altus/pkg/identity"
+)
+
+var alice = identity.Principal{UserID: "u-alice", APIKeyID: "k-1", Permissions: []string{identity.PermSearch}}
+
+func newService(f *fakeSources, opt ...func(*Options)) *Service {
+	o := Options{Sources: f, SourceTimeout: time.Second}
+	for _, fn := range opt {
+		fn(&o)
+	}
+	return New(o)
+}
+
+func search(t *testing.T, s *Service, req Request) *Response {
+	t.Helper()
+	resp, err := s.Search(context.Background(), alice, req)
+	if err != nil {
+		t.Fatalf("search %+v: %v", req, err)
+	}
+	return resp
+}
+
+func resultIDs(rs []Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func noticeCodes(ns []Notice) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Code)
+	}
+	return out
+}
+
+func TestSingleIndexNaturalSearchKeepsTheDatabaseOrderAndPagesWithSQL(t *testing.T) {
+	src := newFakeSource("s1", 30, nil, reversed(30)).onlyIndex("ft_title_body")
+	f := &fakeSources{sources: []*fakeSource{src}}
+	s := newService(f)
+
+	var all []string
+	for page := range 3 {
+		resp := search(t, s, Request{Query: "connection pools", Limit: 10, Offset: page * 10})
+		if resp.TotalCount != 30 || resp.TotalEstimated || resp.Page != page+1 || resp.Limit != 10 {
+			t.Errorf("page %d: total %d (estimated %v), page %d, limit %d", page+1, resp.TotalCount, resp.TotalEstimated, resp.Page, resp.Limit)
+		}
+		all = append(all, resultIDs(resp.Results)...)
+		if page == 1 {
+			// Relevance is the score over the best score of the whole ranking.
+			if got, want := resp.Results[0].RelevanceScore, 90.0/100; got != want {
+				t.Errorf("relevance of the first row of page 2 = %v, want %v", got, want)
+			}
+		}
+	}
+	var want []string
+	for _, pos := range reversed(30) {
+		want = append(want, "s1:articles:"+src.rows["articles"][pos].pk[0])
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("pages 1..3 are not the index's order (-want +got):\n%s", diff)
+	}
+	// Each page is one LIMIT/OFFSET statement, counted (plus the best score past page 1).
+	got := f.execs[1].Plans
+	wantPlans := []Plan{
+		{Table: "articles", Index: "ft_title_body", Mode: "natural", Against: got[0].Against, Limit: 10, Offset: 10, Count: true},
+		{Table: "articles", Index: "ft_title_body", Mode: "natural", Against: got[0].Against, Limit: 1, Offset: 0},
+	}
+	if diff := cmp.Diff(wantPlans, got); diff != "" {
+		t.Errorf("plans of page 2 (-want +got):\n%s", diff)
+	}
+	if got[0].Against == "" {
+		t.Error("empty AGAINST text")
+	}
+}
+
+func TestResultsCarryTypedDataMatchedColumnsSnippetsAndHighlights(t *testing.T) {
+	src := newFakeSource("s1", 3, nil, nil).onlyIndex("ft_title_body")
+	src.rows["articles"][0].values["body"] = "Nothing relevant here."
+	f := &fakeSources{sources: []*fakeSource{src}}
+	resp := search(t, newService(f), Request{Query: "pools"})
+	r := resp.Results[0]
+	if r.ID != "s1:articles:1" || r.Table != "articles" || r.Database != "s1" || r.RelevanceScore != 1 {
+		t.Errorf("result header: %+v", r)
+	}
+	wantData := []Field{{"id", int64(1)}, {"title", "Connection pools, part 1"}, {"body", "Nothing relevant here."}}
+	if diff := cmp.Diff(wantData, r.Data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"title"}, r.MatchedColumns); diff != "" {
+		t.Errorf("matched columns (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.Snippet, "pools") {
+		t.Errorf("snippet %q does not show the match", r.Snippet)
+	}
+	if len(r.Highlights) != 1 || r.Highlights[0].Column != "title" || !strings.Contains(strings.Join(r.Highlights[0].Fragments, ""), "<mark>pools</mark>") {
+		t.Errorf("highlights: %+v", r.Highlights)
+	}
+	if diff := cmp.Diff([]string{"body", "title"}, resp.Results[1].MatchedColumns, cmpSorted()); diff != "" {
+		t.Errorf("matched columns of row 2 (-want +got):\n%s", diff)
+	}
+}
+
+func cmpSorted() cmp.Option {
+	return cmp.Transformer("sort", func(in []string) []string {
+		out := slices.Clone(in)
+		slices.Sort(out)
+		return out
+	})
+}
+
+func TestFusedSearchPagesAreDisjointSlicesOfTheFusedRanking(t *testing.T) {
+	a := newFakeSource("s1", 40, reversed(40), nil)
+	b := newFakeSource("s2", 25, nil, reversed(25))
+	f := &fakeSources{sources: []*fakeSource{a, b}}
+	s := newService(f)
+
+	// The whole fused ranking, from full lists.
+	var lists []RankedList
+	for _, src := range []*fakeSource{a, b} {
+		t := src.table("articles")
+		for _, ix := range []string{"ft_title", "ft_title_body"} {
+			l := RankedList{SourceID: src.desc.ID, Table: "articles"}
+			for _, pos := range src.ranking["articles/"+ix] {
+				r := src.rows["articles"][pos]
+				l.Rows = append(l.Rows, rowKey(src.desc.ID, t, Row{Values: r.pk}))
+			}
+			lists = append(lists, l)
+		}
+	}
+	full := Fuse(lists)
+
+	seen := map[string]bool{}
+	for page := range 3 {
+		resp := search(t, s, Request{Query: "pools", Limit: 7, Offset: page * 7})
+		want := ids(Page(full, page*7, 7))
+		if diff := cmp.Diff(want, resultIDs(resp.Results)); diff != "" {
+			t.Errorf("page %d (-fused +got):\n%s", page+1, diff)
+		}
+		for _, id := range resultIDs(resp.Results) {
+			if seen[id] {
+				t.Errorf("%s on two pages", id)
+			}
+			seen[id] = true
+		}
+		// True totals: each table's two indexes counted together (distinct rows).
+		if resp.TotalCount != 65 || resp.TotalEstimated {
+			t.Errorf("total = %d (estimated %v), want 65", resp.TotalCount, resp.TotalEstimated)
+		}
+		if got := []int{resp.Sources[0].RowCount, resp.Sources[1].RowCount}; !slices.Equal(got, []int{40, 25}) {
+			t.Errorf("row counts per source = %v", got)
+		}
+	}
+	// Each index returns offset+limit rows; each table counts once with both indexes.
+	last := f.execs[len(f.execs)-1]
+	for _, p := range last.Plans {
+		if p.Limit != 21 || p.Offset != 0 || p.Count {
+			t.Errorf("fused plan %+v, want limit 21 offset 0 uncounted", p)
+		}
+	}
+	if len(last.Counts) != 1 || len(last.Counts[0].Matches) != 2 {
+		t.Errorf("counts %+v, want one CountPlan over both indexes", last.Counts)
+	}
+}
+
+func TestSearchWindowIsBoundedOnlyWhenFusing(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil)}}
+	s := newService(f, func(o *Options) { o.MaxWindow = 100 })
+	_, err := s.Search(context.Background(), alice, Request{Query: "pools", Offset: 90, Limit: 20})
+	if diff := cmp.Diff([]string{"offset:WINDOW_TOO_LARGE"}, violations(t, err)); diff != "" {
+		t.Errorf("fused search past the window (-want +got):\n%s", diff)
+	}
+	one := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil).onlyIndex("ft_title")}}
+	resp, err := newService(one, func(o *Options) { o.MaxWindow = 100 }).Search(context.Background(), alice, Request{Query: "pools", Offset: 5000, Limit: 20})
+	if err != nil {
+		t.Fatalf("single-index search past the fusion window: %v", err)
+	}
+	if len(resp.Results) != 0 || resp.TotalCount != 5 {
+		t.Errorf("deep page: %d results, total %d", len(resp.Results), resp.TotalCount)
+	}
+}
+
+func TestAFailedOrSlowSourceGivesPartialResultsWithItsStatus(t *testing.T) {
+	ok := newFakeSource("s1", 5, nil, nil)
+	failed := newFakeSource("s2", 5, nil, nil)
+	failed.err = &SourceError{Code: "DATABASE_CONNECTION_FAILED", Message: "The database refused the connection."}
+	slow := newFakeSource("s3", 5, nil, nil)
+	slow.block = true
+	skipped := newFakeSource("s4", 5, nil, nil)
+	skipped.desc.Tables = []Table{notesTable()}
+	undescribed := &fakeSource{desc: Source{ID: "s5", Name: "db s5", ErrorCode: "DATABASE_CONNECTION_FAILED", ErrorMessage: "Access denied."}}
+	f := &fakeSources{sources: []*fakeSource{ok, failed, slow, skipped, undescribed}}
+	cache := newFakeCache()
+	s := newService(f, func(o *Options) { o.SourceTimeout = 50 * time.Millisecond; o.Cache = cache; o.Codec = gobCodec{} })
+
+	resp := search(t, s, Request{Query: "pools"})
+	got := make([]SourceStatus, len(resp.Sources))
+	for i, st := range resp.Sources {
+		st.Elapsed, st.Message = 0, ""
+		got[i] = st
+	}
+	want := []SourceStatus{
+		{ID: "s1", Name: "db s1", Status: StatusOK, RowCount: 5},
+		{ID: "s2", Name: "db s2", Status: StatusFailed, ErrorCode: "DATABASE_CONNECTION_FAILED"},
+		{ID: "s3", Name: "db s3", Status: StatusTimeout, ErrorCode: CodeTimeout},
+		{ID: "s4", Name: "db s4", Status: StatusSkipped, ErrorCode: CodeNoFullTextIndex},
+		{ID: "s5", Name: "db s5", Status: StatusFailed, ErrorCode: "DATABASE_CONNECTION_FAILED"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if len(resp.Results) != 5 || resp.TotalCount != 5 {
+		t.Errorf("%d results, total %d; want the 5 of s1", len(resp.Results), resp.TotalCount)
+	}
+	s.Wait()
+	if cache.sets != 0 {
+		t.Error("a partial page was cached")
+	}
+}
+
+func TestEverySourceFailingIsAnErrorListingThem(t *testing.T) {
+	a := newFakeSource("s1", 5, nil, nil)
+	a.err = &SourceError{Code: "DATABASE_CONNECTION_FAILED", Message: "refused"}
+	b := newFakeSource("s2", 5, nil, nil)
+	b.block = true
+	s := newService(&fakeSources{sources: []*fakeSource{a, b}}, func(o *Options) { o.SourceTimeout = 20 * time.Millisecond })
+	_, err := s.Search(context.Background(), alice, Request{Query: "pools"})
+	var all *AllSourcesFailedError
+	if !errors.Is(err, ErrAllSourcesFailed) || !errors.As(err, &all) {
+		t.Fatalf("err = %v, want ErrAllSourcesFailed", err)
+	}
+	if len(all.Sources) != 2 || all.Sources[0].Status != StatusFailed || all.Sources[1].Status != StatusTimeout {
+		t.Errorf("sources of the error: %+v", all.Sources)
+	}
+}
+
+func TestNoticesExplainHowTheQueryWasUnderstood(t *testing.T) {
+	tests := []struct {
+		name        string
+		sources     []*fakeSource
+		req         Request
+		wantNotices []string
+		wantTerms   []string
+		wantResults bool
+		wantMode    string
+	}{
+		{name: "no databases", req: Request{Query: "pools"}, wantNotices: []string{NoticeNoDatabases}, wantMode: ModeNatural},
+		{name: "semantic answers as natural", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "pools", Mode: ModeSemantic},
+			wantNotices: []string{NoticeSemanticUnavailable}, wantResults: true, wantMode: ModeNatural},
+		{name: "stopwords and short words are named", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "the db pools"},
+			wantNotices: []string{NoticeTermsIgnored}, wantTerms: []string{"the", "db"}, wantResults: true, wantMode: ModeNatural},
+		{name: "nothing searchable answers empty with a reason", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "the a of"},
+			wantNotices: []string{NoticeNoSearchableTerms}, wantTerms: []string{"the", "a", "of"}, wantMode: ModeNatural},
+		{name: "only exclusions", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "-pools", Mode: ModeBoolean},
+			wantNotices: []string{NoticeNoSearchableTerms}, wantMode: ModeBoolean},
+		{name: "no FULLTEXT index anywhere", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "pools", Tables: []string{"notes"}},
+			wantNotices: []string{CodeNoFullTextIndex}, wantMode: ModeNatural},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeSources{sources: tt.sources}
+			resp := search(t, newService(f), tt.req)
+			if diff := cmp.Diff(tt.wantNotices, noticeCodes(resp.Notices)); diff != "" {
+				t.Errorf("notices (-want +got):\n%s", diff)
+			}
+			for _, n := range resp.Notices {
+				if n.Message == "" {
+					t.Errorf("notice %s without a message", n.Code)
+				}
+			}
+			if tt.wantTerms != nil {
+				if diff := cmp.Diff(tt.wantTerms, resp.Notices[len(resp.Notices)-1].Terms); diff != "" {
+					t.Errorf("terms (-want +got):\n%s", diff)
+				}
+			}
+			if (len(resp.Results) > 0) != tt.wantResults {
+				t.Errorf("%d results", len(resp.Results))
+			}
+			if !tt.wantResults && resp.TotalCount != 0 {
+				t.Errorf("total %d", resp.TotalCount)
+			}
+			if resp.Mode != tt.wantMode {
+				t.Errorf("mode %q, want %q", resp.Mode, tt.wantMode)
+			}
+			if slices.Contains(tt.wantNotices, NoticeNoSearchableTerms) && len(f.execs) > 0 {
+				t.Errorf("%d statements ran for a query with nothing searchable", len(f.execs))
+			}
+		})
+	}
+}
+
+func TestUnknownTablesAndColumnsAreNamed(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil), newFakeSource("s2", 3, nil, nil)}}
+	s := newService(f)
+	_, err := s.Search(context.Background(), alice, Request{Query: "pools", Tables: []string{"articles", "nope"}, Columns: []string{"title", "content", "zzz"}})
+	// "content" is a column of notes, which the tables filter excludes.
+	if diff := cmp.Diff([]string{"columns:UNKNOWN", "tables:UNKNOWN"}, violations(t, err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// The requirement is that the error names them.
+	if msg := err.Error(); !strings.Contains(msg, `"nope"`) || !strings.Contains(msg, `"zzz"`) || strings.Contains(msg, `"title"`) {
+		t.Errorf("the error does not name exactly the unknown names: %v", err)
+	}
+
+	resp := search(t, s, Request{Query: "pools", Columns: []string{"body"}})
+	for _, e := range f.execs[len(f.execs)-2:] {
+		for _, p := range e.Plans {
+			if p.Index != "ft_title_body" {
+				t.Errorf("columns=[body] searched index %s", p.Index)
+			}
+		}
+	}
+	if len(resp.Results) == 0 {
+		t.Error("no results restricted to body")
+	}
+}
+
+func TestUnknownDatabaseIsNotFound(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	_, err := newService(f).Search(context.Background(), alice, Request{Query: "pools", Databases: []string{"s1", "other-users"}})
+	if !errors.Is(err, ErrSourceNotFound) {
+		t.Errorf("err = %v, want ErrSourceNotFound", err)
+	}
+}
+
+func TestCacheServesTheSecondSearchAndVersionsInvalidateIt(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 8, nil, nil)}}
+	cache := newFakeCache()
+	rec := &fakeRecorder{}
+	s := newService(f, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{}; o.Events = rec })
+
+	first := search(t, s, Request{Query: "pools", Limit: 5})
+	s.Wait()
+	second := search(t, s, Request{Query: "pools", Limit: 5})
+	if first.Cached || !second.Cached {
+		t.Errorf("cached: first %v, second %v", first.Cached, second.Cached)
+	}
+	if f.describes != 1 {
+		t.Errorf("dbrouter described sources %d times, want 1 (the hit needs no call)", f.describes)
+	}
+	if diff := cmp.Diff(resultIDs(first.Results), resultIDs(second.Results)); diff != "" {
+		t.Errorf("cached page differs (-first +second):\n%s", diff)
+	}
+	if diff := cmp.Diff(first.Results, second.Results, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("cached results differ (-first +second):\n%s", diff)
+	}
+	// Another user never reads alice's page.
+	bob := identity.Principal{UserID: "u-bob"}
+	if resp, err := s.Search(context.Background(), bob, Request{Query: "pools", Limit: 5}); err != nil || resp.Cached {
+		t.Errorf("bob's search: cached=%v err=%v", resp != nil && resp.Cached, err)
+	}
+	s.Wait()
+	cache.bump(VersionKey(alice.UserID))
+	if third := search(t, s, Request{Query: "pools", Limit: 5}); third.Cached {
+		t.Error("a page cached under an older version of the sources was served")
+	}
+	evs := rec.events()
+	if len(evs) != 4 || !evs[1].Cached || evs[0].Cached || evs[1].UserID != alice.UserID || evs[1].APIKeyID != alice.APIKeyID {
+		t.Errorf("events: %+v", evs)
+	}
+	if evs[0].TotalCount != 8 || evs[0].ResultCount != 5 || !slices.Equal(evs[0].Databases, []string{"s1"}) || evs[0].Query != "pools" {
+		t.Errorf("event of the first search: %+v", evs[0])
+	}
+}
+
+func TestCacheUnavailableSearchesUncached(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	cache := newFakeCache()
+	cache.err = errors.New("cache: connection refused")
+	s := newService(f, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{} })
+	for range 2 {
+		resp := search(t, s, Request{Query: "pools"})
+		if resp.Cached || len(resp.Results) != 3 {
+			t.Errorf("cached %v, %d results", resp.Cached, len(resp.Results))
+		}
+	}
+	s.Wait()
+	if cache.sets != 0 {
+		t.Errorf("%d writes to a cache that failed its read", cache.sets)
+	}
+}
+
+func TestSlowCacheIsNotWaitedFor(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	s := newService(f, func(o *Options) { o.Cache = slowCache{}; o.Codec = gobCodec{}; o.CacheTimeout = 20 * time.Millisecond })
+	start := time.Now()
+	resp := search(t, s, Request{Query: "pools"})
+	if len(resp.Results) != 3 {
+		t.Errorf("%d results", len(resp.Results))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("search waited %s for a hanging cache", d)
+	}
+}
+
+// slowCache hangs until the caller gives up.
+type slowCache struct{}
+
+func (slowCache) Get(ctx context.Context, _ []string, _ string) ([]byte, []int64, bool, error) {
+	<-ctx.Done()
+	return nil, nil, false, ctx.Err()
+}
+
+func (slowCache) Set(ctx context.Context, _ string, _ []int64, _ []byte, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}

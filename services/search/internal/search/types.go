@@ -1,0 +1,282 @@
+package search
+
+import (
+	"context"
+	"time"
+)
+
+// Modes a request may ask for.
+const (
+	ModeNatural   = "natural"
+	ModeBoolean   = "boolean"
+	ModeExpansion = "expansion"
+	ModeSemantic  = "semantic"
+)
+
+// Notice codes.
+const (
+	NoticeTermsIgnored        = "TERMS_IGNORED"
+	NoticeNoSearchableTerms   = "NO_SEARCHABLE_TERMS"
+	NoticeSemanticUnavailable = "SEMANTIC_UNAVAILABLE"
+	NoticeNoDatabases         = "NO_DATABASES"
+	NoticeQueryRepaired       = "QUERY_REPAIRED"
+)
+
+// Source statuses.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusTimeout = "timeout"
+	StatusSkipped = "skipped"
+)
+
+// Suggestion types (the v1 names).
+const (
+	SuggestSpelling = "spelling"
+	SuggestSemantic = "semantic"
+	SuggestPopular  = "popular"
+)
+
+// Request is a search as the caller asked for it.
+type Request struct {
+	Query     string
+	Databases []string
+	Tables    []string
+	Columns   []string
+	Mode      string
+	Limit     int
+	Offset    int
+	// IncludeAnalytics adds the caller's trends to the response.
+	IncludeAnalytics bool
+}
+
+// Response is one page of fused results.
+type Response struct {
+	Results           []Result
+	Suggestions       []Suggestion
+	Trends            []Trend
+	QueryOptimization []Optimization
+	TotalCount        int
+	// TotalEstimated is true when TotalCount is a lower bound.
+	TotalEstimated bool
+	ExecutionTime  time.Duration
+	Page           int
+	Limit          int
+	Sources        []SourceStatus
+	// Mode is the mode actually used.
+	Mode    string
+	Notices []Notice
+	Cached  bool
+}
+
+// Result is one matching row.
+type Result struct {
+	// ID is "<source id>:<table>:<pk values, path-escaped, comma-separated>".
+	ID       string
+	Table    string
+	Database string
+	// RelevanceScore is in 0..1.
+	RelevanceScore float64
+	MatchedColumns []string
+	// Data is the primary key and the searchable columns, in table order.
+	Data       []Field
+	Snippet    string
+	Categories []string
+	Highlights []Highlight
+}
+
+// Field is one column of a result: Value is nil (SQL NULL), an int64
+// (integer columns) or a string.
+type Field struct {
+	Name  string
+	Value any
+}
+
+// Highlight is the highlighted fragments of one column.
+type Highlight struct {
+	Column    string
+	Fragments []string
+}
+
+// SourceStatus is how one source answered.
+type SourceStatus struct {
+	ID        string
+	Name      string
+	Status    string
+	RowCount  int
+	Elapsed   time.Duration
+	ErrorCode string
+	Message   string
+}
+
+// Notice tells the caller how the query was understood.
+type Notice struct {
+	Code    string
+	Message string
+	Terms   []string
+}
+
+// Suggestion is a proposed query.
+type Suggestion struct {
+	Text  string
+	Score float64
+	Type  string
+}
+
+// Optimization is advice on phrasing or indexing.
+type Optimization struct {
+	Type          string
+	Description   string
+	Impact        string
+	SQLSuggestion string
+}
+
+// Trend is the caller's searching over one period.
+type Trend struct {
+	Period          string
+	TopQueries      []string
+	Volume          int
+	AvgResponseTime time.Duration
+}
+
+// Source is one data source as dbrouter describes it.
+type Source struct {
+	ID          string
+	Name        string
+	Database    string
+	Version     int
+	Fingerprint string
+	Server      ServerInfo
+	Tables      []Table
+	// ErrorCode and ErrorMessage are set when the source could not be described.
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// ServerInfo holds the full-text facts of a source's server.
+type ServerInfo struct {
+	Version                string
+	Flavor                 string
+	InnoDBMinTokenSize     int
+	InnoDBMaxTokenSize     int
+	MyISAMMinWordLen       int
+	MyISAMMaxWordLen       int
+	InnoDBStopwords        []string
+	InnoDBStopwordsEnabled bool
+	MyISAMStopwords        []string
+}
+
+// Table is one discovered base table.
+type Table struct {
+	Name       string
+	Columns    []Column
+	Indexes    []Index
+	PrimaryKey []string
+	// Engine is e.g. "InnoDB", "MyISAM" or "Aria" ("" is taken as InnoDB).
+	Engine string
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name string
+	// Type is the SQL data type, lower-case (e.g. "varchar", "int").
+	Type         string
+	IsSearchable bool
+	IsFullText   bool
+	IsPrimaryKey bool
+}
+
+// Index is a FULLTEXT index with its ordered columns.
+type Index struct {
+	Name    string
+	Columns []string
+}
+
+// Column returns the column called name.
+func (t Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// Plan is one full-text statement on one index, built by dbrouter.
+type Plan struct {
+	Table   string
+	Index   string
+	Mode    string
+	Against string
+	Limit   int
+	Offset  int
+	Count   bool
+	Explain bool
+}
+
+// CountPlan counts the distinct rows of a table matching any of its plans.
+type CountPlan struct {
+	Table   string
+	Matches []Plan
+}
+
+// ExecRequest runs plans on one source.
+type ExecRequest struct {
+	SourceID         string
+	Plans            []Plan
+	Counts           []CountPlan
+	StatementTimeout time.Duration
+}
+
+// Row is one result row; Values follow PlanResult.Columns.
+type Row struct {
+	Values []string
+	Nulls  []bool
+	Score  float64
+}
+
+// PlanResult is the outcome of one plan or count.
+type PlanResult struct {
+	Columns []string
+	Rows    []Row
+	// Total is the number of matching rows, -1 when not counted.
+	Total          int
+	TotalEstimated bool
+	ErrorCode      string
+	ErrorMessage   string
+	Elapsed        time.Duration
+	Statement      string
+	Explain        []map[string]string
+}
+
+// ExecResponse carries one result per plan, then one per count.
+type ExecResponse struct {
+	Plans  []PlanResult
+	Counts []PlanResult
+	Queued time.Duration
+}
+
+// Sources reaches the caller's data sources through dbrouter. The context
+// carries the caller; dbrouter only ever shows them their own sources.
+type Sources interface {
+	// Describe returns the sources named by ids (all of the caller's when
+	// empty). An id that is not the caller's fails with an error wrapping
+	// ErrSourceNotFound.
+	Describe(ctx context.Context, ids []string) ([]Source, error)
+	// Execute runs plans on one source.
+	Execute(ctx context.Context, req ExecRequest) (ExecResponse, error)
+}
+
+// ResultCache stores encoded responses under version counters.
+type ResultCache interface {
+	// Get reads the versions of versionKeys and the value under key and them.
+	Get(ctx context.Context, versionKeys []string, key string) (value []byte, versions []int64, found bool, err error)
+	// Set stores value under key and versions for ttl.
+	Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
+}
+
+// Codec encodes responses for the cache.
+type Codec interface {
+	Encode(*Response) ([]byte, error)
+	Decode([]byte) (*Response, error)
+}

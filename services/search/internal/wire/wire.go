@@ -1,0 +1,211 @@
+// Package wire converts the search domain's responses to and from the
+// generated altus.search.v1 messages: for the gRPC adapter, and for the
+// result cache, which stores pages as serialized SearchResponse messages.
+package wire
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/services/search/internal/search"
+)
+
+// Codec encodes pages for the result cache as serialized SearchResponse
+// messages; it implements search.Codec.
+type Codec struct{}
+
+// Encode serializes r.
+func (Codec) Encode(r *search.Response) ([]byte, error) {
+	b, err := proto.Marshal(ResponseToProto(r))
+	if err != nil {
+		return nil, fmt.Errorf("wire: encode search response: %w", err)
+	}
+	return b, nil
+}
+
+// Decode parses a serialized SearchResponse.
+func (Codec) Decode(b []byte) (*search.Response, error) {
+	var m searchv1.SearchResponse
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("wire: decode search response: %w", err)
+	}
+	return ResponseFromProto(&m), nil
+}
+
+// Millis returns d in whole milliseconds as an int32 (saturated).
+func Millis(d time.Duration) int32 {
+	return int32(min(max(d.Milliseconds(), 0), math.MaxInt32))
+}
+
+// MillisFloat returns d in milliseconds with microsecond precision.
+func MillisFloat(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+func clamp32(n int) int32 {
+	return int32(min(max(n, math.MinInt32), math.MaxInt32))
+}
+
+// ResponseToProto converts a page.
+func ResponseToProto(r *search.Response) *searchv1.SearchResponse {
+	m := &searchv1.SearchResponse{
+		TotalCount:     clamp32(r.TotalCount),
+		ExecutionTime:  Millis(r.ExecutionTime),
+		Page:           clamp32(r.Page),
+		Limit:          clamp32(r.Limit),
+		TotalEstimated: r.TotalEstimated,
+		SearchMode:     r.Mode,
+		Cached:         r.Cached,
+	}
+	m.Results = make([]*searchv1.SearchResult, len(r.Results))
+	for i, res := range r.Results {
+		m.Results[i] = resultToProto(res)
+	}
+	for _, s := range r.Suggestions {
+		m.Suggestions = append(m.Suggestions, SuggestionToProto(s))
+	}
+	for _, t := range r.Trends {
+		m.Trends = append(m.Trends, TrendToProto(t))
+	}
+	for _, o := range r.QueryOptimization {
+		m.QueryOptimization = append(m.QueryOptimization, OptimizationToProto(o))
+	}
+	for _, s := range r.Sources {
+		m.Sources = append(m.Sources, &searchv1.SourceStatus{
+			Id: s.ID, Name: s.Name, Status: s.Status, RowCount: clamp32(s.RowCount),
+			ElapsedMs: MillisFloat(s.Elapsed), ErrorCode: s.ErrorCode, Message: s.Message,
+		})
+	}
+	for _, n := range r.Notices {
+		m.Notices = append(m.Notices, &searchv1.Notice{Code: n.Code, Message: n.Message, Terms: n.Terms})
+	}
+	return m
+}
+
+func resultToProto(r search.Result) *searchv1.SearchResult {
+	fields := make(map[string]*structpb.Value, len(r.Data))
+	for _, f := range r.Data {
+		fields[f.Name] = valueToProto(f.Value)
+	}
+	m := &searchv1.SearchResult{
+		Id: r.ID, Table: r.Table, Database: r.Database, RelevanceScore: r.RelevanceScore,
+		MatchedColumns: r.MatchedColumns, Data: &structpb.Struct{Fields: fields},
+		Snippet: r.Snippet, Categories: r.Categories,
+	}
+	for _, h := range r.Highlights {
+		m.Highlights = append(m.Highlights, &searchv1.Highlight{Column: h.Column, Fragments: h.Fragments})
+	}
+	return m
+}
+
+func valueToProto(v any) *structpb.Value {
+	switch x := v.(type) {
+	case nil:
+		return structpb.NewNullValue()
+	case int64:
+		return structpb.NewNumberValue(float64(x))
+	case string:
+		return structpb.NewStringValue(x)
+	case float64:
+		return structpb.NewNumberValue(x)
+	case bool:
+		return structpb.NewBoolValue(x)
+	}
+	return structpb.NewStringValue(fmt.Sprint(v))
+}
+
+// SuggestionToProto converts a suggestion.
+func SuggestionToProto(s search.Suggestion) *searchv1.Suggestion {
+	return &searchv1.Suggestion{Text: s.Text, Score: s.Score, Type: s.Type}
+}
+
+// TrendToProto converts a trend.
+func TrendToProto(t search.Trend) *searchv1.TrendInsight {
+	return &searchv1.TrendInsight{
+		Period: t.Period, TopQueries: t.TopQueries, QueryVolume: clamp32(t.Volume),
+		AvgResponseTime: MillisFloat(t.AvgResponseTime), PopularCategories: []string{},
+	}
+}
+
+// OptimizationToProto converts an optimization.
+func OptimizationToProto(o search.Optimization) *searchv1.QueryOptimization {
+	return &searchv1.QueryOptimization{Type: o.Type, Description: o.Description, Impact: o.Impact, SqlSuggestion: o.SQLSuggestion}
+}
+
+// ResponseFromProto converts a page back (for cached pages).
+func ResponseFromProto(m *searchv1.SearchResponse) *search.Response {
+	r := &search.Response{
+		TotalCount:     int(m.GetTotalCount()),
+		TotalEstimated: m.GetTotalEstimated(),
+		ExecutionTime:  time.Duration(m.GetExecutionTime()) * time.Millisecond,
+		Page:           int(m.GetPage()),
+		Limit:          int(m.GetLimit()),
+		Mode:           m.GetSearchMode(),
+		Cached:         m.GetCached(),
+	}
+	r.Results = make([]search.Result, len(m.GetResults()))
+	for i, res := range m.GetResults() {
+		r.Results[i] = resultFromProto(res)
+	}
+	for _, s := range m.GetSuggestions() {
+		r.Suggestions = append(r.Suggestions, search.Suggestion{Text: s.GetText(), Score: s.GetScore(), Type: s.GetType()})
+	}
+	for _, t := range m.GetTrends() {
+		r.Trends = append(r.Trends, search.Trend{Period: t.GetPeriod(), TopQueries: t.GetTopQueries(), Volume: int(t.GetQueryVolume()),
+			AvgResponseTime: time.Duration(t.GetAvgResponseTime() * float64(time.Millisecond))})
+	}
+	for _, o := range m.GetQueryOptimization() {
+		r.QueryOptimization = append(r.QueryOptimization, search.Optimization{Type: o.GetType(), Description: o.GetDescription(), Impact: o.GetImpact(), SQLSuggestion: o.GetSqlSuggestion()})
+	}
+	for _, s := range m.GetSources() {
+		r.Sources = append(r.Sources, search.SourceStatus{
+			ID: s.GetId(), Name: s.GetName(), Status: s.GetStatus(), RowCount: int(s.GetRowCount()),
+			Elapsed: time.Duration(s.GetElapsedMs() * float64(time.Millisecond)), ErrorCode: s.GetErrorCode(), Message: s.GetMessage(),
+		})
+	}
+	for _, n := range m.GetNotices() {
+		r.Notices = append(r.Notices, search.Notice{Code: n.GetCode(), Message: n.GetMessage(), Terms: n.GetTerms()})
+	}
+	return r
+}
+
+func resultFromProto(m *searchv1.SearchResult) search.Result {
+	r := search.Result{
+		ID: m.GetId(), Table: m.GetTable(), Database: m.GetDatabase(), RelevanceScore: m.GetRelevanceScore(),
+		MatchedColumns: m.GetMatchedColumns(), Snippet: m.GetSnippet(), Categories: m.GetCategories(),
+	}
+	fields := m.GetData().GetFields()
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		r.Data = append(r.Data, search.Field{Name: k, Value: valueFromProto(fields[k])})
+	}
+	for _, h := range m.GetHighlights() {
+		r.Highlights = append(r.Highlights, search.Highlight{Column: h.GetColumn(), Fragments: h.GetFragments()})
+	}
+	return r
+}
+
+func valueFromProto(v *structpb.Value) any {
+	switch x := v.GetKind().(type) {
+	case *structpb.Value_NumberValue:
+		if f := x.NumberValue; f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			return int64(f)
+		}
+		return x.NumberValue
+	case *structpb.Value_StringValue:
+		return x.StringValue
+	case *structpb.Value_BoolValue:
+		return x.BoolValue
+	}
+	return nil
+}
