@@ -205,10 +205,10 @@ type Options struct {
 
 // Service implements the data source rules. It is safe for concurrent use.
 type Service struct {
-	store         *store.Store
-	cipher        *credential.Cipher
-	pools         *pool.Manager
-	schemas       *schema.Cache
+	store           *store.Store
+	cipher          *credential.Cipher
+	pools           *pool.Manager
+	schemas         *schema.Cache
 	probe           Prober
 	statusTimeout   time.Duration
 	describeTimeout time.Duration

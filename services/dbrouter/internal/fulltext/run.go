@@ -108,7 +108,12 @@ func failed(j *job, err error, elapsed time.Duration) Result {
 func (r runner) run(ctx context.Context, conn *pool.Conn, j *job) Result {
 	res := Result{Columns: j.search.Columns, Total: -1, Statement: j.search.SQL}
 	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
+	r.runJob(ctx, conn, j, &res)
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+func (r runner) runJob(ctx context.Context, conn *pool.Conn, j *job, res *Result) {
 	switch {
 	case j.explain:
 		res.Explain, res.Err = r.explain(ctx, conn, j)
@@ -160,7 +165,6 @@ func (r runner) run(ctx context.Context, conn *pool.Conn, j *job) Result {
 		total, cerr := r.count(ctx, conn, j.table, j.countOnly.SQL, j.countArgs, r.e.countBudget)
 		res.Total, res.TotalEstimated = countOutcome(j, len(rows), total, cerr)
 	}
-	return res
 }
 
 // exactFromPage returns the total when the page itself proves it: a short

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,6 +30,7 @@ import (
 	"github.com/altus4/altus/pkg/testenv"
 	"github.com/altus4/altus/services/dbrouter/internal/credential"
 	"github.com/altus4/altus/services/dbrouter/internal/datasource"
+	"github.com/altus4/altus/services/dbrouter/internal/fulltext"
 	"github.com/altus4/altus/services/dbrouter/internal/migrations"
 	"github.com/altus4/altus/services/dbrouter/internal/pool"
 	"github.com/altus4/altus/services/dbrouter/internal/schema"
@@ -44,12 +46,22 @@ type harness struct {
 	client dbrouterv1.DBRouterServiceClient
 	signer *identity.Signer
 	meta   *sql.DB
+	admin  *sql.DB
 	target config.MySQL
 	user   string
 	pass   string
+	cipher *credential.Cipher
 }
 
-func newHarness(t *testing.T) *harness {
+// harnessOptions change the harness's service.
+type harnessOptions struct {
+	tracer          trace.Tracer
+	describeTimeout time.Duration
+}
+
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+
+func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	meta, _ := testenv.OpenDatabase(t)
@@ -65,7 +77,7 @@ func newHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
-	h := &harness{meta: meta, target: target, signer: identity.NewSigner(secret)}
+	h := &harness{meta: meta, admin: admin, target: target, signer: identity.NewSigner(secret)}
 	h.user, h.pass = "altus_t_"+testenv.RandomSuffix(8), "Secret-"+testenv.RandomSuffix(16)
 	if _, err := admin.ExecContext(ctx, "CREATE USER '"+h.user+"'@'%' IDENTIFIED BY '"+h.pass+"'"); err != nil {
 		t.Fatal(err)
@@ -83,13 +95,18 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { _ = pools.Close(context.Background()) })
 	schemas := schema.NewCache(schema.CacheOptions{TTL: time.Minute})
 	t.Cleanup(schemas.Wait)
-	svc, err := datasource.New(datasource.Options{Store: store.New(meta), Cipher: cipher, Pools: pools, Schemas: schemas})
+	h.cipher = cipher
+	svc, err := datasource.New(datasource.Options{Store: store.New(meta), Cipher: cipher, Pools: pools, Schemas: schemas, DescribeTimeout: o.describeTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := fulltext.New(fulltext.Options{Sources: svc, Tracer: o.tracer})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: slog.New(slog.DiscardHandler), Signer: h.signer})
-	dbrouterv1.RegisterDBRouterServiceServer(srv, New(svc))
+	dbrouterv1.RegisterDBRouterServiceServer(srv, New(svc, exec))
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
@@ -173,6 +190,14 @@ var rpcs = []rpc{
 	}},
 	{"GetDataSourceSchema", func(ctx context.Context, c dbrouterv1.DBRouterServiceClient, id string) (proto.Message, error) {
 		return c.GetDataSourceSchema(ctx, &dbrouterv1.GetDataSourceSchemaRequest{Id: id, Refresh: true})
+	}},
+	{"DescribeSources", func(ctx context.Context, c dbrouterv1.DBRouterServiceClient, id string) (proto.Message, error) {
+		return c.DescribeSources(ctx, &dbrouterv1.DescribeSourcesRequest{Ids: []string{id}})
+	}},
+	{"ExecuteSearch", func(ctx context.Context, c dbrouterv1.DBRouterServiceClient, id string) (proto.Message, error) {
+		return c.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: id, Plans: []*dbrouterv1.SearchPlan{
+			{Table: "posts", Index: "ft_title_body", Mode: "natural", Against: "hello", Limit: 10, Count: true},
+		}})
 	}},
 }
 
