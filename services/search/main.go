@@ -114,18 +114,19 @@ func run(ctx context.Context, args []string) error {
 	p.App.AddCloser("cache client", func(context.Context) error { return cacheConn.Close() })
 
 	svc := search.New(search.Options{
-		Sources:        dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
-		Cache:          cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
-		Codec:          wire.Codec{},
-		Events:         recorder,
-		Store:          store,
-		MaxWindow:      cfg.MaxWindow,
-		CacheTTL:       cfg.CacheTTL,
-		CacheTimeout:   cfg.CacheTimeout,
-		SourceTimeout:  cfg.SourceTimeout,
-		SuggestTimeout: cfg.SuggestTimeout,
-		Metrics:        search.NewMetrics(p.Registry),
-		Log:            p.Log,
+		Sources:           dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
+		Cache:             cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+		Codec:             wire.Codec{},
+		Events:            recorder,
+		Store:             store,
+		MaxWindow:         cfg.MaxWindow,
+		CacheTTL:          cfg.CacheTTL,
+		CacheTimeout:      cfg.CacheTimeout,
+		SourceTimeout:     cfg.SourceTimeout,
+		SuggestTimeout:    cfg.SuggestTimeout,
+		DidYouMeanTimeout: cfg.DidYouMeanTimeout,
+		Metrics:           search.NewMetrics(p.Registry),
+		Log:               p.Log,
 	})
 	// Closed before the cache client: pending cache writes finish first.
 	p.App.AddCloser("pending cache writes", func(context.Context) error { svc.Wait(); return nil })

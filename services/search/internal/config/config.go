@@ -30,6 +30,9 @@ type Config struct {
 	SourceTimeout time.Duration `env:"ALTUS_SOURCE_TIMEOUT" envDefault:"5s"`
 	// SuggestTimeout bounds GET /search/suggestions.
 	SuggestTimeout time.Duration `env:"ALTUS_SEARCH_SUGGEST_TIMEOUT" envDefault:"300ms"`
+	// DidYouMeanTimeout bounds the spelling suggestions added to a search
+	// that found nothing.
+	DidYouMeanTimeout time.Duration `env:"ALTUS_SEARCH_DIDYOUMEAN_TIMEOUT" envDefault:"100ms"`
 	// EventQueue bounds the search events waiting to be written; beyond it
 	// events are dropped (counted in altus4_search_events_total).
 	EventQueue int `env:"ALTUS_SEARCH_EVENT_QUEUE" envDefault:"10000"`
@@ -74,8 +77,9 @@ func (c *Config) validate(p *shared.Problems) {
 	if c.GRPCPort <= 0 || c.GRPCPort > 65535 {
 		p.Addf("ALTUS_GRPC_PORT must be a port number; got %d", c.GRPCPort)
 	}
-	if c.MaxWindow < 100 || c.MaxWindow > 100000 {
-		p.Addf("ALTUS_SEARCH_MAX_WINDOW must be between 100 and 100000; got %d", c.MaxWindow)
+	// dbrouter returns at most 1000 rows per plan.
+	if c.MaxWindow < 100 || c.MaxWindow > 1000 {
+		p.Addf("ALTUS_SEARCH_MAX_WINDOW must be between 100 and 1000; got %d", c.MaxWindow)
 	}
 	if c.CacheTTL < time.Second || c.CacheTTL > 24*time.Hour {
 		p.Addf("ALTUS_SEARCH_CACHE_TTL must be between 1s and 24h (e.g. 60s); got %s", c.CacheTTL)
@@ -88,6 +92,9 @@ func (c *Config) validate(p *shared.Problems) {
 	}
 	if c.SuggestTimeout < 10*time.Millisecond || c.SuggestTimeout > 10*time.Second {
 		p.Addf("ALTUS_SEARCH_SUGGEST_TIMEOUT must be between 10ms and 10s (e.g. 300ms); got %s", c.SuggestTimeout)
+	}
+	if c.DidYouMeanTimeout < time.Millisecond || c.DidYouMeanTimeout > 10*time.Second {
+		p.Addf("ALTUS_SEARCH_DIDYOUMEAN_TIMEOUT must be between 1ms and 10s (e.g. 100ms); got %s", c.DidYouMeanTimeout)
 	}
 	if c.EventQueue < 1 {
 		p.Addf("ALTUS_SEARCH_EVENT_QUEUE must be positive; got %d", c.EventQueue)

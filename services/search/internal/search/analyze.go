@@ -135,6 +135,9 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 				stmt := map[string]any{
 					"table": t.table.Name, "index": t.index.Name, "columns": toAny(t.index.Columns),
 					"mode": string(t.comp.Mode),
+					// The compiled AGAINST argument (what the placeholders
+					// receive), never the raw user text.
+					"against": t.comp.Against, "limit": float64(analyzeRows),
 				}
 				if k < len(an.resp.Plans) {
 					ex := an.resp.Plans[k]

@@ -1,0 +1,604 @@
+package e2e
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/altus4/altus/pkg/testenv"
+)
+
+// searchResult is a result as the REST API returns it.
+type searchResult struct {
+	ID             string         `json:"id"`
+	Table          string         `json:"table"`
+	Database       string         `json:"database"`
+	RelevanceScore float64        `json:"relevanceScore"`
+	MatchedColumns []string       `json:"matchedColumns"`
+	Data           map[string]any `json:"data"`
+	Snippet        string         `json:"snippet"`
+	Highlights     []struct {
+		Column    string   `json:"column"`
+		Fragments []string `json:"fragments"`
+	} `json:"highlights"`
+}
+
+type sourceStatus struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Status    string  `json:"status"`
+	RowCount  int     `json:"rowCount"`
+	ElapsedMs float64 `json:"elapsedMs"`
+	ErrorCode string  `json:"errorCode"`
+	Message   string  `json:"message"`
+}
+
+type notice struct {
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Terms   []string `json:"terms"`
+}
+
+type suggestion struct {
+	Text  string  `json:"text"`
+	Score float64 `json:"score"`
+	Type  string  `json:"type"`
+}
+
+type searchData struct {
+	Results           []searchResult `json:"results"`
+	Suggestions       []suggestion   `json:"suggestions"`
+	QueryOptimization []struct {
+		Type          string `json:"type"`
+		Description   string `json:"description"`
+		SQLSuggestion string `json:"sqlSuggestion"`
+	} `json:"queryOptimization"`
+	TotalCount     int            `json:"totalCount"`
+	TotalEstimated bool           `json:"totalEstimated"`
+	ExecutionTime  int            `json:"executionTime"`
+	Page           int            `json:"page"`
+	Limit          int            `json:"limit"`
+	Sources        []sourceStatus `json:"sources"`
+	SearchMode     string         `json:"searchMode"`
+	Notices        []notice       `json:"notices"`
+	Cached         bool           `json:"cached"`
+}
+
+func (d searchData) ids() []string {
+	out := make([]string, len(d.Results))
+	for i, r := range d.Results {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func (d searchData) source(id string) sourceStatus {
+	for _, s := range d.Sources {
+		if s.ID == id {
+			return s
+		}
+	}
+	return sourceStatus{}
+}
+
+func (d searchData) noticeCodes() []string {
+	var out []string
+	for _, n := range d.Notices {
+		out = append(out, n.Code)
+	}
+	return out
+}
+
+// doSearch posts a search and decodes a 200 answer.
+func (s *Suite) doSearch(t *testing.T, key string, body map[string]any) searchData {
+	t.Helper()
+	r := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+	Expect(t, r, http.StatusOK, "")
+	var d searchData
+	r.Decode(t, &d)
+	return d
+}
+
+// Words the fixture text is made of; "pool" and "connection" appear with
+// varying frequency so that scores differ from row to row.
+var fixtureWords = []string{"replica", "latency", "cursor", "index", "vacuum", "shard", "backup", "schema", "tuning", "buffer"}
+
+// sentence returns a deterministic text for row i with n mentions of word.
+func sentence(i, n int, word string) string {
+	var b strings.Builder
+	for k := range 6 + i%5 {
+		// The last two words appear in titles only.
+		b.WriteString(fixtureWords[(i*7+k*3)%(len(fixtureWords)-2)])
+		b.WriteByte(' ')
+	}
+	for range n {
+		b.WriteString(word + " ")
+	}
+	b.WriteString(fmt.Sprintf("entry %d.", i))
+	return b.String()
+}
+
+// searchTenants creates two user databases with FULLTEXT tables:
+//   - docs: articles (two FULLTEXT indexes: title; title+body) and notes
+//     (no FULLTEXT index);
+//   - kb: posts (one FULLTEXT index over subject+content) with a BIGINT key.
+func searchTenants(t *testing.T) (docs, kb Tenant) {
+	t.Helper()
+	docs = TenantDatabase(t) // articles(ft_title_body, ft_title) and notes
+	kb = TenantDatabase(t)
+	exec := func(db *sql.DB, q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(docs.DB, "DELETE FROM articles")
+	for i := 1; i <= 60; i++ {
+		exec(docs.DB, "INSERT INTO articles (id, title, body, author) VALUES (?, ?, ?, ?)", i,
+			fmt.Sprintf("Connection pool notes %d %s", i, fixtureWords[i%len(fixtureWords)]),
+			sentence(i, i%4, "pool")+" "+sentence(i+1, i%3, "connection"), fmt.Sprintf("author%d", i%5))
+	}
+	for i := 1; i <= 5; i++ {
+		exec(docs.DB, "INSERT INTO notes (owner, seq, content) VALUES (?, ?, ?)", "ada", i, "connection pool note "+strconv.Itoa(i))
+	}
+	exec(kb.DB, "DROP TABLE articles")
+	exec(kb.DB, "DROP TABLE notes")
+	exec(kb.DB, `CREATE TABLE posts (
+		id BIGINT UNSIGNED PRIMARY KEY,
+		subject VARCHAR(200) NOT NULL,
+		content TEXT,
+		FULLTEXT KEY ft_post (subject, content)
+	) ENGINE=InnoDB`)
+	for i := 1; i <= 45; i++ {
+		var content any = sentence(i, (i*5)%7, "pool") + " " + sentence(i, i%2, "connection")
+		if i%9 == 0 {
+			content = nil
+		}
+		exec(kb.DB, "INSERT INTO posts (id, subject, content) VALUES (?, ?, ?)", 1000+i,
+			fmt.Sprintf("Pool sizing %d %s", i, fixtureWords[(i*3)%len(fixtureWords)]), content)
+	}
+	return docs, kb
+}
+
+// sqlOrder returns MariaDB's own order of a natural-language search of
+// posts (score desc, primary key asc) and the number of matches.
+func sqlOrder(t *testing.T, db *sql.DB, query string) ([]int64, int) {
+	t.Helper()
+	rows, err := db.Query(`SELECT id, MATCH(subject, content) AGAINST(? IN NATURAL LANGUAGE MODE) AS score FROM posts
+		WHERE MATCH(subject, content) AGAINST(? IN NATURAL LANGUAGE MODE) ORDER BY score DESC, id ASC`, query, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var score float64
+		if err := rows.Scan(&id, &score); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, len(ids)
+}
+
+func count(t *testing.T, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSearch(t *testing.T) {
+	// Events are written every 50 ms, and spelling suggestions get time
+	// enough on a loaded machine.
+	s := StartSuite(t, map[string]string{"ALTUS_SEARCH_EVENT_FLUSH_INTERVAL": "50ms", "ALTUS_SEARCH_DIDYOUMEAN_TIMEOUT": "3s"})
+	docs, kb := searchTenants(t)
+	u := s.Register(t)
+	_, key := s.CreateKey(t, u, map[string]any{"name": "search key", "permissions": []string{"search", "analytics"}})
+	connDocs := s.AddDatabase(t, u, "docs", docs)
+	connKB := s.AddDatabase(t, u, "kb", kb)
+
+	t.Run("every mode answers", func(t *testing.T) {
+		for _, tc := range []struct {
+			mode, query, wantMode string
+			wantNotice           string
+		}{
+			{"natural", "connection pool", "natural", ""},
+			{"boolean", "+pool* -replica", "boolean", ""},
+			{"expansion", "sizing", "expansion", ""},
+			{"semantic", "connection pool", "natural", "SEMANTIC_UNAVAILABLE"},
+			{"", "pool", "natural", ""},
+		} {
+			d := s.doSearch(t, key, map[string]any{"query": tc.query, "searchMode": tc.mode})
+			if d.SearchMode != tc.wantMode || len(d.Results) == 0 || d.TotalCount < len(d.Results) {
+				t.Errorf("%s: mode %q, %d results of %d", tc.mode, d.SearchMode, len(d.Results), d.TotalCount)
+			}
+			if tc.wantNotice != "" && !slices.Contains(d.noticeCodes(), tc.wantNotice) {
+				t.Errorf("%s: notices %v, want %s", tc.mode, d.noticeCodes(), tc.wantNotice)
+			}
+			if got := d.source(connDocs.ID).Status; got != "ok" {
+				t.Errorf("%s: docs %q", tc.mode, got)
+			}
+		}
+	})
+
+	t.Run("a boolean exclusion excludes", func(t *testing.T) {
+		// columns=[body] keeps the index over title and body only.
+		d := s.doSearch(t, key, map[string]any{"query": "+pool -tuning", "searchMode": "boolean", "limit": 100,
+			"databases": []string{connDocs.ID}, "columns": []string{"body"}})
+		want := count(t, docs.DB, "SELECT COUNT(*) FROM articles WHERE MATCH(title, body) AGAINST('+pool -tuning' IN BOOLEAN MODE)")
+		if d.TotalCount != want || want == 0 || len(d.Results) != want {
+			t.Errorf("total %d, %d results, want %d", d.TotalCount, len(d.Results), want)
+		}
+		for _, r := range d.Results {
+			for _, col := range []string{"title", "body"} {
+				if v, _ := r.Data[col].(string); strings.Contains(strings.ToLower(v), "tuning") {
+					t.Errorf("%s contains an excluded word: %v", r.ID, r.Data)
+				}
+			}
+		}
+	})
+
+	t.Run("one index in natural mode has MariaDB's own order and paging", func(t *testing.T) {
+		want, total := sqlOrder(t, kb.DB, "connection pool")
+		if total < 15 {
+			t.Fatalf("fixture too small: %d matches", total)
+		}
+		var got []int64
+		for page := range 3 {
+			d := s.doSearch(t, key, map[string]any{"query": "connection pool", "databases": []string{connKB.ID}, "limit": 5, "offset": page * 5})
+			if d.TotalCount != total || d.TotalEstimated || d.Page != page+1 {
+				t.Errorf("page %d: total %d (estimated %v), page %d; want total %d", page+1, d.TotalCount, d.TotalEstimated, d.Page, total)
+			}
+			for _, r := range d.Results {
+				got = append(got, int64(r.Data["id"].(float64)))
+				if r.Database != connKB.ID || r.Table != "posts" || r.ID != connKB.ID+":posts:"+strconv.FormatInt(int64(r.Data["id"].(float64)), 10) {
+					t.Errorf("result %s: database %s, table %s", r.ID, r.Database, r.Table)
+				}
+				if r.RelevanceScore <= 0 || r.RelevanceScore > 1 {
+					t.Errorf("relevance %v", r.RelevanceScore)
+				}
+			}
+		}
+		if diff := cmp.Diff(want[:15], got); diff != "" {
+			t.Errorf("pages 1..3 are not MariaDB's order (-sql +altus):\n%s", diff)
+		}
+	})
+
+	t.Run("fused pages are disjoint slices of the fused list with true totals", func(t *testing.T) {
+		body := func(limit, offset int) map[string]any {
+			return map[string]any{"query": "pool", "limit": limit, "offset": offset}
+		}
+		top := s.doSearch(t, key, body(15, 0))
+		if len(top.Results) != 15 {
+			t.Fatalf("%d results in the top 15", len(top.Results))
+		}
+		seen := map[string]bool{}
+		for page := range 3 {
+			d := s.doSearch(t, key, body(5, page*5))
+			if diff := cmp.Diff(top.ids()[page*5:page*5+5], d.ids()); diff != "" {
+				t.Errorf("page %d (-top list +page):\n%s", page+1, diff)
+			}
+			for _, id := range d.ids() {
+				if seen[id] {
+					t.Errorf("%s on two pages", id)
+				}
+				seen[id] = true
+			}
+		}
+		wantDocs := count(t, docs.DB, "SELECT COUNT(*) FROM articles WHERE MATCH(title, body) AGAINST('pool') OR MATCH(title) AGAINST('pool')")
+		wantKB := count(t, kb.DB, "SELECT COUNT(*) FROM posts WHERE MATCH(subject, content) AGAINST('pool')")
+		if top.TotalCount != wantDocs+wantKB || top.TotalEstimated {
+			t.Errorf("total %d (estimated %v), want %d + %d", top.TotalCount, top.TotalEstimated, wantDocs, wantKB)
+		}
+		if got := top.source(connDocs.ID).RowCount; got != wantDocs {
+			t.Errorf("docs row count %d, want %d", got, wantDocs)
+		}
+		tables := map[string]bool{}
+		for _, r := range top.Results {
+			tables[r.Database+"/"+r.Table] = true
+			if len(r.MatchedColumns) == 0 || r.Snippet == "" || len(r.Highlights) == 0 || !strings.Contains(r.Highlights[0].Fragments[0], "<mark>") {
+				t.Errorf("result %s: matched %v, snippet %q, highlights %+v", r.ID, r.MatchedColumns, r.Snippet, r.Highlights)
+			}
+		}
+		if len(tables) != 2 {
+			t.Errorf("the top list mixes %d tables, want both sources: %v", len(tables), tables)
+		}
+	})
+
+	t.Run("data carries the key and the searchable columns, typed", func(t *testing.T) {
+		d := s.doSearch(t, key, map[string]any{"query": "sizing", "databases": []string{connKB.ID}, "limit": 100})
+		var sawNull bool
+		for _, r := range d.Results {
+			if _, ok := r.Data["id"].(float64); !ok {
+				t.Errorf("id is %T, want a number", r.Data["id"])
+			}
+			if _, ok := r.Data["subject"].(string); !ok {
+				t.Errorf("subject is %T", r.Data["subject"])
+			}
+			if v, present := r.Data["content"]; present && v == nil {
+				sawNull = true
+			}
+		}
+		if !sawNull {
+			t.Error("no NULL content came back as null")
+		}
+	})
+
+	t.Run("unknown tables and columns are named", func(t *testing.T) {
+		r := s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": "pool", "tables": []string{"nope"}, "columns": []string{"zzz"}})
+		Expect(t, r, http.StatusBadRequest, "VALIDATION_ERROR")
+		for _, name := range []string{"tables", "columns", "nope", "zzz"} {
+			if !strings.Contains(string(r.Error.Details), name) {
+				t.Errorf("details do not name %q: %s", name, r.Error.Details)
+			}
+		}
+		r = s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": " ", "limit": 500, "searchMode": "fuzzy"})
+		Expect(t, r, http.StatusBadRequest, "VALIDATION_ERROR")
+		for _, field := range []string{`"query"`, `"limit"`, `"searchMode"`} {
+			if !strings.Contains(string(r.Error.Details), field) {
+				t.Errorf("details do not name %s: %s", field, r.Error.Details)
+			}
+		}
+	})
+
+	t.Run("nothing searchable answers empty with an explanation", func(t *testing.T) {
+		d := s.doSearch(t, key, map[string]any{"query": "the of an"})
+		if len(d.Results) != 0 || d.TotalCount != 0 || !slices.Contains(d.noticeCodes(), "NO_SEARCHABLE_TERMS") {
+			t.Errorf("results %d, total %d, notices %+v", len(d.Results), d.TotalCount, d.Notices)
+		}
+		d = s.doSearch(t, key, map[string]any{"query": "the pool"})
+		if len(d.Results) == 0 || !slices.Contains(d.noticeCodes(), "TERMS_IGNORED") {
+			t.Errorf("results %d, notices %+v", len(d.Results), d.Notices)
+		}
+	})
+
+	t.Run("a table without FULLTEXT is not searched and is named by analyze", func(t *testing.T) {
+		d := s.doSearch(t, key, map[string]any{"query": "note", "tables": []string{"notes"}})
+		if len(d.Results) != 0 || d.source(connDocs.ID).Status != "skipped" || d.source(connDocs.ID).ErrorCode != "NO_FULLTEXT_INDEX" {
+			t.Errorf("results %d, docs %+v", len(d.Results), d.source(connDocs.ID))
+		}
+		r := s.Call(t, http.MethodPost, "/api/v1/search/analyze", key, map[string]any{"query": "connection pool", "databases": []string{connDocs.ID}})
+		Expect(t, r, http.StatusOK, "")
+		var a struct {
+			Query           string         `json:"query"`
+			Recommendations []string       `json:"recommendations"`
+			Performance     map[string]any `json:"performance"`
+			Optimization    []struct {
+				Type          string `json:"type"`
+				Description   string `json:"description"`
+				SQLSuggestion string `json:"sqlSuggestion"`
+			} `json:"optimization"`
+		}
+		r.Decode(t, &a)
+		named := false
+		for _, rec := range a.Recommendations {
+			named = named || strings.Contains(rec, "`notes`")
+		}
+		if !named {
+			t.Errorf("no recommendation names notes: %q", a.Recommendations)
+		}
+		wantSQL := "ALTER TABLE `" + docs.Database + "`.`notes` ADD FULLTEXT INDEX `ft_content` (`content`)"
+		found := false
+		for _, o := range a.Optimization {
+			if o.SQLSuggestion == wantSQL && o.Type == "index" && strings.Contains(o.Description, "blocks writes") {
+				found = true
+			}
+			if strings.Contains(o.SQLSuggestion, "`title`") || strings.Contains(o.SQLSuggestion, "`body`") {
+				t.Errorf("advice for a covered column: %s", o.SQLSuggestion)
+			}
+		}
+		if !found {
+			t.Errorf("no optimization %q in %+v", wantSQL, a.Optimization)
+		}
+		raw := string(r.Raw)
+		if !strings.Contains(raw, "MATCH(") || !strings.Contains(raw, "explain") || strings.Contains(raw, "'connection pool'") {
+			t.Errorf("analyze does not show the placeholder statements and their EXPLAIN: %s", raw)
+		}
+	})
+
+	t.Run("cache hit on the second search, invalidated by an update of the source", func(t *testing.T) {
+		body := map[string]any{"query": "connection tuning", "limit": 7}
+		first := s.doSearch(t, key, body)
+		second := s.doSearch(t, key, body)
+		if first.Cached || !second.Cached {
+			t.Fatalf("cached: first %v, second %v", first.Cached, second.Cached)
+		}
+		if diff := cmp.Diff(first.ids(), second.ids()); diff != "" {
+			t.Errorf("cached page differs (-first +second):\n%s", diff)
+		}
+		r := s.Call(t, http.MethodPut, "/api/v1/databases/"+connKB.ID, u.Token, map[string]any{"name": "kb renamed"})
+		Expect(t, r, http.StatusOK, "")
+		third := s.doSearch(t, key, body)
+		if third.Cached {
+			t.Error("a page cached before the source changed was served after it")
+		}
+		if got := third.source(connKB.ID).Name; got != "kb renamed" {
+			t.Errorf("source name %q after the update", got)
+		}
+	})
+
+	t.Run("another user's source is not found", func(t *testing.T) {
+		other := s.Register(t)
+		_, otherKey := s.CreateKey(t, other, map[string]any{"name": "other key"})
+		r := s.Call(t, http.MethodPost, "/api/v1/search", otherKey, map[string]any{"query": "pool", "databases": []string{connDocs.ID}})
+		Expect(t, r, http.StatusNotFound, "CONNECTION_NOT_FOUND")
+		d := s.doSearch(t, otherKey, map[string]any{"query": "pool"})
+		if len(d.Results) != 0 || !slices.Contains(d.noticeCodes(), "NO_DATABASES") {
+			t.Errorf("a user without databases: %d results, notices %+v", len(d.Results), d.Notices)
+		}
+	})
+
+	t.Run("did you mean, and completions from history and text", func(t *testing.T) {
+		d := s.doSearch(t, key, map[string]any{"query": "conection"})
+		if len(d.Results) != 0 {
+			t.Fatalf("%d results for a misspelling", len(d.Results))
+		}
+		if len(d.Suggestions) == 0 || d.Suggestions[0].Text != "connection" || d.Suggestions[0].Type != "spelling" {
+			t.Errorf("suggestions for %q: %+v", "conection", d.Suggestions)
+		}
+		var sugs struct {
+			Suggestions []suggestion `json:"suggestions"`
+		}
+		r := s.Call(t, http.MethodGet, "/api/v1/search/suggestions?query=conn&tables=articles,posts", key, nil)
+		Expect(t, r, http.StatusOK, "")
+		r.Decode(t, &sugs)
+		if !slices.ContainsFunc(sugs.Suggestions, func(s suggestion) bool { return s.Text == "connection" && s.Type == "semantic" }) {
+			t.Errorf("no completion from the text: %+v", sugs.Suggestions)
+		}
+		// Popular queries need the history written (every 50 ms here).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r = s.Call(t, http.MethodGet, "/api/v1/search/suggestions?query="+url.QueryEscape("connection t"), key, nil)
+			Expect(t, r, http.StatusOK, "")
+			r.Decode(t, &sugs)
+			if slices.ContainsFunc(sugs.Suggestions, func(s suggestion) bool { return s.Text == "connection tuning" && s.Type == "popular" }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no popular suggestion from history: %+v", sugs.Suggestions)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
+	t.Run("history and trends record searches", func(t *testing.T) {
+		var events []struct {
+			ID            string   `json:"id"`
+			Query         string   `json:"query"`
+			SearchMode    string   `json:"searchMode"`
+			Databases     []string `json:"databases"`
+			ResultCount   int      `json:"resultCount"`
+			ExecutionTime int      `json:"executionTime"`
+			CreatedAt     string   `json:"createdAt"`
+		}
+		// The last search (a misspelling) is written within 50 ms.
+		deadline := time.Now().Add(10 * time.Second)
+		var r *Response
+		for {
+			r = s.Call(t, http.MethodGet, "/api/v1/search/history?limit=100", key, nil)
+			Expect(t, r, http.StatusOK, "")
+			r.Decode(t, &events)
+			if len(events) > 0 && events[0].Query == "conection" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(events) < 10 {
+			t.Fatalf("%d events recorded", len(events))
+		}
+		if events[0].Query != "conection" || events[0].CreatedAt == "" {
+			t.Errorf("newest event: %+v", events[0])
+		}
+		for i := 1; i < len(events); i++ {
+			a, _ := time.Parse(time.RFC3339Nano, events[i-1].CreatedAt)
+			b, _ := time.Parse(time.RFC3339Nano, events[i].CreatedAt)
+			if b.After(a) {
+				t.Fatalf("history is not newest first: %s after %s", events[i].CreatedAt, events[i-1].CreatedAt)
+			}
+		}
+		r = s.Call(t, http.MethodGet, "/api/v1/search/history?limit=2&offset=1", key, nil)
+		Expect(t, r, http.StatusOK, "")
+		var page []struct {
+			ID string `json:"id"`
+		}
+		r.Decode(t, &page)
+		if len(page) != 2 || page[0].ID != events[1].ID {
+			t.Errorf("history page 2: %+v", page)
+		}
+		var trends []struct {
+			Period      string   `json:"period"`
+			TopQueries  []string `json:"topQueries"`
+			QueryVolume int      `json:"queryVolume"`
+		}
+		r = s.Call(t, http.MethodGet, "/api/v1/search/trends", key, nil)
+		Expect(t, r, http.StatusOK, "")
+		r.Decode(t, &trends)
+		if len(trends) != 11 || trends[0].Period != time.Now().UTC().Format(time.DateOnly) || trends[0].QueryVolume < 10 || len(trends[0].TopQueries) == 0 {
+			t.Errorf("trends: %+v", trends)
+		}
+	})
+
+	t.Run("a stopped source gives partial results with its status", func(t *testing.T) {
+		broken := TenantDatabase(t)
+		connBroken := s.AddDatabase(t, u, "broken", broken)
+		if d := s.doSearch(t, key, map[string]any{"query": "pooling"}); d.source(connBroken.ID).Status != "ok" {
+			t.Fatalf("the third source before it stops: %+v", d.source(connBroken.ID))
+		}
+		stopTenant(t, broken)
+		d := s.doSearch(t, key, map[string]any{"query": "pool"})
+		if st := d.source(connBroken.ID); st.Status != "failed" || st.ErrorCode == "" {
+			t.Errorf("stopped source: %+v", st)
+		}
+		if d.source(connDocs.ID).Status != "ok" || d.source(connKB.ID).Status != "ok" || len(d.Results) == 0 {
+			t.Errorf("the others: %+v, %d results", d.Sources, len(d.Results))
+		}
+
+		// A user whose only source stopped gets 503 naming it.
+		lone := s.Register(t)
+		_, loneKey := s.CreateKey(t, lone, map[string]any{"name": "lone"})
+		solo := TenantDatabase(t)
+		s.AddDatabase(t, lone, "solo", solo)
+		stopTenant(t, solo)
+		r := s.Call(t, http.MethodPost, "/api/v1/search", loneKey, map[string]any{"query": "pooling"})
+		Expect(t, r, http.StatusServiceUnavailable, "ALL_SOURCES_FAILED")
+		if !strings.Contains(r.Error.Message, "solo") {
+			t.Errorf("message does not name the source: %s", r.Error.Message)
+		}
+	})
+}
+
+// stopTenant makes a tenant database unreachable to Altus: its MySQL
+// account is dropped and its open sessions killed.
+func stopTenant(t *testing.T, tenant Tenant) {
+	t.Helper()
+	for _, host := range []string{"%", "localhost"} {
+		if _, err := tenant.DB.Exec("DROP USER IF EXISTS '" + tenant.User + "'@'" + host + "'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := tenant.DB.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?", tenant.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		tenant.DB.Exec("KILL CONNECTION " + strconv.FormatInt(id, 10))
+	}
+}
+
+// With Redis unreachable searches run uncached and succeed.
+func TestSearchWithRedisDownRunsUncached(t *testing.T) {
+	s := StartSuite(t, map[string]string{"REDIS_PORT": strconv.Itoa(testenv.FreePort(t))})
+	docs, _ := searchTenants(t)
+	u := s.Register(t)
+	_, key := s.CreateKey(t, u, map[string]any{"name": "no redis"})
+	s.AddDatabase(t, u, "docs", docs)
+	for range 2 {
+		start := time.Now()
+		d := s.doSearch(t, key, map[string]any{"query": "connection pool"})
+		if d.Cached || len(d.Results) == 0 {
+			t.Errorf("cached %v, %d results", d.Cached, len(d.Results))
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("search took %s with Redis down", took)
+		}
+	}
+}
