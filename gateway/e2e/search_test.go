@@ -212,7 +212,7 @@ func TestSearch(t *testing.T) {
 	t.Run("every mode answers", func(t *testing.T) {
 		for _, tc := range []struct {
 			mode, query, wantMode string
-			wantNotice           string
+			wantNotice            string
 		}{
 			{"natural", "connection pool", "natural", ""},
 			{"boolean", "+pool* -replica", "boolean", ""},
