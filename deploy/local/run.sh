@@ -9,7 +9,11 @@
 #   4. the metadata database created and each service's migrations applied;
 #   5. cache, dbrouter, account, enhance, search, then the gateway started
 #      (logs .run/<svc>.log, pids .run/<svc>.pid), each waited for;
-#   6. the URL and a few curl calls printed.
+#   6. the URL and a few curl calls printed;
+#   7. the demo data (deploy/local/demo.sh): two databases built from Debian's
+#      package descriptions and changelogs, registered for demo@altus.local,
+#      with an API key and curl examples printed (.run/demo.env). ALTUS_DEMO=0
+#      skips it; where it fails the suite keeps running and says so.
 #
 # A suite already started from this checkout is stopped first. Ports and
 # folders: see common.sh. ALTUS_RUN_SERVICES limits what is started (a
@@ -181,3 +185,12 @@ Try it:
   curl -s -X POST $url/api/v1/keys -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
     -d '{"name":"my first key","environment":"test","permissions":["search"]}'
 EOF
+
+# --- 7. demo data ------------------------------------------------------------------
+if [ "${ALTUS_DEMO:-1}" != 0 ] && selected account && selected dbrouter; then
+	echo
+	if ! "$ROOT/deploy/local/demo.sh"; then
+		echo "warning: the demo data could not be set up (output above); the suite runs without it." \
+			"Retry with: deploy/local/demo.sh" >&2
+	fi
+fi
