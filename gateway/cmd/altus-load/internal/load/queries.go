@@ -30,8 +30,12 @@ func validMode(m string) bool {
 }
 
 // BuiltinQueries are 50 searches someone would run over the Debian package
-// descriptions: half natural language, a third boolean, the rest with
-// query expansion.
+// descriptions: 30 in natural language and 20 in boolean mode, interleaved.
+// Query expansion is left out of the mix on purpose: on this corpus MariaDB
+// expands every query with the words of the longest descriptions (texlive,
+// fonts), so one expansion search over FULLTEXT(summary, description) reads
+// every row and takes seconds to more than a minute; measure it on its own
+// with -mode expansion.
 func BuiltinQueries() []Query {
 	natural := []string{
 		"web server", "python library for parsing", "image editor", "command line tool for json",
@@ -39,36 +43,24 @@ func BuiltinQueries() []Query {
 		"network monitoring", "compression utility", "spell checker", "font rendering",
 		"backup tool", "text editor for programmers", "xml parser library", "bluetooth manager",
 		"game engine", "password manager", "virtual machine", "email client", "http client library",
-		"terminal emulator", "version control system", "scientific computing",
+		"terminal emulator", "version control system", "scientific computing", "java runtime",
+		"markdown to html converter", "dns server", "screen reader", "photo management",
 	}
 	boolean := []string{
 		`"web server" -apache`, "+python +library +yaml", "nginx OR apache OR lighttpd",
 		`"image processing" library`, "+ssl -openssl", "(gzip OR bzip2 OR xz) +compression",
 		`"command line" +json`, "perl* +module", "+kernel +driver -firmware", `"text editor" +vim`,
 		"+postgresql +client", "+fonts -truetype", "audio AND (mp3 OR ogg)", `"machine learning"`,
-		"docker OR container OR podman", "+rust +crate",
+		"docker OR container OR podman", "+rust +crate", "+pdf +(viewer OR reader)", "+sqlite -python",
+		`"window manager" +tiling`, "+vpn -openvpn",
 	}
-	expansion := []string{
-		"compression", "firewall", "spreadsheet", "astronomy", "encryption", "chess",
-		"bioinformatics", "window manager", "music notation",
-	}
-	var qs []Query
-	for _, t := range natural {
-		qs = append(qs, Query{Text: t, Mode: ModeNatural})
-	}
-	for _, t := range boolean {
-		qs = append(qs, Query{Text: t, Mode: ModeBoolean})
-	}
-	for _, t := range expansion {
-		qs = append(qs, Query{Text: t, Mode: ModeExpansion})
-	}
-	// Interleave the modes so that a short run still sends every kind.
-	out := make([]Query, 0, len(qs))
-	for i := 0; len(out) < len(qs); i++ {
-		for _, group := range [][]Query{qs[:len(natural)], qs[len(natural) : len(natural)+len(boolean)], qs[len(natural)+len(boolean):]} {
-			if i < len(group) {
-				out = append(out, group[i])
-			}
+	var out []Query
+	for i := 0; i < len(natural) || i < len(boolean); i++ {
+		if i < len(natural) {
+			out = append(out, Query{Text: natural[i], Mode: ModeNatural})
+		}
+		if i < len(boolean) {
+			out = append(out, Query{Text: boolean[i], Mode: ModeBoolean})
 		}
 	}
 	return out

@@ -258,7 +258,7 @@ func AnalyzeResolver(baseURL, key string, databases []string, limit int) Stateme
 	if len(databases) == 1 {
 		defaultSource = databases[0]
 	}
-	return func(ctx context.Context, q Query) ([]Statement, error) {
+	once := func(ctx context.Context, q Query) ([]Statement, error) {
 		body := map[string]any{"query": q.Text, "searchMode": q.Mode}
 		if len(databases) > 0 {
 			body["databases"] = databases
@@ -274,8 +274,8 @@ func AnalyzeResolver(baseURL, key string, databases []string, limit int) Stateme
 		if err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		defer resp.Body.Close()
 		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
@@ -306,6 +306,15 @@ func AnalyzeResolver(baseURL, key string, databases []string, limit int) Stateme
 			}
 		}
 		return stmts, nil
+	}
+	// One retry: a source that timed out once (a cold buffer pool) usually
+	// answers the second time.
+	return func(ctx context.Context, q Query) ([]Statement, error) {
+		stmts, err := once(ctx, q)
+		if err != nil && ctx.Err() == nil {
+			stmts, err = once(ctx, q)
+		}
+		return stmts, err
 	}
 }
 
