@@ -59,6 +59,10 @@ run: ## Start MariaDB, Redis, every service and the gateway in the background (h
 stop: ## Stop what make run started.
 	./deploy/local/stop.sh
 
+.PHONY: bench
+bench: ## Load-test the running suite (make run first): rest, grpc and raw SQL, 1 and 16 users; .run/bench-*.json.
+	./deploy/local/bench.sh $(BENCH_ARGS)
+
 .PHONY: test
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
 	./deploy/local/deps.sh
