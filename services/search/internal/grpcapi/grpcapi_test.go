@@ -1,0 +1,310 @@
+package grpcapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/migrate"
+	"github.com/altus4/altus/pkg/testenv"
+	"github.com/altus4/altus/services/search/internal/events"
+	"github.com/altus4/altus/services/search/internal/grpcapi"
+	"github.com/altus4/altus/services/search/internal/search"
+)
+
+const secret = "grpcapi-test-secret-grpcapi-test-secret"
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// sources is one user's fake dbrouter: source "s1" has a table of three
+// rows with one FULLTEXT index; "down" fails every execution.
+type sources struct{}
+
+var table = search.Table{Name: "posts", Engine: "InnoDB", PrimaryKey: []string{"id"},
+	Columns: []search.Column{
+		{Name: "id", Type: "bigint", IsPrimaryKey: true},
+		{Name: "subject", Type: "varchar", IsSearchable: true, IsFullText: true},
+		{Name: "note", Type: "text", IsSearchable: true},
+	},
+	Indexes: []search.Index{{Name: "ft_subject", Columns: []string{"subject"}}},
+}
+
+var server = search.ServerInfo{InnoDBMinTokenSize: 3, InnoDBMaxTokenSize: 84}
+
+func (sources) Describe(ctx context.Context, ids []string) ([]search.Source, error) {
+	p, _ := identity.From(ctx)
+	all := map[string]search.Source{
+		"s1":   {ID: "s1", Name: "kb", Database: "kb", Server: server, Tables: []search.Table{table}},
+		"down": {ID: "down", Name: "down", Database: "down", Server: server, Tables: []search.Table{table}},
+	}
+	if p.UserID != "u1" {
+		all = nil
+	}
+	if len(ids) == 0 {
+		ids = []string{"s1"}
+	}
+	var out []search.Source
+	for _, id := range ids {
+		s, ok := all[id]
+		if !ok {
+			return nil, search.ErrSourceNotFound
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (sources) Execute(ctx context.Context, req search.ExecRequest) (search.ExecResponse, error) {
+	if req.SourceID == "down" {
+		return search.ExecResponse{}, &search.SourceError{Code: "DATABASE_CONNECTION_FAILED", Message: "refused"}
+	}
+	var resp search.ExecResponse
+	for _, p := range req.Plans {
+		r := search.PlanResult{Columns: []string{"id", "subject", "note"}, Total: -1, Statement: "SELECT `id` FROM `kb`.`posts` WHERE MATCH(`subject`) AGAINST(?)"}
+		if p.Explain {
+			r.Explain = []map[string]string{{"type": "fulltext", "key": "ft_subject"}}
+		} else {
+			for i, subject := range []string{"Pool sizing", "Pool tuning", "Pooling"} {
+				if i < p.Offset || i >= p.Offset+p.Limit {
+					continue
+				}
+				r.Rows = append(r.Rows, search.Row{Values: []string{[]string{"1001", "1002", "1003"}[i], subject, ""}, Nulls: []bool{false, false, true}, Score: float64(3 - i)})
+			}
+			if p.Count {
+				r.Total = 3
+			}
+		}
+		resp.Plans = append(resp.Plans, r)
+	}
+	return resp, nil
+}
+
+// syncRecorder writes each event at once (the batching is tested in package events).
+type syncRecorder struct{ st *events.Store }
+
+func (r syncRecorder) Record(e events.Event) bool {
+	return r.st.Insert(context.Background(), []events.Event{e}) == nil
+}
+
+type harness struct {
+	client searchv1.SearchServiceClient
+	signer *identity.Signer
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	db, _ := testenv.OpenDatabase(t)
+	if _, err := migrate.Up(context.Background(), db, events.Service, events.Migrations(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st := events.NewStore(db)
+	svc := search.New(search.Options{Sources: sources{}, Events: syncRecorder{st}, Store: st, Log: quiet, SourceTimeout: time.Second})
+	h := &harness{signer: identity.NewSigner(secret)}
+	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: quiet, Signer: h.signer})
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc))
+	srv.Ready()
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpcx.Dial("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		return lis.DialContext(ctx)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	h.client = searchv1.NewSearchServiceClient(conn)
+	return h
+}
+
+func (h *harness) as(p identity.Principal) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), identity.MetadataKey, h.signer.Sign(p, time.Minute))
+}
+
+var (
+	searchKey    = identity.Principal{UserID: "u1", APIKeyID: "k1", Permissions: []string{identity.PermSearch}}
+	analyticsKey = identity.Principal{UserID: "u1", APIKeyID: "k2", Permissions: []string{identity.PermAnalytics}}
+	session      = identity.Principal{UserID: "u1", Role: identity.RoleUser}
+)
+
+func wantStatus(t *testing.T, err error, code codes.Code, reason string) {
+	t.Helper()
+	if status.Code(err) != code || grpcx.Reason(err) != reason {
+		t.Fatalf("got %v (reason %q), want %s %s", err, grpcx.Reason(err), code, reason)
+	}
+}
+
+func TestCallsNeedACallerWithThePermissionOfTheRoute(t *testing.T) {
+	h := newHarness(t)
+	calls := map[string]func(ctx context.Context) error{
+		"Search": func(ctx context.Context) error {
+			_, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: "pool"})
+			return err
+		},
+		"GetSuggestions": func(ctx context.Context) error {
+			_, err := h.client.GetSuggestions(ctx, &searchv1.GetSuggestionsRequest{Query: "po"})
+			return err
+		},
+		"GetHistory": func(ctx context.Context) error {
+			_, err := h.client.GetHistory(ctx, &searchv1.GetHistoryRequest{})
+			return err
+		},
+		"Analyze": func(ctx context.Context) error {
+			_, err := h.client.Analyze(ctx, &searchv1.AnalyzeRequest{Query: "pool"})
+			return err
+		},
+		"GetTrends": func(ctx context.Context) error {
+			_, err := h.client.GetTrends(ctx, &searchv1.GetTrendsRequest{})
+			return err
+		},
+	}
+	needs := map[string]string{"Search": identity.PermSearch, "GetSuggestions": identity.PermSearch, "GetHistory": identity.PermSearch,
+		"Analyze": identity.PermAnalytics, "GetTrends": identity.PermAnalytics}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			wantStatus(t, call(context.Background()), codes.Unauthenticated, grpcapi.ReasonNoToken)
+			for _, p := range []identity.Principal{searchKey, analyticsKey} {
+				err := call(h.as(p))
+				if slices.Contains(p.Permissions, needs[name]) {
+					if err != nil {
+						t.Errorf("key with %v: %v", p.Permissions, err)
+					}
+					continue
+				}
+				wantStatus(t, err, codes.PermissionDenied, grpcapi.ReasonInsufficientPermissions)
+			}
+			if err := call(h.as(session)); err != nil {
+				t.Errorf("session caller: %v", err)
+			}
+		})
+	}
+}
+
+func TestSearchAnswersThePageWithTypedDataAndSources(t *testing.T) {
+	h := newHarness(t)
+	resp, err := h.client.Search(h.as(searchKey), &searchv1.SearchRequest{Query: "pool", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetTotalCount() != 3 || resp.GetPage() != 1 || resp.GetLimit() != 2 || resp.GetSearchMode() != "natural" || len(resp.GetResults()) != 2 {
+		t.Fatalf("page: %v", resp)
+	}
+	r := resp.GetResults()[0]
+	if r.GetId() != "s1:posts:1001" || r.GetDatabase() != "s1" || r.GetTable() != "posts" || r.GetRelevanceScore() != 1 {
+		t.Errorf("result: %v", r)
+	}
+	data := r.GetData().AsMap()
+	if diff := cmp.Diff(map[string]any{"id": float64(1001), "subject": "Pool sizing", "note": nil}, data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"subject"}, r.GetMatchedColumns()); diff != "" {
+		t.Errorf("matched columns (-want +got):\n%s", diff)
+	}
+	src := resp.GetSources()[0]
+	if src.GetId() != "s1" || src.GetName() != "kb" || src.GetStatus() != "ok" || src.GetRowCount() != 3 {
+		t.Errorf("source status: %v", src)
+	}
+}
+
+func TestSearchErrorsHaveCanonicalCodesAndReasons(t *testing.T) {
+	h := newHarness(t)
+	ctx := h.as(searchKey)
+
+	_, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: "", Limit: 101, SearchMode: "fuzzy"})
+	wantStatus(t, err, codes.InvalidArgument, grpcx.ReasonValidation)
+	var fields []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	slices.Sort(fields)
+	if diff := cmp.Diff([]string{"limit", "query", "searchMode"}, fields); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+
+	_, err = h.client.Search(ctx, &searchv1.SearchRequest{Query: "pool", Databases: []string{"someone-elses"}})
+	wantStatus(t, err, codes.NotFound, grpcapi.ReasonConnectionNotFound)
+
+	_, err = h.client.Search(ctx, &searchv1.SearchRequest{Query: "pool", Databases: []string{"down"}})
+	wantStatus(t, err, codes.Unavailable, grpcapi.ReasonAllSourcesFailed)
+
+	resp, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: "pool", Databases: []string{"s1", "down"}})
+	if err != nil {
+		t.Fatalf("one source down: %v", err)
+	}
+	if len(resp.GetResults()) != 3 || resp.GetSources()[1].GetStatus() != "failed" || resp.GetSources()[1].GetErrorCode() != "DATABASE_CONNECTION_FAILED" {
+		t.Errorf("partial page: %v", resp)
+	}
+}
+
+func TestHistorySuggestionsTrendsAndAnalyze(t *testing.T) {
+	h := newHarness(t)
+	ctx := h.as(session)
+	for _, q := range []string{"pool sizing", "pool sizing", "pool tuning"} {
+		if _, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hist, err := h.client.GetHistory(ctx, &searchv1.GetHistoryRequest{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.GetEvents()) != 2 || hist.GetEvents()[0].GetQuery() != "pool tuning" || hist.GetEvents()[0].GetResultCount() != 3 ||
+		hist.GetEvents()[0].GetCreatedAt() == nil || !slices.Equal(hist.GetEvents()[0].GetDatabases(), []string{"s1"}) {
+		t.Errorf("history: %v", hist)
+	}
+	_, err = h.client.GetHistory(ctx, &searchv1.GetHistoryRequest{Limit: 101})
+	wantStatus(t, err, codes.InvalidArgument, grpcx.ReasonValidation)
+
+	sugs, err := h.client.GetSuggestions(ctx, &searchv1.GetSuggestionsRequest{Query: "pool s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sugs.GetSuggestions()) == 0 || sugs.GetSuggestions()[0].GetText() != "pool sizing" || sugs.GetSuggestions()[0].GetType() != "popular" {
+		t.Errorf("suggestions: %v", sugs)
+	}
+
+	trends, err := h.client.GetTrends(ctx, &searchv1.GetTrendsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trends.GetTrends()) != events.TrendDays+events.TrendWeeks || trends.GetTrends()[0].GetQueryVolume() != 3 ||
+		!slices.Equal(trends.GetTrends()[0].GetTopQueries(), []string{"pool sizing", "pool tuning"}) {
+		t.Errorf("trends: %v", trends)
+	}
+
+	a, err := h.client.Analyze(ctx, &searchv1.AnalyzeRequest{Query: "pool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perf := a.GetPerformance().AsMap()
+	srcs, _ := perf["sources"].([]any)
+	if len(srcs) != 1 {
+		t.Fatalf("performance: %v", perf)
+	}
+	stmts, _ := srcs[0].(map[string]any)["statements"].([]any)
+	if len(stmts) != 1 || stmts[0].(map[string]any)["statement"] == "" || stmts[0].(map[string]any)["explain"] == nil {
+		t.Errorf("statements: %v", stmts)
+	}
+	want := "ALTER TABLE `kb`.`posts` ADD FULLTEXT INDEX `ft_note` (`note`)"
+	if len(a.GetOptimization()) != 1 || a.GetOptimization()[0].GetSqlSuggestion() != want || a.GetOptimization()[0].GetType() != "index" {
+		t.Errorf("optimization: %v", a.GetOptimization())
+	}
+}

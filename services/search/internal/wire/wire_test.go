@@ -1,0 +1,43 @@
+package wire_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/wire"
+)
+
+// The fields of data come back in name order (a Struct is a map).
+func TestCodecRoundTripsAPage(t *testing.T) {
+	in := &search.Response{
+		Results: []search.Result{{
+			ID: "s1:t:1", Table: "t", Database: "s1", RelevanceScore: 0.75, MatchedColumns: []string{"body"},
+			Data:    []search.Field{{Name: "big", Value: "18446744073709551615"}, {Name: "body", Value: "text"}, {Name: "id", Value: int64(1)}, {Name: "note", Value: nil}},
+			Snippet: "…text…", Categories: []string{}, Highlights: []search.Highlight{{Column: "body", Fragments: []string{"<mark>text</mark>"}}},
+		}},
+		Suggestions:       []search.Suggestion{{Text: "texts", Score: 0.5, Type: search.SuggestSpelling}},
+		QueryOptimization: []search.Optimization{{Type: "query", Description: "d", Impact: "medium"}},
+		TotalCount:        42, TotalEstimated: true, ExecutionTime: 12 * time.Millisecond, Page: 3, Limit: 20,
+		Sources: []search.SourceStatus{{ID: "s1", Name: "kb", Status: search.StatusOK, RowCount: 42, Elapsed: 1500 * time.Microsecond},
+			{ID: "s2", Name: "down", Status: search.StatusFailed, ErrorCode: "DATABASE_CONNECTION_FAILED", Message: "refused"}},
+		Mode: search.ModeBoolean, Notices: []search.Notice{{Code: search.NoticeTermsIgnored, Message: "m", Terms: []string{"the"}}},
+	}
+	b, err := wire.Codec{}.Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := wire.Codec{}.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, out, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("(-in +out):\n%s", diff)
+	}
+	if _, err := (wire.Codec{}).Decode([]byte{0xff, 0xff}); err == nil {
+		t.Error("garbage decoded")
+	}
+}
