@@ -32,7 +32,7 @@ export DB_PASSWORD=${DB_PASSWORD:-} DB_DATABASE=${DB_DATABASE:-altus4}
 export REDIS_HOST=${REDIS_HOST:-127.0.0.1} REDIS_PORT=${REDIS_PORT:-6379} REDIS_PASSWORD=${REDIS_PASSWORD:-}
 
 # Services whose binary has a `migrate` command, in the order to migrate.
-MIGRATING=(account dbrouter)
+MIGRATING=(account dbrouter search)
 
 services=()
 for svc in "${ALL_SERVICES[@]}"; do
