@@ -3,6 +3,7 @@ package fulltext
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) (int, error) {
+	flag.Parse()
 	ctx := context.Background()
 	cfg := testenv.ServerConfig()
 	server, err := sql.Open("mysql", cfg.DSN())
@@ -57,6 +59,16 @@ func runTests(m *testing.M) (int, error) {
 	defer db.Close()
 	if err := corpus.Create(ctx, db, "packages", corpus.Sample()); err != nil {
 		return 0, err
+	}
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// Benchmarks run on every Debian package (tens of thousands of rows).
+		pkgs, err := corpus.Debian(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if err := corpus.Create(ctx, db, "debian", pkgs); err != nil {
+			return 0, err
+		}
 	}
 	shared.cfg, shared.db = cfg, db
 	return m.Run(), nil
@@ -92,7 +104,9 @@ type env struct {
 
 // newEnv returns an executor over the shared corpus database, or over a
 // fresh database prepared with setup when setup is not empty.
-func newEnv(t *testing.T, o Options, setup ...string) *env {
+func newEnv(t *testing.T, o Options, setup ...string) *env { return newEnvB(t, o, setup...) }
+
+func newEnvB(t testing.TB, o Options, setup ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{db: shared.db, cfg: shared.cfg}
@@ -214,7 +228,7 @@ func scores(rows []Row) []float64 {
 func freePort(t *testing.T) int { return testenv.FreePort(t) }
 
 // newPoolFor returns a pool to settings st, closed when the test ends.
-func newPoolFor(t *testing.T, st pool.Settings) (*pool.Pool, error) {
+func newPoolFor(t testing.TB, st pool.Settings) (*pool.Pool, error) {
 	t.Helper()
 	p, err := pool.New(pool.Key{ID: uuid.NewString(), Version: 3}, st, pool.Options{MaxSize: 2, ReapInterval: -1, ConnectTimeout: time.Second})
 	if err != nil {

@@ -35,7 +35,9 @@ const (
 	DefaultMaxConcurrency   = pool.DefaultMaxSize
 )
 
-// Count strategies: how a plan's total is counted.
+// Count strategies: how a plan's total is counted. On every Debian package
+// (63,666 rows, pages of 20 of thousands of matches) the window costs about
+// 7 ms over the search alone and the separate count about 25 ms.
 const (
 	// CountWindow counts in the search statement itself (COUNT(*) OVER ()),
 	// limited to the count budget; when the budget is hit the plain
@@ -213,7 +215,9 @@ type Options struct {
 	StatementTimeout time.Duration
 	// CountBudget bounds a count (DefaultCountBudget).
 	CountBudget time.Duration
-	// CountStrategy is CountWindow or CountSeparate (CountSeparate when empty).
+	// CountStrategy is CountWindow or CountSeparate (CountWindow when
+	// empty: measured faster, see the README). Servers without window
+	// functions always count separately.
 	CountStrategy string
 	// MaxConcurrency caps the statements running at once on one source,
 	// across calls (DefaultMaxConcurrency).
@@ -268,7 +272,7 @@ func New(o Options) (*Executor, error) {
 	}
 	switch e.countStrategy {
 	case "":
-		e.countStrategy = CountSeparate
+		e.countStrategy = CountWindow
 	case CountWindow, CountSeparate:
 	default:
 		return nil, fmt.Errorf("fulltext: unknown count strategy %q", e.countStrategy)

@@ -503,3 +503,22 @@ func TestAnUnreachableSourceFailsTheWholeCall(t *testing.T) {
 		t.Errorf("message does not name the source's address: %v", err)
 	}
 }
+
+func TestCountingUsesTheWindowOnlyWhereTheServerHasWindowFunctions(t *testing.T) {
+	for _, hasWindow := range []bool{true, false} {
+		e := newEnv(t, Options{})
+		e.src.sc.Server.WindowFunctions = hasWindow
+		want, _ := e.own(t, "description", "IN NATURAL LANGUAGE MODE", "library")
+		resp := e.execute(t, Request{Plans: []Plan{{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library", Limit: 5, Count: true}}})
+		if p := resp.Plans[0]; p.Err != nil || p.Total != len(want) || p.TotalEstimated {
+			t.Errorf("window functions %v: total %d (estimated %v, err %v), want %d", hasWindow, p.Total, p.TotalEstimated, p.Err, len(want))
+		}
+		sent := strings.Join(e.statements(), "\n")
+		if got := strings.Contains(sent, "COUNT(*) OVER ()"); got != hasWindow {
+			t.Errorf("window functions %v: statements %q", hasWindow, sent)
+		}
+		if got := strings.Contains(sent, "SELECT COUNT(*) FROM"); got == hasWindow {
+			t.Errorf("window functions %v: separate count sent = %v", hasWindow, got)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func (r runner) runJob(ctx context.Context, conn *pool.Conn, j *job, res *Result
 		} else if err != nil {
 			res.Total, res.Err = -1, err
 		}
-	case j.count && r.e.countStrategy == CountWindow:
+	case j.count && r.e.countStrategy == CountWindow && r.server.WindowFunctions:
 		rows, total, err := r.search(ctx, conn, j, j.withTotal, true, min(r.timeout, r.e.countBudget))
 		if isTimeout(err) {
 			// The count made it too slow: the rows alone, and a lower bound.

@@ -67,6 +67,10 @@ type Server struct {
 	// StatementTimeLimit is TimeLimitMaxStatementTime,
 	// TimeLimitMaxExecutionTime or "" (the server cannot limit a statement).
 	StatementTimeLimit string
+	// WindowFunctions is true when the server has window functions
+	// (MariaDB 10.2+, MySQL 8.0+), so a search can count its matches in
+	// the same statement (COUNT(*) OVER ()).
+	WindowFunctions bool
 	// Notes say what could not be read and what was assumed instead, for logs.
 	Notes []string
 }
@@ -103,6 +107,7 @@ func ReadServer(ctx context.Context, q Querier) (Server, error) {
 	}
 	s.Flavor = Flavor(s.Version, comment.String)
 	s.StatementTimeLimit = StatementTimeLimit(s.Flavor, s.Version)
+	s.WindowFunctions = WindowFunctions(s.Flavor, s.Version)
 	s.InnoDBStopwordsEnabled = enable.Int64 != 0
 	s.InnoDBStopwordTable = stopwordTable.String
 
@@ -196,6 +201,19 @@ func StatementTimeLimit(flavor, version string) string {
 		return TimeLimitMaxExecutionTime
 	}
 	return ""
+}
+
+// WindowFunctions reports whether a server of flavor and version has
+// window functions: MariaDB 10.2 and later, MySQL 8.0 and later.
+func WindowFunctions(flavor, version string) bool {
+	v, ok := parseVersion(version)
+	if !ok {
+		return false
+	}
+	if flavor == FlavorMariaDB {
+		return !v.less(semver{10, 2, 0})
+	}
+	return !v.less(semver{8, 0, 0})
 }
 
 type semver [3]int

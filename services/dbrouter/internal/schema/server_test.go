@@ -24,7 +24,7 @@ func TestReadServerReportsTheServersFullTextFacts(t *testing.T) {
 	if got.Version != version || got.Flavor != Flavor(version, comment) || got.StatementTimeLimit != StatementTimeLimit(got.Flavor, version) {
 		t.Errorf("version/flavor/limit = %q %q %q", got.Version, got.Flavor, got.StatementTimeLimit)
 	}
-	if got.StatementTimeLimit == "" {
+	if got.StatementTimeLimit == "" || !got.WindowFunctions {
 		t.Errorf("the test server (%s) should support a statement time limit", version)
 	}
 	if got.InnoDBMinTokenSize != minTok || got.InnoDBMaxTokenSize != maxTok || got.MyISAMMinWordLen != minWord || got.MyISAMMaxWordLen != maxWord {
@@ -40,21 +40,23 @@ func TestReadServerReportsTheServersFullTextFacts(t *testing.T) {
 	}
 }
 
-func TestStatementTimeLimitByFlavorAndVersion(t *testing.T) {
+func TestStatementTimeLimitAndWindowFunctionsByFlavorAndVersion(t *testing.T) {
 	tests := []struct {
 		version, comment string
 		wantFlavor       string
 		wantLimit        string
+		wantWindow       bool
 	}{
-		{"10.11.19-MariaDB-0+deb12u1", "Debian 12", FlavorMariaDB, TimeLimitMaxStatementTime},
-		{"5.5.5-10.1.48-MariaDB", "", FlavorMariaDB, TimeLimitMaxStatementTime},
-		{"10.0.38-MariaDB", "", FlavorMariaDB, ""},
-		{"8.0.36", "MySQL Community Server - GPL", FlavorMySQL, TimeLimitMaxExecutionTime},
-		{"5.7.8-log", "MySQL Community Server (GPL)", FlavorMySQL, TimeLimitMaxExecutionTime},
-		{"5.7.7-rc", "MySQL Community Server (GPL)", FlavorMySQL, ""},
-		{"5.6.51", "", FlavorMySQL, ""},
-		{"11.4.2", "mariadb.org binary distribution", FlavorMariaDB, TimeLimitMaxStatementTime},
-		{"garbage", "", FlavorMySQL, ""},
+		{"10.11.19-MariaDB-0+deb12u1", "Debian 12", FlavorMariaDB, TimeLimitMaxStatementTime, true},
+		{"5.5.5-10.1.48-MariaDB", "", FlavorMariaDB, TimeLimitMaxStatementTime, false},
+		{"10.2.44-MariaDB", "", FlavorMariaDB, TimeLimitMaxStatementTime, true},
+		{"10.0.38-MariaDB", "", FlavorMariaDB, "", false},
+		{"8.0.36", "MySQL Community Server - GPL", FlavorMySQL, TimeLimitMaxExecutionTime, true},
+		{"5.7.8-log", "MySQL Community Server (GPL)", FlavorMySQL, TimeLimitMaxExecutionTime, false},
+		{"5.7.7-rc", "MySQL Community Server (GPL)", FlavorMySQL, "", false},
+		{"5.6.51", "", FlavorMySQL, "", false},
+		{"11.4.2", "mariadb.org binary distribution", FlavorMariaDB, TimeLimitMaxStatementTime, true},
+		{"garbage", "", FlavorMySQL, "", false},
 	}
 	for _, tt := range tests {
 		flavor := Flavor(tt.version, tt.comment)
@@ -63,6 +65,9 @@ func TestStatementTimeLimitByFlavorAndVersion(t *testing.T) {
 		}
 		if got := StatementTimeLimit(flavor, tt.version); got != tt.wantLimit {
 			t.Errorf("StatementTimeLimit(%q, %q) = %q, want %q", flavor, tt.version, got, tt.wantLimit)
+		}
+		if got := WindowFunctions(flavor, tt.version); got != tt.wantWindow {
+			t.Errorf("WindowFunctions(%q, %q) = %v, want %v", flavor, tt.version, got, tt.wantWindow)
 		}
 	}
 }
