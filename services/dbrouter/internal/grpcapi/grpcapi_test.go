@@ -59,9 +59,9 @@ type harnessOptions struct {
 	describeTimeout time.Duration
 }
 
-func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+func newHarness(t testing.TB) *harness { return newHarnessWith(t, harnessOptions{}) }
 
-func newHarnessWith(t *testing.T, o harnessOptions) *harness {
+func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	meta, _ := testenv.OpenDatabase(t)
@@ -132,7 +132,7 @@ func (h *harness) createRequest(name string) *dbrouterv1.CreateDataSourceRequest
 	return &dbrouterv1.CreateDataSourceRequest{Name: name, Host: h.target.Host, Port: &port, Database: h.target.Database, Username: h.user, Password: h.pass}
 }
 
-func (h *harness) create(t *testing.T, userID, name string) *dbrouterv1.Connection {
+func (h *harness) create(t testing.TB, userID, name string) *dbrouterv1.Connection {
 	t.Helper()
 	resp, err := h.client.CreateDataSource(h.as(userID), h.createRequest(name))
 	if err != nil {

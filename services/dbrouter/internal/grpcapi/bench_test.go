@@ -1,0 +1,195 @@
+package grpcapi
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/altus4/altus/pkg/config"
+	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	"github.com/altus4/altus/pkg/testenv"
+	"github.com/altus4/altus/services/dbrouter/internal/corpus"
+	"github.com/altus4/altus/services/dbrouter/internal/schema"
+	"github.com/altus4/altus/services/dbrouter/internal/sqlbuild"
+)
+
+// debian is a database holding every Debian package in table "packages",
+// created by the first benchmark that needs it and dropped by TestMain.
+var debian struct {
+	once sync.Once
+	cfg  config.MySQL
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if debian.cfg.Database != "" {
+		cfg := testenv.ServerConfig()
+		if db, err := sql.Open("mysql", cfg.DSN()); err == nil {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS `" + debian.cfg.Database + "`")
+			db.Close()
+		}
+	}
+	os.Exit(code)
+}
+
+func debianDatabase(b *testing.B) config.MySQL {
+	b.Helper()
+	debian.once.Do(func() {
+		ctx := context.Background()
+		cfg := testenv.ServerConfig()
+		server, err := sql.Open("mysql", cfg.DSN())
+		if err != nil {
+			debian.err = err
+			return
+		}
+		defer server.Close()
+		cfg.Database = "altus_test_" + testenv.RandomSuffix(12)
+		if _, err := server.ExecContext(ctx, "CREATE DATABASE `"+cfg.Database+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+			debian.err = err
+			return
+		}
+		debian.cfg = cfg
+		db, err := sql.Open("mysql", cfg.DSN())
+		if err != nil {
+			debian.err = err
+			return
+		}
+		defer db.Close()
+		pkgs, err := corpus.Debian(ctx)
+		if err != nil {
+			debian.err = err
+			return
+		}
+		debian.err = corpus.Create(ctx, db, "packages", pkgs)
+	})
+	if debian.err != nil {
+		b.Fatalf("Debian corpus: %v", debian.err)
+	}
+	return debian.cfg
+}
+
+// benchQueries are common words of the corpus (hundreds to thousands of
+// matches each); a page is the search default of 20 rows.
+var benchQueries = []string{"library", "python module", "development files", "gnome", "server", "documentation", "game", "perl"}
+
+const benchLimit = 20
+
+// BenchmarkExecuteSearch runs one natural-mode plan (a page of 20) on every
+// Debian package through the RPC: the generated client over bufconn, the
+// interceptor chain, the owner check, the cached schema, validation, the
+// statement built, its span and the pooled connection.
+func BenchmarkExecuteSearch(b *testing.B) {
+	cfg := debianDatabase(b)
+	h := newHarness(b)
+	if _, err := h.admin.Exec("GRANT SELECT ON `" + cfg.Database + "`.* TO '" + h.user + "'@'%'"); err != nil {
+		b.Fatal(err)
+	}
+	port := int32(cfg.Port)
+	created, err := h.client.CreateDataSource(h.as("owner"), &dbrouterv1.CreateDataSourceRequest{
+		Name: "debian", Host: cfg.Host, Port: &port, Database: cfg.Database, Username: h.user, Password: h.pass})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := created.GetConnection().GetId()
+	call := func(ctx context.Context, i int) {
+		q := benchQueries[i%len(benchQueries)]
+		resp, err := h.client.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: id, Plans: []*dbrouterv1.SearchPlan{
+			{Table: "packages", Index: "ft_description", Mode: "natural", Against: q, Limit: benchLimit},
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p := resp.GetPlans()[0]; p.GetErrorCode() != "" || len(p.GetRows()) != benchLimit {
+			b.Fatalf("%q: %s %s, %d rows", q, p.GetErrorCode(), p.GetErrorMessage(), len(p.GetRows()))
+		}
+	}
+	runBoth(b, h.as("owner"), call)
+}
+
+// BenchmarkRawStatement runs the same statement (as ExecuteSearch builds
+// it, without the time limit and trace comment) straight through
+// database/sql on one connection pool of the same size and driver settings,
+// scanning the rows the same way.
+func BenchmarkRawStatement(b *testing.B) {
+	cfg := debianDatabase(b)
+	dc := mysql.NewConfig()
+	dc.Net, dc.Addr, dc.User, dc.Passwd, dc.DBName = "tcp", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), cfg.Username, cfg.Password, cfg.Database
+	dc.InterpolateParams, dc.Collation, dc.ParseTime = true, "utf8mb4_unicode_ci", true
+	connector, err := mysql.NewConnector(dc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
+	ctx := context.Background()
+	sc, err := schema.Discover(ctx, db, cfg.Database, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, _ := sc.Table("packages")
+	stmt, err := sqlbuild.SearchStatement(sqlbuild.Search{Table: t, Index: t.FullTextIndexes[0], Columns: []string{"name", "section", "description"}, Mode: sqlbuild.ModeNatural, MaxValueChars: 8192})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if t.FullTextIndexes[0].Name != "ft_description" {
+		b.Fatalf("first index is %s", t.FullTextIndexes[0].Name)
+	}
+	call := func(ctx context.Context, i int) {
+		q := benchQueries[i%len(benchQueries)]
+		rows, err := db.QueryContext(ctx, stmt.SQL, q, q, benchLimit, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vals := make([]sql.NullString, 4)
+		var score float64
+		dest := []any{&vals[0], &vals[1], &vals[2], &vals[3], &score}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rows.Close(); err != nil || n != benchLimit {
+			b.Fatalf("%q: %v, %d rows", q, err, n)
+		}
+	}
+	runBoth(b, ctx, call)
+}
+
+// runBoth runs call one at a time (c=1) and from 16 goroutines (c=16).
+func runBoth(b *testing.B, ctx context.Context, call func(context.Context, int)) {
+	for i := range benchQueries {
+		call(ctx, i) // warm the pool, the schema cache and the server's caches
+	}
+	b.Run("c=1", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			call(ctx, i)
+			i++
+		}
+	})
+	b.Run("c=16", func(b *testing.B) {
+		b.SetParallelism(8) // 8 x GOMAXPROCS (2 here) = 16 callers
+		var mu sync.Mutex
+		next := 0
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				call(ctx, i)
+			}
+		})
+	})
+}
