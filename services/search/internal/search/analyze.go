@@ -101,7 +101,7 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 			sctx, cancel := context.WithTimeout(ctx, 2*s.o.SourceTimeout)
 			defer cancel()
 			t0 := time.Now()
-			an.resp, an.err = s.o.Sources.Execute(sctx, an.req)
+			an.resp, an.err = s.call(sctx, an.req)
 			an.elapsed = time.Since(t0)
 		})
 	}

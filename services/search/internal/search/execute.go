@@ -94,7 +94,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single 
 			sctx, cancel := context.WithTimeout(ctx, s.o.SourceTimeout)
 			defer cancel()
 			start := time.Now()
-			r.resp, r.err = s.o.Sources.Execute(sctx, r.req)
+			r.resp, r.err = s.call(sctx, r.req)
 			r.elapsed = time.Since(start)
 			if r.err == nil && (len(r.resp.Plans) != len(r.req.Plans) || len(r.resp.Counts) != len(r.req.Counts)) {
 				r.err = errors.New("dbrouter answered with a different number of results than plans")
@@ -142,4 +142,45 @@ func failure(err error) (statusName, code, msg string) {
 		return StatusFailed, code, msg
 	}
 	return StatusFailed, CodeSourceFailed, "The database could not be searched."
+}
+
+// MaxPlansPerCall is the most plans (and counts) dbrouter takes in one
+// ExecuteSearch call.
+const MaxPlansPerCall = 200
+
+// call runs req on its source: in one call, or, for a source with more
+// FULLTEXT indexes than one call takes, in several parallel calls whose
+// results are put back in request order.
+func (s *Service) call(ctx context.Context, req ExecRequest) (ExecResponse, error) {
+	if len(req.Plans) <= MaxPlansPerCall && len(req.Counts) <= MaxPlansPerCall {
+		return s.o.Sources.Execute(ctx, req)
+	}
+	var parts []ExecRequest
+	for i := 0; i < len(req.Plans); i += MaxPlansPerCall {
+		part := req
+		part.Plans, part.Counts = req.Plans[i:min(i+MaxPlansPerCall, len(req.Plans))], nil
+		parts = append(parts, part)
+	}
+	for i := 0; i < len(req.Counts); i += MaxPlansPerCall {
+		part := req
+		part.Plans, part.Counts = nil, req.Counts[i:min(i+MaxPlansPerCall, len(req.Counts))]
+		parts = append(parts, part)
+	}
+	resps := make([]ExecResponse, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() { resps[i], errs[i] = s.o.Sources.Execute(ctx, part) })
+	}
+	wg.Wait()
+	var out ExecResponse
+	for i, r := range resps {
+		if errs[i] != nil {
+			return ExecResponse{}, errs[i]
+		}
+		out.Plans = append(out.Plans, r.Plans...)
+		out.Counts = append(out.Counts, r.Counts...)
+		out.Queued = max(out.Queued, r.Queued)
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type fakeSource struct {
 	ranking map[string][]int
 	err     error // every Execute fails with it
 	block   bool  // Execute waits for its context to end
+	// noMatches makes every search but prefix searches ("+word*") find
+	// nothing; prefix searches return the rows having a word with the prefix.
+	noMatches bool
 }
 
 type fakeSources struct {
@@ -93,6 +97,10 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 		resp.Plans = append(resp.Plans, s.run(p))
 	}
 	for _, c := range req.Counts {
+		if s.noMatches {
+			resp.Counts = append(resp.Counts, PlanResult{Total: 0})
+			continue
+		}
 		seen := map[int]bool{}
 		for _, m := range c.Matches {
 			for _, pos := range s.ranking[m.Table+"/"+m.Index] {
@@ -129,6 +137,20 @@ func (s *fakeSource) run(p Plan) PlanResult {
 	if p.Explain {
 		res.Explain = []map[string]string{{"type": "fulltext", "key": p.Index}}
 		return res
+	}
+	if prefix, ok := strings.CutSuffix(strings.TrimPrefix(p.Against, "+"), "*"); ok {
+		var kept []int
+		for _, pos := range ranking {
+			for _, v := range s.rows[p.Table][pos].values {
+				if slices.ContainsFunc(wordSpans(v), func(sp span) bool { return strings.HasPrefix(sp.word, strings.ToLower(prefix)) }) {
+					kept = append(kept, pos)
+					break
+				}
+			}
+		}
+		ranking = kept
+	} else if s.noMatches {
+		ranking = nil
 	}
 	if p.Count {
 		res.Total = len(ranking)
@@ -324,4 +346,24 @@ func sortedIDs(rs []Result) []string {
 	}
 	slices.SortFunc(out, cmp.Compare)
 	return out
+}
+
+// fakeStore serves fixed popular queries; history and trends are tested
+// against MariaDB in package events.
+type fakeStore struct {
+	popular []events.QueryCount
+}
+
+func (f *fakeStore) History(context.Context, string, int, int) ([]events.Event, error) { return nil, nil }
+
+func (f *fakeStore) Trends(context.Context, string, time.Time) ([]events.Trend, error) { return nil, nil }
+
+func (f *fakeStore) Popular(_ context.Context, _ string, prefix string, _ time.Time, limit int) ([]events.QueryCount, error) {
+	var out []events.QueryCount
+	for _, q := range f.popular {
+		if strings.HasPrefix(strings.ToLower(q.Query), strings.ToLower(prefix)) && len(out) < limit {
+			out = append(out, q)
+		}
+	}
+	return out, nil
 }

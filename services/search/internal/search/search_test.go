@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -419,4 +420,30 @@ func (slowCache) Get(ctx context.Context, _ []string, _ string) ([]byte, []int64
 func (slowCache) Set(ctx context.Context, _ string, _ []int64, _ []byte, _ time.Duration) error {
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+func TestASourceWithMoreIndexesThanOneCallTakesIsSearchedInSeveralCalls(t *testing.T) {
+	src := newFakeSource("s1", 3, nil, nil)
+	t0 := &src.desc.Tables[0]
+	t0.Indexes = nil
+	for i := range MaxPlansPerCall + 50 {
+		name := "ft_" + strconv.Itoa(i)
+		t0.Indexes = append(t0.Indexes, Index{Name: name, Columns: []string{"title"}})
+		src.ranking["articles/"+name] = seqPerm(3)
+	}
+	f := &fakeSources{sources: []*fakeSource{src}}
+	resp := search(t, newService(f), Request{Query: "pools"})
+	if len(resp.Results) != 3 || resp.TotalCount != 3 || resp.Sources[0].Status != StatusOK {
+		t.Errorf("%d results, total %d, %+v", len(resp.Results), resp.TotalCount, resp.Sources)
+	}
+	plans := 0
+	for _, e := range f.execs {
+		if len(e.Plans) > MaxPlansPerCall || len(e.Counts) > MaxPlansPerCall {
+			t.Errorf("a call with %d plans and %d counts", len(e.Plans), len(e.Counts))
+		}
+		plans += len(e.Plans)
+	}
+	if len(f.execs) != 3 || plans != MaxPlansPerCall+50 {
+		t.Errorf("%d calls with %d plans in all", len(f.execs), plans)
+	}
 }

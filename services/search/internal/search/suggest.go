@@ -126,7 +126,7 @@ func (s *Service) vocabulary(ctx context.Context, p *prepared, prefixes []string
 			continue
 		}
 		wg.Go(func() {
-			resp, err := s.o.Sources.Execute(ctx, req)
+			resp, err := s.call(ctx, req)
 			if err != nil {
 				return
 			}
