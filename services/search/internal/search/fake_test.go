@@ -354,9 +354,13 @@ type fakeStore struct {
 	popular []events.QueryCount
 }
 
-func (f *fakeStore) History(context.Context, string, int, int) ([]events.Event, error) { return nil, nil }
+func (f *fakeStore) History(context.Context, string, int, int) ([]events.Event, error) {
+	return nil, nil
+}
 
-func (f *fakeStore) Trends(context.Context, string, time.Time) ([]events.Trend, error) { return nil, nil }
+func (f *fakeStore) Trends(context.Context, string, time.Time) ([]events.Trend, error) {
+	return nil, nil
+}
 
 func (f *fakeStore) Popular(_ context.Context, _ string, prefix string, _ time.Time, limit int) ([]events.QueryCount, error) {
 	var out []events.QueryCount
