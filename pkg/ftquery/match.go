@@ -18,6 +18,7 @@ type ftTerm struct {
 	words  []string
 	ascii  []bool // words[i] is ASCII
 	prefix bool
+	first  byte // first byte of words[0] when ASCII, else 0
 }
 
 func prepare(terms []Term) []ftTerm {
@@ -29,12 +30,15 @@ func prepare(terms []Term) []ftTerm {
 				ws = append(ws, fold(part))
 			}
 		}
-		if len(ws) == 0 {
+		if len(ws) == 0 || ws[0] == "" {
 			continue
 		}
 		ft := ftTerm{words: ws, ascii: make([]bool, len(ws)), prefix: t.Prefix}
 		for i, w := range ws {
 			ft.ascii[i] = isASCII(w)
+		}
+		if ft.ascii[0] {
+			ft.first = ws[0][0]
 		}
 		out = append(out, ft)
 	}
@@ -61,21 +65,30 @@ type hit struct {
 type scan struct {
 	text   string
 	spans  []span
-	folded []string // fold of non-ASCII words, computed on demand
-	done   []bool
+	folded map[string]string // fold of non-ASCII words, computed on demand
 	runes  int
 	hits   []hit
+	marks  []mark
+	count  []int
 }
 
-var scanPool = sync.Pool{New: func() any { return new(scan) }}
+// counts returns a zeroed counter per term.
+func (s *scan) counts(n int) []int {
+	if cap(s.count) < n {
+		s.count = make([]int, n)
+	}
+	s.count = s.count[:n]
+	clear(s.count)
+	return s.count
+}
+
+var scanPool = sync.Pool{New: func() any { return &scan{folded: map[string]string{}} }}
 
 func newScan(text string) *scan {
 	s := scanPool.Get().(*scan)
 	s.text = text
 	s.spans, s.runes = appendSpans(s.spans[:0], text)
 	s.hits = s.hits[:0]
-	s.folded = s.folded[:0]
-	s.done = s.done[:0]
 	return s
 }
 
@@ -91,32 +104,26 @@ func (s *scan) release() {
 // word reports whether word i equals (or, with prefix, starts with) the
 // folded term word tw.
 func (s *scan) word(i int, tw string, twASCII, prefix bool) bool {
-	sp := s.spans[i]
-	w := s.text[sp.start:sp.end]
-	if isASCII(w) {
-		if !twASCII || len(w) < len(tw) || (!prefix && len(w) != len(tw)) {
+	sp := &s.spans[i]
+	if sp.ascii {
+		n := int(sp.end - sp.start)
+		if !twASCII || n < len(tw) || (!prefix && n != len(tw)) || sp.first != tw[0] {
 			return false
 		}
-		for k := 0; k < len(tw); k++ {
-			c := w[k]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != tw[k] {
+		w := s.text[sp.start:sp.end]
+		for k := 1; k < len(tw); k++ {
+			if lowerASCII(w[k]) != tw[k] {
 				return false
 			}
 		}
 		return true
 	}
-	if len(s.done) == 0 {
-		s.done = append(s.done[:0], make([]bool, len(s.spans))...)
-		s.folded = append(s.folded[:0], make([]string, len(s.spans))...)
+	w := s.text[sp.start:sp.end]
+	f, ok := s.folded[w]
+	if !ok {
+		f = fold(w)
+		s.folded[w] = f
 	}
-	if !s.done[i] {
-		s.folded[i] = fold(w)
-		s.done[i] = true
-	}
-	f := s.folded[i]
 	if prefix {
 		return strings.HasPrefix(f, tw)
 	}
@@ -129,6 +136,9 @@ func (s *scan) at(i int, t *ftTerm) bool {
 	if i+n > len(s.spans) {
 		return false
 	}
+	if sp := &s.spans[i]; sp.ascii && sp.first != t.first {
+		return false // the common case: a quick no
+	}
 	for k := 0; k < n; k++ {
 		if !s.word(i+k, t.words[k], t.ascii[k], t.prefix && k == n-1) {
 			return false
@@ -139,7 +149,17 @@ func (s *scan) at(i int, t *ftTerm) bool {
 
 // find records every hit; with first it stops at the first one.
 func (s *scan) find(terms []ftTerm, first bool) {
+	// Most words are ASCII and start with a letter no term starts with:
+	// a bitset of the terms' first bytes rejects them at once.
+	var firsts [4]uint64
+	for i := range terms {
+		c := terms[i].first
+		firsts[c/64] |= 1 << (c % 64)
+	}
 	for i := range s.spans {
+		if sp := &s.spans[i]; sp.ascii && firsts[sp.first/64]&(1<<(sp.first%64)) == 0 {
+			continue
+		}
 		for ti := range terms {
 			if s.at(i, &terms[ti]) {
 				s.hits = append(s.hits, hit{first: i, last: i + len(terms[ti].words) - 1, term: ti})
@@ -151,18 +171,31 @@ func (s *scan) find(terms []ftTerm, first bool) {
 	}
 }
 
+// Matcher finds one query's terms in many texts. Build it once per search
+// page (NewMatcher folds the terms once) and call its methods for every
+// result column; it is safe for concurrent use. The package functions
+// Matches, Snippet and Highlight are shorthands that build one per call.
+type Matcher struct {
+	terms []ftTerm
+}
+
+// NewMatcher prepares terms (usually Compiled.Terms) for matching.
+func NewMatcher(terms []Term) *Matcher { return &Matcher{terms: prepare(terms)} }
+
 // Matches reports whether text contains any of terms, on word boundaries,
 // case- and accent-insensitively like utf8mb4_unicode_ci (café = CAFE =
 // cafe). A prefix term matches words starting with it; a phrase matches its
 // words consecutive (punctuation between them is allowed, as on the server).
-func Matches(text string, terms []Term) bool {
-	ft := prepare(terms)
-	if len(ft) == 0 || text == "" {
+func Matches(text string, terms []Term) bool { return NewMatcher(terms).Matches(text) }
+
+// Matches reports whether text contains any of the terms (see Matches).
+func (m *Matcher) Matches(text string) bool {
+	if len(m.terms) == 0 || text == "" {
 		return false
 	}
 	s := newScan(text)
 	defer s.release()
-	s.find(ft, true)
+	s.find(m.terms, true)
 	return len(s.hits) > 0
 }
 
@@ -174,33 +207,41 @@ const ellipsis = "…"
 // boundaries, with "…" where the text was cut. When nothing matches it is
 // the start of the text; a text that fits is returned whole.
 func Snippet(text string, terms []Term, maxRunes int) string {
+	return NewMatcher(terms).Snippet(text, maxRunes)
+}
+
+// Snippet returns the best window of text (see Snippet).
+func (m *Matcher) Snippet(text string, maxRunes int) string {
 	if maxRunes <= 0 || text == "" {
 		return ""
 	}
-	if utf8.RuneCountInString(text) <= maxRunes {
+	if len(text) <= maxRunes { // fewer bytes than maxRunes: fewer runes too
+		return text
+	}
+	s := newScan(text)
+	defer s.release()
+	if s.runes <= maxRunes {
 		return text
 	}
 	budget := maxRunes - 2 // room for "…" at both ends
 	if budget < 1 {
 		budget = maxRunes
 	}
-	s := newScan(text)
-	defer s.release()
-	if ft := prepare(terms); len(ft) > 0 {
-		s.find(ft, false)
+	if len(m.terms) > 0 {
+		s.find(m.terms, false)
 	}
 	if len(s.hits) == 0 {
 		return s.cut(0, s.byteAtRune(maxRunes-1), maxRunes-1)
 	}
 	// Sliding window over hits: the most distinct terms within budget runes.
-	counts := map[int]int{}
+	counts := s.counts(len(m.terms))
 	bestL, bestR, bestN := 0, 0, -1
 	r, distinct := 0, 0
 	for l := range s.hits {
 		if r < l {
 			r = l
 		}
-		for r < len(s.hits) && s.spans[s.hits[r].last].re-s.spans[s.hits[l].first].rs <= budget {
+		for r < len(s.hits) && int(s.spans[s.hits[r].last].re-s.spans[s.hits[l].first].rs) <= budget {
 			if counts[s.hits[r].term] == 0 {
 				distinct++
 			}
@@ -227,17 +268,17 @@ func Snippet(text string, terms []Term, maxRunes int) string {
 			we = e
 		}
 	}
-	if we.re-ws.rs > budget { // one hit longer than the budget: cut inside it
-		be := s.byteAtRune(ws.rs + budget)
-		if be <= ws.start {
-			be = ws.start + runeBytes(s.text[ws.start:], budget)
+	if int(we.re-ws.rs) > budget { // one hit longer than the budget: cut inside it
+		be := s.byteAtRune(int(ws.rs) + budget)
+		if be <= int(ws.start) {
+			be = int(ws.start) + runeBytes(s.text[ws.start:], budget)
 		}
-		return s.cut(ws.start, be, budget)
+		return s.cut(int(ws.start), be, budget)
 	}
-	bs, be := s.widen(ws.rs, we.re, budget)
+	bs, be := s.widen(int(ws.rs), int(we.re), budget)
 	if bs == 0 || be == len(s.text) {
 		// Only one "…" is needed: use its room too.
-		bs, be = s.widen(ws.rs, we.re, budget+1)
+		bs, be = s.widen(int(ws.rs), int(we.re), budget+1)
 		return s.cut(bs, be, budget+1)
 	}
 	return s.cut(bs, be, budget)
@@ -265,13 +306,13 @@ func (s *scan) widen(rs, re, budget int) (int, int) {
 	bs, be := 0, len(s.text)
 	if newRS > 0 {
 		// first word starting at or after newRS (never after rs)
-		k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].rs >= newRS })
-		bs = s.spans[k].start
+		k := sort.Search(len(s.spans), func(i int) bool { return int(s.spans[i].rs) >= newRS })
+		bs = int(s.spans[k].start)
 	}
 	if newRE < s.runes {
 		// last word ending at or before newRE (never before re)
-		k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].re > newRE })
-		be = s.spans[k-1].end
+		k := sort.Search(len(s.spans), func(i int) bool { return int(s.spans[i].re) > newRE })
+		be = int(s.spans[k-1].end)
 	}
 	return bs, be
 }
@@ -283,9 +324,9 @@ func (s *scan) byteAtRune(n int) int {
 	if n >= s.runes {
 		return len(s.text)
 	}
-	k := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].re > n })
+	k := sort.Search(len(s.spans), func(i int) bool { return int(s.spans[i].re) > n })
 	if k > 0 {
-		return s.spans[k-1].end
+		return int(s.spans[k-1].end)
 	}
 	return runeBytes(s.text, n)
 }
@@ -344,33 +385,35 @@ type mark struct {
 // When there are more candidate fragments than maxFragments, those with the
 // most distinct terms win (ties: the earliest). No match gives nil.
 func Highlight(text string, terms []Term, maxFragments, fragmentRunes int) []string {
-	if maxFragments <= 0 || text == "" {
-		return nil
-	}
-	ft := prepare(terms)
-	if len(ft) == 0 {
+	return NewMatcher(terms).Highlight(text, maxFragments, fragmentRunes)
+}
+
+// Highlight returns highlighted fragments of text (see Highlight).
+func (m *Matcher) Highlight(text string, maxFragments, fragmentRunes int) []string {
+	if maxFragments <= 0 || text == "" || len(m.terms) == 0 {
 		return nil
 	}
 	s := newScan(text)
 	defer s.release()
-	s.find(ft, false)
+	s.find(m.terms, false)
 	if len(s.hits) == 0 {
 		return nil
 	}
 	// Marks: hits in text order, overlapping ones merged.
 	sort.SliceStable(s.hits, func(i, j int) bool { return s.hits[i].first < s.hits[j].first })
-	var marks []mark
+	marks := s.marks[:0]
+	defer func() { s.marks = marks[:0] }()
 	for _, h := range s.hits {
 		a, b := s.spans[h.first], s.spans[h.last]
 		bit := uint64(1) << (uint(h.term) % 64)
-		if n := len(marks); n > 0 && a.start < marks[n-1].end {
-			if b.end > marks[n-1].end {
-				marks[n-1].end, marks[n-1].re = b.end, b.re
+		if n := len(marks); n > 0 && int(a.start) < marks[n-1].end {
+			if int(b.end) > marks[n-1].end {
+				marks[n-1].end, marks[n-1].re = int(b.end), int(b.re)
 			}
 			marks[n-1].terms |= bit
 			continue
 		}
-		marks = append(marks, mark{start: a.start, end: b.end, rs: a.rs, re: b.re, terms: bit})
+		marks = append(marks, mark{start: int(a.start), end: int(b.end), rs: int(a.rs), re: int(b.re), terms: bit})
 	}
 	// Fragments: greedy in text order, each holding the marks that fit.
 	type frag struct {

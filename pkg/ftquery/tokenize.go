@@ -73,10 +73,13 @@ func wordAt(s string, i int) (isWord bool, size int) {
 	return IsWordChar(r), n
 }
 
-// span is one word of a text: its byte range and its rune range.
+// span is one word of a text: its byte range, its rune range, and whether
+// it is ASCII (then first is its first byte, lower-cased).
 type span struct {
-	start, end int // byte offsets
-	rs, re     int // rune offsets
+	start, end int32 // byte offsets
+	rs, re     int32 // rune offsets
+	ascii      bool
+	first      byte
 }
 
 // Words splits text into words exactly as the server's full-text parser
@@ -107,25 +110,54 @@ func Words(text string) []string {
 // text's length in runes.
 func appendSpans(dst []span, text string) ([]span, int) {
 	runes := 0
-	for i := 0; i < len(text); {
-		w, n := wordAt(text, i)
+	i := 0
+	for i < len(text) {
+		c := text[i]
+		var w bool
+		n := 1
+		if c < utf8.RuneSelf {
+			w = asciiWord[c]
+		} else {
+			w, n = wordAt(text, i)
+		}
 		if !w {
 			i += n
 			runes++
 			continue
 		}
-		start, rs := i, runes
+		start, rs, ascii := i, runes, c < utf8.RuneSelf
 		i += n
 		runes++
 		for i < len(text) {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				if !asciiWord[c] {
+					break
+				}
+				i++
+				runes++
+				continue
+			}
 			w, m := wordAt(text, i)
 			if !w {
 				break
 			}
+			ascii = false
 			i += m
 			runes++
 		}
-		dst = append(dst, span{start: start, end: i, rs: rs, re: runes})
+		sp := span{start: int32(start), end: int32(i), rs: int32(rs), re: int32(runes), ascii: ascii}
+		if ascii {
+			sp.first = lowerASCII(text[start])
+		}
+		dst = append(dst, sp)
 	}
 	return dst, runes
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
