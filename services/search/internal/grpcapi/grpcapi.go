@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -54,6 +55,23 @@ func caller(ctx context.Context, perm string) (identity.Principal, error) {
 	return p, nil
 }
 
+// CacheControlKey is the request metadata whose value "no-cache" makes a
+// search skip the result cache lookup (as the HTTP header of that name).
+const CacheControlKey = "cache-control"
+
+// noCache reports whether the request asked not to be served from the cache.
+func noCache(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get(CacheControlKey) {
+		for d := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Server implements searchv1.SearchServiceServer.
 type Server struct {
 	searchv1.UnimplementedSearchServiceServer
@@ -72,7 +90,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 	resp, err := s.svc.Search(ctx, p, search.Request{
 		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
 		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
-		IncludeAnalytics: req.GetIncludeAnalytics(),
+		IncludeAnalytics: req.GetIncludeAnalytics(), NoCache: noCache(ctx),
 	})
 	if err != nil {
 		return nil, mapErr(err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
 	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/wire"
 )
 
 const secret = "grpcapi-test-secret-grpcapi-test-secret"
@@ -105,14 +107,18 @@ type harness struct {
 	signer *identity.Signer
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
 	t.Helper()
 	db, _ := testenv.OpenDatabase(t)
 	if _, err := migrate.Up(context.Background(), db, events.Service, events.Migrations(), nil); err != nil {
 		t.Fatal(err)
 	}
 	st := events.NewStore(db)
-	svc := search.New(search.Options{Sources: sources{}, Events: syncRecorder{st}, Store: st, Log: quiet, SourceTimeout: time.Second})
+	o := search.Options{Sources: sources{}, Events: syncRecorder{st}, Store: st, Log: quiet, SourceTimeout: time.Second}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	svc := search.New(o)
 	h := &harness{signer: identity.NewSigner(secret)}
 	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: quiet, Signer: h.signer})
 	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc))
@@ -306,5 +312,53 @@ func TestHistorySuggestionsTrendsAndAnalyze(t *testing.T) {
 	want := "ALTER TABLE `kb`.`posts` ADD FULLTEXT INDEX `ft_note` (`note`)"
 	if len(a.GetOptimization()) != 1 || a.GetOptimization()[0].GetSqlSuggestion() != want || a.GetOptimization()[0].GetType() != "index" {
 		t.Errorf("optimization: %v", a.GetOptimization())
+	}
+}
+
+// memCache is a result cache in memory (versions never move here).
+type memCache struct {
+	mu     sync.Mutex
+	values map[string][]byte
+	stored chan string
+}
+
+func (c *memCache) Get(_ context.Context, _ []string, key string) ([]byte, []int64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.values[key]
+	return v, []int64{0}, ok, nil
+}
+
+func (c *memCache) Set(_ context.Context, key string, _ []int64, value []byte, _ time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.values[key] = value
+	c.stored <- key
+	return nil
+}
+
+func TestCacheControlNoCacheBypassesTheResultCache(t *testing.T) {
+	cache := &memCache{values: map[string][]byte{}, stored: make(chan string, 10)}
+	h := newHarness(t, func(o *search.Options) { o.Cache = cache; o.Codec = wire.Codec{} })
+	ctx := h.as(searchKey)
+	search := func(ctx context.Context) bool {
+		t.Helper()
+		resp, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: "pool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCached()
+	}
+	if search(ctx) {
+		t.Fatal("first search cached")
+	}
+	<-cache.stored // written in the background
+	if !search(ctx) {
+		t.Fatal("the stored page was not served")
+	}
+	for _, v := range []string{"no-cache", "max-age=0, No-Cache"} {
+		if search(metadata.AppendToOutgoingContext(ctx, grpcapi.CacheControlKey, v)) {
+			t.Errorf("cache-control: %s was served from the cache", v)
+		}
 	}
 }

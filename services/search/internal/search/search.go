@@ -107,9 +107,10 @@ type Options struct {
 
 // Service answers searches.
 type Service struct {
-	o   Options
-	bg  sync.WaitGroup
-	log *slog.Logger
+	o    Options
+	bg   sync.WaitGroup
+	log  *slog.Logger
+	memo describeMemo
 }
 
 // New returns a Service.
@@ -141,7 +142,7 @@ func New(o Options) *Service {
 	if o.Codec == nil {
 		o.Cache = nil
 	}
-	return &Service{o: o, log: o.Log}
+	return &Service{o: o, log: o.Log, memo: describeMemo{entries: map[string]memoEntry{}}}
 }
 
 // Wait blocks until the background cache writes started by searches end.
@@ -155,7 +156,7 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		return nil, err
 	}
 	key := CacheKey(p.UserID, req)
-	versions, hit := s.cacheGet(ctx, p.UserID, key)
+	versions, hit := s.cacheGet(ctx, p.UserID, key, req.NoCache)
 	if hit != nil {
 		hit.Cached = true
 		hit.ExecutionTime = s.o.Now().Sub(start)
@@ -163,7 +164,7 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		s.finish(p, req, hit)
 		return hit, nil
 	}
-	resp, cacheable, err := s.search(ctx, p, req)
+	resp, cacheable, err := s.search(ctx, p, req, versions)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,8 @@ func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
 
 // cacheGet looks the page up; it returns the versions to store a fresh page
 // under (nil when the cache did not answer) and the cached page, if any.
-func (s *Service) cacheGet(ctx context.Context, userID, key string) ([]int64, *Response) {
+// With noCache the versions are read but the page is not returned.
+func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool) ([]int64, *Response) {
 	if s.o.Cache == nil {
 		return nil, nil
 	}
@@ -225,7 +227,7 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string) ([]int64, *R
 		s.log.DebugContext(ctx, "result cache unavailable; searching uncached", "error", err)
 		return nil, nil
 	}
-	if !found {
+	if !found || noCache {
 		s.o.Metrics.cacheResult("miss")
 		return versions, nil
 	}
@@ -259,14 +261,14 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 
 // search runs an uncached search. cacheable is false when a source failed
 // (a partial page is not worth keeping).
-func (s *Service) search(ctx context.Context, p identity.Principal, req Request) (*Response, bool, error) {
+func (s *Service) search(ctx context.Context, p identity.Principal, req Request, versions []int64) (*Response, bool, error) {
 	resp := &Response{Limit: req.Limit, Page: req.Offset/req.Limit + 1, Mode: req.Mode}
 	if req.Mode == ModeSemantic {
 		resp.Mode = ModeNatural
 		resp.Notices = append(resp.Notices, Notice{Code: NoticeSemanticUnavailable,
 			Message: "Semantic search is not available yet: the query ran as a natural language full-text search."})
 	}
-	sources, err := s.o.Sources.Describe(ctx, req.Databases)
+	sources, err := s.describe(ctx, p.UserID, req.Databases, versions)
 	if err != nil {
 		return nil, false, err
 	}
@@ -326,4 +328,65 @@ func allFailed(st []SourceStatus) bool {
 		}
 	}
 	return failed > 0 && failed == len(st)
+}
+
+// Description memo bounds.
+const (
+	// DescribeMemoTTL bounds how long a description of a user's sources is
+	// reused, even when their version has not moved.
+	DescribeMemoTTL = 10 * time.Second
+	// describeMemoSize bounds the descriptions kept.
+	describeMemoSize = 10000
+)
+
+// describeMemo keeps recent descriptions of users' sources, each under the
+// version of the user's sources ("sources:<user id>") read from the cache
+// when it was taken: dbrouter moves that version whenever a source of the
+// user is created, updated, deleted or its schema changes, so a
+// description is reused only while it is current, and never past
+// DescribeMemoTTL. Without a version (the cache did not answer) nothing is
+// reused.
+type describeMemo struct {
+	mu      sync.Mutex
+	entries map[string]memoEntry
+}
+
+type memoEntry struct {
+	version int64
+	at      time.Time
+	sources []Source
+}
+
+// describe returns the caller's sources named by ids, from the memo when
+// the versions read from the cache say it is current.
+func (s *Service) describe(ctx context.Context, userID string, ids []string, versions []int64) ([]Source, error) {
+	if len(versions) != 1 {
+		return s.o.Sources.Describe(ctx, ids)
+	}
+	key := userID + "\x00" + strings.Join(ids, "\x00")
+	now := s.o.Now()
+	s.memo.mu.Lock()
+	e, ok := s.memo.entries[key]
+	s.memo.mu.Unlock()
+	if ok && e.version == versions[0] && now.Sub(e.at) < DescribeMemoTTL {
+		return e.sources, nil
+	}
+	sources, err := s.o.Sources.Describe(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	s.memo.mu.Lock()
+	if len(s.memo.entries) >= describeMemoSize {
+		for k, old := range s.memo.entries {
+			if now.Sub(old.at) >= DescribeMemoTTL {
+				delete(s.memo.entries, k)
+			}
+		}
+		if len(s.memo.entries) >= describeMemoSize {
+			clear(s.memo.entries)
+		}
+	}
+	s.memo.entries[key] = memoEntry{version: versions[0], at: now, sources: sources}
+	s.memo.mu.Unlock()
+	return sources, nil
 }

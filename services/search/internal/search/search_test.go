@@ -447,3 +447,57 @@ func TestASourceWithMoreIndexesThanOneCallTakesIsSearchedInSeveralCalls(t *testi
 		t.Errorf("%d calls with %d plans in all", len(f.execs), plans)
 	}
 }
+
+func TestDescriptionsAreReusedWhileTheSourcesVersionHolds(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	cache := newFakeCache()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newService(f, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{}; o.Now = func() time.Time { return now } })
+	search(t, s, Request{Query: "pools"})
+	search(t, s, Request{Query: "connection"})
+	if f.describes != 1 {
+		t.Errorf("%d descriptions for two searches under one version, want 1", f.describes)
+	}
+	search(t, s, Request{Query: "pools", Databases: []string{"s1"}})
+	if f.describes != 2 {
+		t.Errorf("another list of databases reused a description (%d)", f.describes)
+	}
+	cache.bump(VersionKey(alice.UserID))
+	search(t, s, Request{Query: "warm"})
+	if f.describes != 3 {
+		t.Errorf("a description was reused after the sources' version moved (%d)", f.describes)
+	}
+	now = now.Add(DescribeMemoTTL)
+	search(t, s, Request{Query: "keep"})
+	if f.describes != 4 {
+		t.Errorf("a description was reused past its TTL (%d)", f.describes)
+	}
+	s.Wait()
+
+	// Without a cache (no version to trust) every search describes.
+	f2 := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	s2 := newService(f2)
+	search(t, s2, Request{Query: "pools"})
+	search(t, s2, Request{Query: "connection"})
+	if f2.describes != 2 {
+		t.Errorf("%d descriptions without a cache, want 2", f2.describes)
+	}
+}
+
+func TestNoCacheSkipsTheLookupButStoresThePage(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	cache := newFakeCache()
+	s := newService(f, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{} })
+	search(t, s, Request{Query: "pools"})
+	s.Wait()
+	if resp := search(t, s, Request{Query: "pools", NoCache: true}); resp.Cached {
+		t.Error("a no-cache search was served from the cache")
+	}
+	s.Wait()
+	if resp := search(t, s, Request{Query: "pools"}); !resp.Cached {
+		t.Error("the next search missed the cache")
+	}
+	if cache.sets != 2 {
+		t.Errorf("%d pages stored, want 2", cache.sets)
+	}
+}

@@ -48,6 +48,9 @@ type Request struct {
 	Offset    int
 	// IncludeAnalytics adds the caller's trends to the response.
 	IncludeAnalytics bool
+	// NoCache skips the result cache lookup (the fresh page is still
+	// stored): the caller said "Cache-Control: no-cache".
+	NoCache bool
 }
 
 // Response is one page of fused results.
