@@ -58,7 +58,8 @@ type Server struct {
 	InnoDBStopwords []string
 	// InnoDBStopwordTable is @@innodb_ft_server_stopword_table ("" when unset).
 	InnoDBStopwordTable string
-	// MyISAMStopwords are the MyISAM stopwords in effect, lower-cased.
+	// MyISAMStopwords are the MyISAM stopwords in effect, lower-cased: the
+	// server's built-in list, or none when @@ft_stopword_file is empty.
 	MyISAMStopwords []string
 	// MyISAMStopwordFile is @@ft_stopword_file when it is not the built-in
 	// list: the file is on the server and cannot be read from here, so
@@ -131,11 +132,14 @@ func ReadServer(ctx context.Context, q Querier) (Server, error) {
 		s.InnoDBStopwords = words
 	}
 
-	if f := stopwordFile.String; f != "" && f != builtinStopwordFile {
+	switch f := stopwordFile.String; f {
+	case builtinStopwordFile:
+		s.MyISAMStopwords = myisamBuiltinStopwords()
+	case "":
+		// An empty ft_stopword_file turns MyISAM stopwords off.
+	default:
 		s.MyISAMStopwordFile = f
 		s.Notes = append(s.Notes, fmt.Sprintf("MyISAM stopwords come from the file %q on the server, which cannot be read remotely: MyISAM stopwords reported as none", f))
-	} else {
-		s.MyISAMStopwords = myisamBuiltinStopwords()
 	}
 	return s, nil
 }

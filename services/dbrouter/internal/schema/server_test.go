@@ -35,6 +35,10 @@ func TestReadServerReportsTheServersFullTextFacts(t *testing.T) {
 	if !got.InnoDBStopwordsEnabled || !slices.Contains(got.InnoDBStopwords, "the") || !slices.Contains(got.InnoDBStopwords, "www") {
 		t.Errorf("InnoDB stopwords = %v (enabled %v), want the default list", got.InnoDBStopwords, got.InnoDBStopwordsEnabled)
 	}
+	// And the built-in MyISAM list (ft_stopword_file = "(built-in)").
+	if !slices.Contains(got.MyISAMStopwords, "about") || !slices.Contains(got.MyISAMStopwords, "would") {
+		t.Errorf("MyISAM stopwords = %d words, want the built-in list", len(got.MyISAMStopwords))
+	}
 	if len(got.Notes) != 0 {
 		t.Errorf("notes = %v", got.Notes)
 	}
