@@ -81,3 +81,37 @@ func FuzzCompileRunsOnServer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMatchText: any query and any text, through Matches, Snippet and
+// Highlight, never panic; snippets keep their size and fragments their
+// escaping.
+func FuzzMatchText(f *testing.F) {
+	for _, s := range [][2]string{
+		{"database", "The database server"},
+		{`"connection pool" data*`, "A connection-pool keeps DATABASE connections"},
+		{"café", "Café au lait <script>alert(1)</script>"},
+		{"abc \u0301", "abc \u0301 \u0301abc"},
+		{"東京*", "東京タワー 検索"},
+		{"x", strings.Repeat("x ", 3000)},
+		{"", ""},
+		{`"a b c d e f"`, "a b c d e f a b c"},
+		{"ß", "STRASSE ß ẞ"},
+	} {
+		f.Add(s[0], s[1], 40, 3, 30)
+	}
+	f.Fuzz(func(t *testing.T, query, text string, maxRunes, frags, fragRunes int) {
+		maxRunes, frags, fragRunes = maxRunes%500, frags%10, fragRunes%500
+		c, _ := Parse(query).Compile(ModeBoolean, Rules{})
+		m := NewMatcher(c.Terms)
+		m.Matches(text)
+		if s := m.Snippet(text, maxRunes); maxRunes >= 0 && utf8.RuneCountInString(s) > maxRunes {
+			t.Fatalf("snippet %q longer than %d runes", s, maxRunes)
+		}
+		for _, h := range m.Highlight(text, frags, fragRunes) {
+			plain := strings.NewReplacer("<mark>", "", "</mark>", "").Replace(h)
+			if strings.ContainsAny(plain, "<>\"'") {
+				t.Fatalf("fragment %q is not escaped", h)
+			}
+		}
+	})
+}

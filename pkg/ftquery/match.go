@@ -27,10 +27,12 @@ func prepare(terms []Term) []ftTerm {
 		var ws []string
 		for _, w := range t.Words {
 			for _, part := range Words(w) { // defensive: callers may build Terms by hand
-				ws = append(ws, fold(part))
+				if f := fold(part); f != "" { // a lone combining mark folds to nothing
+					ws = append(ws, f)
+				}
 			}
 		}
-		if len(ws) == 0 || ws[0] == "" {
+		if len(ws) == 0 {
 			continue
 		}
 		ft := ftTerm{words: ws, ascii: make([]bool, len(ws)), prefix: t.Prefix}
@@ -223,15 +225,20 @@ func (m *Matcher) Snippet(text string, maxRunes int) string {
 	if s.runes <= maxRunes {
 		return text
 	}
-	budget := maxRunes - 2 // room for "…" at both ends
-	if budget < 1 {
-		budget = maxRunes
+	// Room for "…" at both ends, unless the snippet is too small for them.
+	ell := maxRunes >= 3
+	budget := maxRunes
+	if ell {
+		budget = maxRunes - 2
 	}
 	if len(m.terms) > 0 {
 		s.find(m.terms, false)
 	}
 	if len(s.hits) == 0 {
-		return s.cut(0, s.byteAtRune(maxRunes-1), maxRunes-1)
+		if ell {
+			budget++ // only the trailing "…"
+		}
+		return s.cut(0, s.byteAtRune(budget), budget, ell)
 	}
 	// Sliding window over hits: the most distinct terms within budget runes.
 	counts := s.counts(len(m.terms))
@@ -273,15 +280,15 @@ func (m *Matcher) Snippet(text string, maxRunes int) string {
 		if be <= int(ws.start) {
 			be = int(ws.start) + runeBytes(s.text[ws.start:], budget)
 		}
-		return s.cut(int(ws.start), be, budget)
+		return s.cut(int(ws.start), be, budget, ell)
 	}
 	bs, be := s.widen(int(ws.rs), int(we.re), budget)
-	if bs == 0 || be == len(s.text) {
+	if ell && (bs == 0 || be == len(s.text)) {
 		// Only one "…" is needed: use its room too.
 		bs, be = s.widen(int(ws.rs), int(we.re), budget+1)
-		return s.cut(bs, be, budget+1)
+		return s.cut(bs, be, budget+1, ell)
 	}
-	return s.cut(bs, be, budget)
+	return s.cut(bs, be, budget, ell)
 }
 
 // widen grows the rune window [rs, re) to about budget runes, half on each
@@ -341,9 +348,9 @@ func runeBytes(s string, n int) int {
 	return b
 }
 
-// cut returns text[bs:be] with "…" where it does not reach the text's ends,
-// trimmed of spaces at the cuts and kept within budget runes.
-func (s *scan) cut(bs, be, budget int) string {
+// cut returns text[bs:be], with "…" (when ell) where it does not reach the
+// text's ends, trimmed of spaces at the cuts and kept within budget runes.
+func (s *scan) cut(bs, be, budget int, ell bool) string {
 	if be < bs {
 		be = bs
 	}
@@ -361,11 +368,11 @@ func (s *scan) cut(bs, be, budget int) string {
 	}
 	var sb strings.Builder
 	sb.Grow(len(piece) + 2*len(ellipsis))
-	if bs > 0 {
+	if ell && bs > 0 {
 		sb.WriteString(ellipsis)
 	}
 	sb.WriteString(piece)
-	if be < len(s.text) {
+	if ell && be < len(s.text) {
 		sb.WriteString(ellipsis)
 	}
 	return sb.String()

@@ -1,6 +1,7 @@
 package ftquery
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -77,7 +78,7 @@ func (q *Query) Text() string { return q.text }
 
 // Problems lists syntax the parser repaired or ignored (e.g. an unbalanced
 // parenthesis), as sentences for people, each at most once, in the order met.
-func (q *Query) Problems() []string { return q.problems }
+func (q *Query) Problems() []string { return slices.Clone(q.problems) }
 
 // Problem messages, each reported at most once per query.
 const (
