@@ -335,7 +335,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			t = load.NewSQL(so)
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		if name == "sql" && o.sqlText == "" {
+			fmt.Fprintf(stderr, "altus-load: asking the analyze route for the statements of %d queries ...\n", len(queries))
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		err := t.Prepare(pctx, queries)
 		cancel()
 		if err != nil {
