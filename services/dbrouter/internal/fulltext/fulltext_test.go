@@ -246,8 +246,8 @@ func TestAStatementInterruptedByTheServerLimitIsATimeoutAndTheOtherPlansAnswer(t
 		{Table: "packages", Index: "ft_name_description", Mode: sqlbuild.ModeNatural, Against: "game", Limit: 5},
 		{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeBoolean, Against: "+game", Limit: 5},
 	}})
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("the call took %s: the server did not interrupt the slow statement", took)
+	if took := time.Since(start); took > 4500*time.Millisecond {
+		t.Errorf("the call took %s: the server did not interrupt the 5s statement", took)
 	}
 	for i, r := range resp.Plans {
 		wantTimeout := i == 1
@@ -275,7 +275,7 @@ func TestTheCallersDeadlineLimitsTheStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(resp.Plans[0].Err, ErrTimeout) || time.Since(start) > 2*time.Second {
+	if !errors.Is(resp.Plans[0].Err, ErrTimeout) || time.Since(start) > 4500*time.Millisecond {
 		t.Errorf("plan err = %v after %s, want a timeout near the deadline", resp.Plans[0].Err, time.Since(start))
 	}
 	if sent := e.statements(); len(sent) != 1 || !strings.Contains(sent[0], "max_statement_time=0.3") {
@@ -459,33 +459,34 @@ func TestEachStatementIsAClientSpanOfTheCallerCarryingItsTraceparentAndNoLiteral
 }
 
 func TestPlansBeyondTheConcurrencyCapWaitForASlot(t *testing.T) {
-	const capN = 2
-	e := newEnv(t, Options{MaxConcurrency: capN})
-	e.slowWhen("packages", 300*time.Millisecond)
+	const capN, wait = 2, 600 * time.Millisecond
 	plans := make([]Plan, capN+1)
 	for i := range plans {
 		plans[i] = Plan{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "game", Limit: 1, Offset: i}
 	}
-	start := time.Now()
-	resp := e.execute(t, Request{Plans: plans})
-	took := time.Since(start)
-	for i, r := range resp.Plans {
-		if r.Err != nil {
-			t.Fatalf("plan %d: %v", i, r.Err)
-		}
-	}
-	if resp.Queued < 200*time.Millisecond {
-		t.Errorf("queued = %s, want the extra plan to wait about one statement (300ms)", resp.Queued)
-	}
-	if took < 550*time.Millisecond {
-		t.Errorf("%d plans with cap %d took %s, want two rounds of 300ms", capN+1, capN, took)
-	}
-
-	// With the cap at the number of plans, nothing waits for a slot.
-	e2 := newEnv(t, Options{MaxConcurrency: capN + 1})
-	e2.slowWhen("packages", 300*time.Millisecond)
-	if resp := e2.execute(t, Request{Plans: plans}); resp.Queued > 150*time.Millisecond {
-		t.Errorf("queued = %s with room for every plan", resp.Queued)
+	for _, tc := range []struct {
+		name       string
+		cap        int
+		wantQueued bool
+	}{
+		{"one plan more than the cap waits for a slot", capN, true},
+		{"with room for every plan nothing waits for one", capN + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{MaxConcurrency: tc.cap})
+			e.slowWhen("packages", wait)
+			resp := e.execute(t, Request{Plans: plans})
+			for i, r := range resp.Plans {
+				if r.Err != nil {
+					t.Fatalf("plan %d: %v", i, r.Err)
+				}
+			}
+			// A plan that waited for a slot waited for a whole statement,
+			// which sleeps 600ms on the server.
+			if queued := resp.Queued >= wait-100*time.Millisecond; queued != tc.wantQueued {
+				t.Errorf("queued = %s, want a wait of a whole statement: %v", resp.Queued, tc.wantQueued)
+			}
+		})
 	}
 }
 
