@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,7 +136,7 @@ func sentence(i, n int, word string) string {
 //   - docs: articles (two FULLTEXT indexes: title; title+body) and notes
 //     (no FULLTEXT index);
 //   - kb: posts (one FULLTEXT index over subject+content) with a BIGINT key.
-func searchTenants(t *testing.T) (docs, kb Tenant) {
+func searchTenants(t testing.TB) (docs, kb Tenant) {
 	t.Helper()
 	docs = TenantDatabase(t) // articles(ft_title_body, ft_title) and notes
 	kb = TenantDatabase(t)
@@ -599,6 +605,166 @@ func TestSearchWithRedisDownRunsUncached(t *testing.T) {
 		}
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("search took %s with Redis down", took)
+		}
+	}
+}
+
+// benchPosts fills kb.posts with n rows of text drawn from a vocabulary of
+// 5000 words with a Zipf distribution, as natural text is; "word400 word700"
+// then matches a few hundred rows.
+func benchPosts(b *testing.B, kb Tenant, n int) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(7, 11))
+	zipf := rand.NewZipf(rng, 1.1, 10, 4999)
+	text := func(words int) string {
+		var sb strings.Builder
+		for range words {
+			fmt.Fprintf(&sb, "word%d ", zipf.Uint64())
+		}
+		return sb.String()
+	}
+	for start := 1; start <= n; start += 500 {
+		var q strings.Builder
+		q.WriteString("INSERT INTO posts (id, subject, content) VALUES ")
+		var args []any
+		for i := start; i < start+500 && i <= n; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, 100000+i, text(8), text(60))
+		}
+		if _, err := kb.DB.Exec(q.String(), args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := kb.DB.Exec("OPTIMIZE TABLE posts"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// caseVariant spells text with the letters of n's bits upper-cased: a
+// different result-cache key for the same statement.
+func caseVariant(text string, n uint64) string {
+	r := []rune(text)
+	bit := 0
+	for i := range r {
+		if r[i] >= 'a' && r[i] <= 'z' {
+			if n&(1<<bit) != 0 {
+				r[i] -= 'a' - 'A'
+			}
+			bit++
+		}
+	}
+	return string(r)
+}
+
+// BenchmarkSearchVersusRawSQL compares, at 1 and 16 concurrent callers, a
+// one-index natural-language search through the gateway (uncached: every
+// request is another cache key; cached: one key) with the statement
+// dbrouter runs for it, sent straight to MariaDB. Each reports mean, p50
+// and p99 latency.
+func BenchmarkSearchVersusRawSQL(b *testing.B) {
+	s := StartSuite(b, map[string]string{"LOG_LEVEL": "warn", "ALTUS_AUTH_CACHE_TTL": "60s"})
+	_, kb := searchTenants(b)
+	benchPosts(b, kb, 20000)
+	u := s.Register(b)
+	_, key := s.CreateKey(b, u, map[string]any{"name": "bench"})
+	if _, err := s.DB.Exec("UPDATE api_keys SET rate_limit_tier = 'enterprise'"); err != nil {
+		b.Fatal(err)
+	}
+	conn := s.AddDatabase(b, u, "kb", kb)
+	const query = "word400 word700"
+	rawSQL := "SELECT `id`, LEFT(`subject`, 8192) AS `subject`, LEFT(`content`, 8192) AS `content`, " +
+		"MATCH(`subject`, `content`) AGAINST(? IN NATURAL LANGUAGE MODE) AS `score`, COUNT(*) OVER () AS `total` " +
+		"FROM `posts` WHERE MATCH(`subject`, `content`) AGAINST(? IN NATURAL LANGUAGE MODE) ORDER BY `score` DESC, `id` ASC LIMIT ? OFFSET ?"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+	var seq atomic.Uint64
+	rest := func(cached bool) func() error {
+		return func() error {
+			q, limit := query, uint64(20)
+			if !cached {
+				// 256 spellings x 20 page sizes: 5120 cache keys.
+				n := seq.Add(1)
+				q, limit = caseVariant(query, n%256), 11+(n/256)%20
+			}
+			body, _ := json.Marshal(map[string]any{"query": q, "databases": []string{conn.ID}, "limit": limit})
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/search", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%d %s", resp.StatusCode, raw)
+			}
+			if !cached && bytes.Contains(raw, []byte(`"cached":true`)) && seq.Load() <= 5120 {
+				return fmt.Errorf("cached = %v: %.200s", !cached, raw)
+			}
+			return nil
+		}
+	}
+	raw := func() error {
+		rows, err := kb.DB.Query(rawSQL, query, query, 20, 0)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var id int64
+		var subject, content sql.NullString
+		var score float64
+		var total int
+		for rows.Next() {
+			if err := rows.Scan(&id, &subject, &content, &score, &total); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	kb.DB.SetMaxOpenConns(32)
+	kb.DB.SetMaxIdleConns(32)
+	for _, target := range []struct {
+		name string
+		do   func() error
+	}{{"sql", raw}, {"rest-uncached", rest(false)}, {"rest-cached", rest(true)}} {
+		for _, c := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/c=%d", target.name, c), func(b *testing.B) {
+				if err := target.do(); err != nil { // warm
+					b.Fatal(err)
+				}
+				var mu sync.Mutex
+				var lat []time.Duration
+				var next atomic.Int64
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				for range c {
+					wg.Go(func() {
+						var mine []time.Duration
+						for next.Add(1) <= int64(b.N) {
+							t0 := time.Now()
+							if err := target.do(); err != nil {
+								b.Error(err)
+								return
+							}
+							mine = append(mine, time.Since(t0))
+						}
+						mu.Lock()
+						lat = append(lat, mine...)
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				slices.Sort(lat)
+				if len(lat) > 0 {
+					b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+					b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+				}
+			})
 		}
 	}
 }

@@ -95,6 +95,9 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 	if err != nil {
 		return nil, mapErr(err)
 	}
+	if m := wire.CachedToProto(resp); m != nil {
+		return m, nil
+	}
 	return wire.ResponseToProto(resp), nil
 }
 

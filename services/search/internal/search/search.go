@@ -207,7 +207,7 @@ func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
 	s.o.Events.Record(events.Event{
 		ID: uuid.NewString(), UserID: p.UserID, APIKeyID: p.APIKeyID,
 		Query: req.Query, Mode: resp.Mode, Databases: ids,
-		ResultCount: len(resp.Results), TotalCount: resp.TotalCount,
+		ResultCount: resp.NumResults(), TotalCount: resp.TotalCount,
 		ExecutionTime: resp.ExecutionTime, Cached: resp.Cached, CreatedAt: s.o.Now(),
 	})
 }

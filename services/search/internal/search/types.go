@@ -70,6 +70,21 @@ type Response struct {
 	Mode    string
 	Notices []Notice
 	Cached  bool
+	// Message is the page as the result cache stored it, when it came from
+	// there: an adapter's own message type, opaque here. Adapters send it
+	// (with Cached, ExecutionTime and Trends brought up to date) instead of
+	// converting Results, which a Codec may then leave empty; ResultCount
+	// is the number of results it holds.
+	Message     any
+	ResultCount int
+}
+
+// NumResults is the number of results of the page, filled or not.
+func (r *Response) NumResults() int {
+	if r.Message != nil {
+		return r.ResultCount
+	}
+	return len(r.Results)
 }
 
 // Result is one matching row.

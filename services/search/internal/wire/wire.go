@@ -29,13 +29,36 @@ func (Codec) Encode(r *search.Response) ([]byte, error) {
 	return b, nil
 }
 
-// Decode parses a serialized SearchResponse.
+// Decode parses a serialized SearchResponse. The results are not
+// converted: the message itself is kept in Message, for the gRPC adapter
+// to send as it is (ResponseFromProto converts everything).
 func (Codec) Decode(b []byte) (*search.Response, error) {
-	var m searchv1.SearchResponse
-	if err := proto.Unmarshal(b, &m); err != nil {
+	m := &searchv1.SearchResponse{}
+	if err := proto.Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("wire: decode search response: %w", err)
 	}
-	return ResponseFromProto(&m), nil
+	results := m.Results
+	m.Results = nil
+	r := ResponseFromProto(m)
+	m.Results = results
+	r.Message, r.ResultCount = m, len(results)
+	return r, nil
+}
+
+// CachedToProto returns the message of a page that came from the cache
+// (Response.Message) brought up to date, or nil for any other page.
+func CachedToProto(r *search.Response) *searchv1.SearchResponse {
+	m, ok := r.Message.(*searchv1.SearchResponse)
+	if !ok {
+		return nil
+	}
+	m.Cached = r.Cached
+	m.ExecutionTime = Millis(r.ExecutionTime)
+	m.Trends = nil
+	for _, t := range r.Trends {
+		m.Trends = append(m.Trends, TrendToProto(t))
+	}
+	return m
 }
 
 // Millis returns d in whole milliseconds as an int32 (saturated).

@@ -34,8 +34,20 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(in, out, cmpopts.EquateEmpty()); diff != "" {
+	if out.NumResults() != 1 || out.TotalCount != 42 || out.Mode != search.ModeBoolean || len(out.Sources) != 2 {
+		t.Errorf("decoded summary: %+v", out)
+	}
+	out.Cached, out.ExecutionTime = true, 3*time.Millisecond
+	m := wire.CachedToProto(out)
+	if m == nil || !m.GetCached() || m.GetExecutionTime() != 3 {
+		t.Fatalf("message of the cached page: %v", m)
+	}
+	in.Cached, in.ExecutionTime = true, 3*time.Millisecond
+	if diff := cmp.Diff(in, wire.ResponseFromProto(m), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("(-in +out):\n%s", diff)
+	}
+	if wire.CachedToProto(in) != nil {
+		t.Error("a page that did not come from the cache has a cached message")
 	}
 	if _, err := (wire.Codec{}).Decode([]byte{0xff, 0xff}); err == nil {
 		t.Error("garbage decoded")

@@ -1,0 +1,58 @@
+package wire_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/wire"
+)
+
+// page is a typical page: 20 results of three columns of text.
+func page() *search.Response {
+	r := &search.Response{TotalCount: 1234, Page: 1, Limit: 20, Mode: "natural",
+		Sources: []search.SourceStatus{{ID: "0b7e3c1e-2f4e-4d55-9a43-1c6f5f0d2b11", Name: "kb", Status: "ok", RowCount: 1234}}}
+	text := strings.Repeat("connection pools keep warm connections ", 12)
+	for i := range 20 {
+		r.Results = append(r.Results, search.Result{
+			ID: fmt.Sprintf("0b7e3c1e-2f4e-4d55-9a43-1c6f5f0d2b11:posts:%d", i), Table: "posts", Database: "0b7e3c1e-2f4e-4d55-9a43-1c6f5f0d2b11",
+			RelevanceScore: 1 / float64(i+1), MatchedColumns: []string{"subject", "content"},
+			Data:    []search.Field{{Name: "id", Value: int64(i)}, {Name: "subject", Value: "Connection pools"}, {Name: "content", Value: text}},
+			Snippet: text[:200], Categories: []string{},
+			Highlights: []search.Highlight{{Column: "content", Fragments: []string{"<mark>connection</mark> pools", "warm <mark>connections</mark>"}}},
+		})
+	}
+	return r
+}
+
+// BenchmarkCacheHitDecode measures what a cache hit costs the search
+// service besides the calls: the stored page decoded and converted to the
+// message sent (through the domain), against decoding the message alone.
+func BenchmarkCacheHitDecode(b *testing.B) {
+	enc, err := wire.Codec{}.Encode(page())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("codec", func(b *testing.B) {
+		for b.Loop() {
+			r, err := wire.Codec{}.Decode(enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = wire.CachedToProto(r)
+		}
+	})
+	b.Run("message-only", func(b *testing.B) {
+		for b.Loop() {
+			var m searchv1.SearchResponse
+			if err := proto.Unmarshal(enc, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(len(enc)), "bytes")
+}
