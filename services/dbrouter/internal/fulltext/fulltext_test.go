@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -256,6 +257,11 @@ func TestAStatementInterruptedByTheServerLimitIsATimeoutAndTheOtherPlansAnswer(t
 		}
 		if !wantTimeout && len(r.Rows) != 5 {
 			t.Errorf("plan %d: %d rows, want 5", i, len(r.Rows))
+		}
+		// The server interrupted it (max_statement_time), not the client.
+		var me *mysql.MySQLError
+		if wantTimeout && (!errors.As(r.Err, &me) || me.Number != 1969) {
+			t.Errorf("plan %d: err = %v, want MariaDB's max_statement_time error 1969 underneath", i, r.Err)
 		}
 	}
 	// The interrupted statement's connection is still good.
