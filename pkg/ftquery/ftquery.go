@@ -8,6 +8,32 @@
 // tree (never from raw user operators), and a query the server could only
 // answer with an empty list because of stopwords or too-short words is
 // reported with ErrNothingSearchable instead.
+//
+// # Syntax (Altus v1)
+//
+//	database tuning          both words are required (juxtaposition is AND)
+//	database AND tuning      the same; AND is optional
+//	mysql OR mariadb         either; OR binds tighter than AND, so
+//	                         "fast mysql OR mariadb" is fast AND (mysql OR mariadb)
+//	-draft, NOT draft        exclude rows with the word
+//	+database                required (the default; accepted for familiarity)
+//	"connection pool"        the words next to each other, in this order
+//	data*                    words starting with "data"
+//	(a OR b) -(c d)          groups, nested
+//
+// AND, OR and NOT are keywords only in upper case; "and", "or", "not" are
+// words. A word with punctuation inside ("full-text", "user@example.com",
+// "O'Neil") is the phrase of its parts, as the server indexes the parts.
+//
+// # Words
+//
+// A word is what the servers' built-in full-text parser calls one (Words,
+// IsWordChar): a run of letters, digits, '_' and combining marks per the
+// server's own (older) Unicode table; everything else separates words,
+// including the apostrophe, and every character above U+FFFF (emoji).
+// Words are compared like utf8mb4_unicode_ci (case, accents, compatibility
+// forms ignored). The notes in tokenize.go and compile.go say which server
+// source and which measurements each rule comes from.
 package ftquery
 
 import (

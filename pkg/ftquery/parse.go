@@ -6,26 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// The Altus v1 boolean syntax:
-//
-//	database tuning          both words are required (juxtaposition is AND)
-//	database AND tuning      the same; AND is optional
-//	mysql OR mariadb         either; OR binds tighter than AND, so
-//	                         "fast mysql OR mariadb" is fast AND (mysql OR mariadb)
-//	-draft, NOT draft        exclude rows with the word
-//	+database                required (the default; accepted for familiarity)
-//	"connection pool"        the words next to each other, in this order
-//	data*                    words starting with "data"
-//	(a OR b) -(c d)          groups, nested
-//
-// AND, OR and NOT are keywords only in upper case and standing alone;
-// "and", "or" and "not" are ordinary words. A word with punctuation inside
-// ("full-text", "user@example.com", "O'Neil") becomes the phrase of its parts,
-// because the server indexes the parts as separate, consecutive words.
+// The parser never fails: it repairs what it must (unbalanced parentheses
+// or quotes, operators with nothing to apply to) and says so in Problems.
 // Characters that are neither word characters nor syntax (~ < > @ & | ...)
-// separate words. The parser never fails: it repairs what it must
-// (unbalanced parentheses or quotes, operators with nothing to apply to) and
-// says so in Problems.
+// separate words.
 
 // maxDepth is the deepest parenthesis nesting kept. InnoDB refuses boolean
 // queries with more than 32 nested groups (measured on MariaDB 10.11:

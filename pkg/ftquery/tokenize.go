@@ -48,7 +48,8 @@ var asciiWord = func() (t [128]bool) {
 }()
 
 // IsWordChar reports whether the servers' built-in full-text parser treats r
-// as part of a word (see the tokenisation notes above).
+// as part of a word: MariaDB's true_word_char for utf8mb4, as measured
+// (see the notes at the top of tokenize.go).
 func IsWordChar(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r >= 0 && asciiWord[r]
