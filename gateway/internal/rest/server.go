@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -76,9 +77,15 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		runtime.WithForwardResponseOption(writeSuccessStatus),
 		runtime.WithErrorHandler(handleError),
 		runtime.WithRoutingErrorHandler(handleRoutingError),
-		// Nothing from the client's headers reaches the services as metadata:
-		// the caller's identity travels as the gateway's signed assertion.
-		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// Only Cache-Control reaches the services (no-cache bypasses the
+		// search result cache); the caller's identity travels as the
+		// gateway's signed assertion, never as a client header.
+		runtime.WithIncomingHeaderMatcher(func(k string) (string, bool) {
+			if strings.EqualFold(k, "Cache-Control") {
+				return "cache-control", true
+			}
+			return "", false
+		}),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMiddlewares(g.enforce),
 		runtime.WithDisableHTTPMethodOverride(),
@@ -138,7 +145,7 @@ func corsFor(origins []string) *cors.Cors {
 	opts := cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "Cache-Control"},
 		ExposedHeaders: []string{"X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Tier", "Retry-After"},
 		MaxAge:         600,
 	}
