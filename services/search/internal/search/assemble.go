@@ -167,18 +167,18 @@ func (p *prepared) result(best listRow, hits []listRow, id string) Result {
 		Data: rowData(t.table, best.columns, best.row)}
 	// Columns searched by the indexes that found the row, with the terms
 	// compiled for each.
-	termsOf := map[string][]ftquery.Term{}
+	termsOf := map[string]*ftquery.Matcher{}
 	for _, h := range hits {
 		ht := p.targets[h.target]
 		for _, c := range ht.index.Columns {
 			if _, ok := termsOf[c]; !ok {
-				termsOf[c] = ht.comp.Terms
+				termsOf[c] = ht.match
 			}
 		}
 	}
 	var firstText string
 	for i, name := range best.columns {
-		terms, searched := termsOf[name]
+		m, searched := termsOf[name]
 		if !searched || i >= len(best.row.Values) || (i < len(best.row.Nulls) && best.row.Nulls[i]) {
 			continue
 		}
@@ -186,14 +186,14 @@ func (p *prepared) result(best listRow, hits []listRow, id string) Result {
 		if firstText == "" && strings.TrimSpace(text) != "" {
 			firstText = text
 		}
-		if !ftquery.Matches(text, terms) {
+		if !m.Matches(text) {
 			continue
 		}
 		res.MatchedColumns = append(res.MatchedColumns, name)
 		if res.Snippet == "" {
-			res.Snippet = ftquery.Snippet(text, terms, SnippetRunes)
+			res.Snippet = m.Snippet(text, SnippetRunes)
 		}
-		if frags := ftquery.Highlight(text, terms, HighlightFragments, FragmentRunes); len(frags) > 0 {
+		if frags := m.Highlight(text, HighlightFragments, FragmentRunes); len(frags) > 0 {
 			res.Highlights = append(res.Highlights, Highlight{Column: name, Fragments: frags})
 		}
 	}

@@ -24,6 +24,9 @@ type target struct {
 	table *Table
 	index Index
 	comp  ftquery.Compiled
+	// match finds comp's terms in result text (shared by the targets
+	// compiled alike).
+	match *ftquery.Matcher
 }
 
 // prepared is a search resolved against the described sources.
@@ -113,6 +116,7 @@ func prepare(sources []Source, req Request, mode string) (*prepared, error) {
 	type compiled struct {
 		c   ftquery.Compiled
 		err error
+		m   *ftquery.Matcher
 	}
 	var ignored []ignoredTerm
 	var nothing *ftquery.NothingSearchableError
@@ -141,6 +145,9 @@ func prepare(sources []Source, req Request, mode string) (*prepared, error) {
 				cm, ok := memo[myisam]
 				if !ok {
 					cm.c, cm.err = p.query.Compile(ftMode(mode), p.rulesFor(i, t))
+					if cm.err == nil {
+						cm.m = ftquery.NewMatcher(cm.c.Terms)
+					}
 					memo[myisam] = cm
 					ignored = appendIgnored(ignored, cm.c.Ignored, p.rulesFor(i, t))
 					var ne *ftquery.NothingSearchableError
@@ -156,7 +163,7 @@ func prepare(sources []Source, req Request, mode string) (*prepared, error) {
 					continue
 				}
 				p.bySource[i] = append(p.bySource[i], len(p.targets))
-				p.targets = append(p.targets, target{src: i, table: t, index: ix, comp: cm.c})
+				p.targets = append(p.targets, target{src: i, table: t, index: ix, comp: cm.c, match: cm.m})
 			}
 		}
 		candidates += indexes

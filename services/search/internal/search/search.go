@@ -241,16 +241,20 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 	return versions, resp
 }
 
-// cacheSet stores the page in the background, bounded by CacheTimeout,
-// keeping the request's trace but not its cancellation.
+// cacheSet stores the page in the background (encoding included, off the
+// request's path), bounded by CacheTimeout, keeping the request's trace but
+// not its cancellation. The page is copied first: the caller goes on
+// adding the trends, which are never cached.
 func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response) {
-	value, err := s.o.Codec.Encode(resp)
-	if err != nil {
-		s.log.WarnContext(ctx, "search page not cached: encode", "error", err)
-		return
-	}
+	page := *resp
+	page.Trends = nil
 	bctx := context.WithoutCancel(ctx)
 	s.bg.Go(func() {
+		value, err := s.o.Codec.Encode(&page)
+		if err != nil {
+			s.log.WarnContext(bctx, "search page not cached: encode", "error", err)
+			return
+		}
 		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
 		defer cancel()
 		if err := s.o.Cache.Set(cctx, key, versions, value, s.o.CacheTTL); err != nil {
