@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -766,5 +767,59 @@ func BenchmarkSearchVersusRawSQL(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// One search's trace id runs from the client through the gateway to the
+// search service, and from there to the cache (versioned lookup and store)
+// and to dbrouter (describe and execute).
+func TestOneTraceSpansGatewaySearchCacheAndDBRouter(t *testing.T) {
+	capture := &otlpCapture{spans: map[string]map[string][]string{}}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: capture}
+	go srv.Serve(lis)
+	defer srv.Close()
+
+	s := StartSuite(t, map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + lis.Addr().String(),
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+		"OTEL_BSP_SCHEDULE_DELAY":     "100",
+	})
+	docs, _ := searchTenants(t)
+	u := s.Register(t)
+	_, key := s.CreateKey(t, u, map[string]any{"name": "traced"})
+	s.AddDatabase(t, u, "docs", docs)
+
+	traceID := strings.Repeat("cd", 8) + randomHex(8)
+	r := s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": "connection pool"},
+		"traceparent", "00-"+traceID+"-"+randomHex(8)+"-01")
+	Expect(t, r, http.StatusOK, "")
+
+	want := map[string][]string{
+		"gateway":  nil,
+		"search":   {"altus.search.v1.SearchService/Search"},
+		"cache":    {"altus.cache.v1.CacheService/GetVersioned", "altus.cache.v1.CacheService/SetVersioned"},
+		"dbrouter": {"altus.dbrouter.v1.DBRouterService/DescribeSources", "altus.dbrouter.v1.DBRouterService/ExecuteSearch"},
+	}
+	var got map[string][]string
+	ok := eventually(t, 15*time.Second, func() bool {
+		got = capture.services(traceID)
+		for svc, spans := range want {
+			if len(got[svc]) == 0 {
+				return false
+			}
+			for _, name := range spans {
+				if !slices.Contains(got[svc], name) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if !ok {
+		t.Fatalf("trace %s: spans %v, want at least %v", traceID, got, want)
 	}
 }
