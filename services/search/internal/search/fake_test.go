@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -371,3 +372,5 @@ func (f *fakeStore) Popular(_ context.Context, _ string, prefix string, _ time.T
 	}
 	return out, nil
 }
+
+var errTest = errors.New("test: cache down")
