@@ -92,15 +92,27 @@ func BenchmarkMatches(b *testing.B) {
 func BenchmarkMatcherPage(b *testing.B) {
 	m := NewMatcher(benchTerms(b))
 	cols := []string{"Tuning the MariaDB database server", benchText[:600], benchText}
-	b.ReportAllocs()
-	for b.Loop() {
-		for r := 0; r < 20; r++ {
-			for _, c := range cols {
-				if m.Matches(c) {
-					_ = m.Snippet(c, 200)
-					_ = m.Highlight(c, 3, 120)
+	b.Run("separate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for r := 0; r < 20; r++ {
+				for _, c := range cols {
+					if m.Matches(c) {
+						_ = m.Snippet(c, 200)
+						_ = m.Highlight(c, 3, 120)
+					}
 				}
 			}
 		}
-	}
+	})
+	b.Run("excerpt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for r := 0; r < 20; r++ {
+				for _, c := range cols {
+					_ = m.Excerpt(c, 200, 3, 120)
+				}
+			}
+		}
+	})
 }

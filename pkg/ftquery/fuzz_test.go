@@ -3,6 +3,7 @@ package ftquery
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,11 @@ func FuzzMatchText(f *testing.F) {
 		m.Matches(text)
 		if s := m.Snippet(text, maxRunes); maxRunes >= 0 && utf8.RuneCountInString(s) > maxRunes {
 			t.Fatalf("snippet %q longer than %d runes", s, maxRunes)
+		}
+		e := m.Excerpt(text, maxRunes, frags, fragRunes)
+		if e.Matched != m.Matches(text) || e.Snippet != m.Snippet(text, maxRunes) ||
+			!slices.Equal(e.Highlights, m.Highlight(text, frags, fragRunes)) {
+			t.Fatalf("Excerpt %+v differs from the separate calls", e)
 		}
 		for _, h := range m.Highlight(text, frags, fragRunes) {
 			plain := strings.NewReplacer("<mark>", "", "</mark>", "").Replace(h)

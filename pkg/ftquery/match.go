@@ -222,17 +222,51 @@ func (m *Matcher) Snippet(text string, maxRunes int) string {
 	}
 	s := newScan(text)
 	defer s.release()
+	if len(m.terms) > 0 {
+		s.find(m.terms, false)
+	}
+	return s.snippet(len(m.terms), maxRunes)
+}
+
+// Excerpt is what a search result shows of one column: whether the terms
+// matched it, its snippet and its highlighted fragments.
+type Excerpt struct {
+	Matched    bool
+	Snippet    string
+	Highlights []string
+}
+
+// Excerpt computes Matches, Snippet and Highlight of text in one pass over
+// it, about three times cheaper than calling the three.
+func (m *Matcher) Excerpt(text string, maxRunes, maxFragments, fragmentRunes int) Excerpt {
+	if text == "" {
+		return Excerpt{}
+	}
+	s := newScan(text)
+	defer s.release()
+	if len(m.terms) > 0 {
+		s.find(m.terms, false)
+	}
+	e := Excerpt{Matched: len(s.hits) > 0}
+	if maxRunes > 0 {
+		e.Snippet = s.snippet(len(m.terms), maxRunes)
+	}
+	if e.Matched && maxFragments > 0 {
+		e.Highlights = s.highlight(maxFragments, fragmentRunes)
+	}
+	return e
+}
+
+// snippet is Snippet on a scanned text whose hits are found.
+func (s *scan) snippet(nterms, maxRunes int) string {
 	if s.runes <= maxRunes {
-		return text
+		return s.text
 	}
 	// Room for "…" at both ends, unless the snippet is too small for them.
 	ell := maxRunes >= 3
 	budget := maxRunes
 	if ell {
 		budget = maxRunes - 2
-	}
-	if len(m.terms) > 0 {
-		s.find(m.terms, false)
 	}
 	if len(s.hits) == 0 {
 		if ell {
@@ -241,7 +275,7 @@ func (m *Matcher) Snippet(text string, maxRunes int) string {
 		return s.cut(0, s.byteAtRune(budget), budget, ell)
 	}
 	// Sliding window over hits: the most distinct terms within budget runes.
-	counts := s.counts(len(m.terms))
+	counts := s.counts(nterms)
 	bestL, bestR, bestN := 0, 0, -1
 	r, distinct := 0, 0
 	for l := range s.hits {
@@ -406,8 +440,12 @@ func (m *Matcher) Highlight(text string, maxFragments, fragmentRunes int) []stri
 	if len(s.hits) == 0 {
 		return nil
 	}
+	return s.highlight(maxFragments, fragmentRunes)
+}
+
+// highlight is Highlight on a scanned text with hits (found in text order).
+func (s *scan) highlight(maxFragments, fragmentRunes int) []string {
 	// Marks: hits in text order, overlapping ones merged.
-	sort.SliceStable(s.hits, func(i, j int) bool { return s.hits[i].first < s.hits[j].first })
 	marks := s.marks[:0]
 	defer func() { s.marks = marks[:0] }()
 	for _, h := range s.hits {

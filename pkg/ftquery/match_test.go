@@ -197,3 +197,19 @@ func TestHighlightAndSnippetOfCompiledTerms(t *testing.T) {
 		t.Errorf("Highlight (-want +got):\n%s", diff)
 	}
 }
+
+func TestExcerptEqualsTheThreeCalls(t *testing.T) {
+	texts := []string{"", "redis", "Short text about MariaDB.", strings.Repeat(lorem, 3) + "redis and café " + lorem,
+		`<b>MariaDB</b> & "data"`, "nothing to see", "東京タワー 検索 שלום"}
+	termSets := [][]Term{nil, {w("redis")}, {w("mariadb"), pre("data"), w("cafe")}, {pre("東京"), w("שלום")}}
+	for _, terms := range termSets {
+		m := NewMatcher(terms)
+		for _, text := range texts {
+			got := m.Excerpt(text, 40, 2, 30)
+			want := Excerpt{Matched: Matches(text, terms), Snippet: Snippet(text, terms, 40), Highlights: Highlight(text, terms, 2, 30)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Excerpt(%q, %v) (-separate +excerpt):\n%s", text, terms, diff)
+			}
+		}
+	}
+}
