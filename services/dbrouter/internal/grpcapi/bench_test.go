@@ -107,11 +107,13 @@ func BenchmarkExecuteSearch(b *testing.B) {
 		resp, err := h.client.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: id, Plans: []*dbrouterv1.SearchPlan{
 			{Table: "packages", Index: "ft_description", Mode: "natural", Against: q, Limit: benchLimit},
 		}})
+		// Errorf, not Fatalf: calls also run on RunParallel's goroutines.
 		if err != nil {
-			b.Fatal(err)
+			b.Errorf("%q: %v", q, err)
+			return
 		}
 		if p := resp.GetPlans()[0]; p.GetErrorCode() != "" || len(p.GetRows()) != benchLimit {
-			b.Fatalf("%q: %s %s, %d rows", q, p.GetErrorCode(), p.GetErrorMessage(), len(p.GetRows()))
+			b.Errorf("%q: %s %s, %d rows", q, p.GetErrorCode(), p.GetErrorMessage(), len(p.GetRows()))
 		}
 	}
 	runBoth(b, h.as("owner"), call)
@@ -150,7 +152,8 @@ func BenchmarkRawStatement(b *testing.B) {
 	call := func(ctx context.Context, q string) {
 		rows, err := db.QueryContext(ctx, stmt.SQL, q, q, benchLimit, 0)
 		if err != nil {
-			b.Fatal(err)
+			b.Errorf("%q: %v", q, err)
+			return
 		}
 		vals := make([]sql.NullString, 4)
 		var score float64
@@ -158,12 +161,13 @@ func BenchmarkRawStatement(b *testing.B) {
 		n := 0
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
-				b.Fatal(err)
+				b.Errorf("%q: %v", q, err)
+				break
 			}
 			n++
 		}
 		if err := rows.Close(); err != nil || n != benchLimit {
-			b.Fatalf("%q: %v, %d rows", q, err, n)
+			b.Errorf("%q: %v, %d rows", q, err, n)
 		}
 	}
 	runBoth(b, ctx, call)
