@@ -87,7 +87,9 @@ func planOf(t target, limit, offset int, count bool) Plan {
 // execute runs every source's plans in parallel, each source under its own
 // deadline.
 func (s *Service) execute(ctx context.Context, p *prepared, req Request, single bool) []*run {
-	runs := buildRuns(p, req, single, s.o.SourceTimeout)
+	// The server's own limit fires first, so that a slow statement ends as a
+	// clean TIMEOUT of its plan rather than a call cut short.
+	runs := buildRuns(p, req, single, s.o.SourceTimeout*9/10)
 	var wg sync.WaitGroup
 	for _, r := range runs {
 		wg.Go(func() {

@@ -339,8 +339,8 @@ const (
 	// DescribeMemoTTL bounds how long a description of a user's sources is
 	// reused, even when their version has not moved.
 	DescribeMemoTTL = 10 * time.Second
-	// describeMemoSize bounds the descriptions kept.
-	describeMemoSize = 10000
+	// describeMemoSize bounds the descriptions kept (each holds a schema).
+	describeMemoSize = 1000
 )
 
 // describeMemo keeps recent descriptions of users' sources, each under the
