@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -29,35 +30,76 @@ func (Codec) Encode(r *search.Response) ([]byte, error) {
 	return b, nil
 }
 
-// Decode parses a serialized SearchResponse. The results are not
-// converted: the message itself is kept in Message, for the gRPC adapter
-// to send as it is (ResponseFromProto converts everything).
+// Decode reads a serialized SearchResponse without decoding its results:
+// the summary (totals, sources, notices, suggestions…) is decoded for the
+// domain (events, metrics), and the serialized page itself is kept in
+// Message, for the gRPC adapter to send on as it is (CachedToProto).
 func (Codec) Decode(b []byte) (*search.Response, error) {
-	m := &searchv1.SearchResponse{}
-	if err := proto.Unmarshal(b, m); err != nil {
+	summary, results, err := splitResults(b)
+	if err != nil {
 		return nil, fmt.Errorf("wire: decode search response: %w", err)
 	}
-	results := m.Results
-	m.Results = nil
-	r := ResponseFromProto(m)
-	m.Results = results
-	r.Message, r.ResultCount = m, len(results)
+	var m searchv1.SearchResponse
+	if err := proto.Unmarshal(summary, &m); err != nil {
+		return nil, fmt.Errorf("wire: decode search response: %w", err)
+	}
+	r := ResponseFromProto(&m)
+	r.Message, r.ResultCount = Encoded(b), results
 	return r, nil
 }
 
+// Encoded is a serialized SearchResponse, as the result cache stores it.
+type Encoded []byte
+
+// resultsField is the field number of SearchResponse.results.
+const resultsField = 1
+
+// splitResults returns the top-level fields of a serialized
+// SearchResponse but the results, and how many results there are.
+func splitResults(b []byte) (summary []byte, results int, err error) {
+	summary = make([]byte, 0, 512)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, 0, protowire.ParseError(n)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, 0, protowire.ParseError(m)
+		}
+		if num == resultsField {
+			results++
+		} else {
+			summary = append(summary, b[:n+m]...)
+		}
+		b = b[n+m:]
+	}
+	return summary, results, nil
+}
+
 // CachedToProto returns the message of a page that came from the cache
-// (Response.Message) brought up to date, or nil for any other page.
+// (Response.Message), or nil for any other page. The stored bytes are sent
+// as they are (as the message's unknown fields, which are marshalled
+// verbatim and read by the receiver as the fields they are), followed by
+// the fields brought up to date: cached, executionTime and trends (when a
+// message is parsed, the last occurrence of a scalar field wins).
 func CachedToProto(r *search.Response) *searchv1.SearchResponse {
-	m, ok := r.Message.(*searchv1.SearchResponse)
+	enc, ok := r.Message.(Encoded)
 	if !ok {
 		return nil
 	}
-	m.Cached = r.Cached
-	m.ExecutionTime = Millis(r.ExecutionTime)
-	m.Trends = nil
+	tail := &searchv1.SearchResponse{Cached: r.Cached, ExecutionTime: Millis(r.ExecutionTime)}
 	for _, t := range r.Trends {
-		m.Trends = append(m.Trends, TrendToProto(t))
+		tail.Trends = append(tail.Trends, TrendToProto(t))
 	}
+	raw := make([]byte, len(enc), len(enc)+64)
+	copy(raw, enc)
+	raw, err := proto.MarshalOptions{}.MarshalAppend(raw, tail)
+	if err != nil {
+		return nil
+	}
+	m := &searchv1.SearchResponse{}
+	m.ProtoReflect().SetUnknown(raw)
 	return m
 }
 

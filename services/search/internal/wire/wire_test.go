@@ -7,6 +7,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"google.golang.org/protobuf/proto"
+
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/services/search/internal/search"
 	"github.com/altus4/altus/services/search/internal/wire"
 )
@@ -38,11 +41,20 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 		t.Errorf("decoded summary: %+v", out)
 	}
 	out.Cached, out.ExecutionTime = true, 3*time.Millisecond
-	m := wire.CachedToProto(out)
-	if m == nil || !m.GetCached() || m.GetExecutionTime() != 3 {
+	out.Trends = []search.Trend{{Period: "2026-03-11", TopQueries: []string{"pools"}, Volume: 2, AvgResponseTime: 5 * time.Millisecond}}
+	// What the receiver reads.
+	sent, err := proto.Marshal(wire.CachedToProto(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &searchv1.SearchResponse{}
+	if err := proto.Unmarshal(sent, m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.GetCached() || m.GetExecutionTime() != 3 || len(m.GetTrends()) != 1 || m.GetTrends()[0].GetQueryVolume() != 2 {
 		t.Fatalf("message of the cached page: %v", m)
 	}
-	in.Cached, in.ExecutionTime = true, 3*time.Millisecond
+	in.Cached, in.ExecutionTime, in.Trends = true, 3*time.Millisecond, out.Trends
 	if diff := cmp.Diff(in, wire.ResponseFromProto(m), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("(-in +out):\n%s", diff)
 	}
