@@ -78,7 +78,7 @@ func NewServer(o ServerOptions) *Server {
 		chain = append(chain, identityServerInterceptor(o.Signer, o.Authenticator))
 	}
 	chain = append(chain,
-		logging.UnaryServerInterceptor(slogAdapter(log), logging.WithLogOnEvents(logging.FinishCall)),
+		logging.UnaryServerInterceptor(slogAdapter(log), logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)),
 		errorServerInterceptor(log),
 	)
 	srv := grpc.NewServer(
@@ -165,6 +165,23 @@ func errorServerInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 		log.ErrorContext(ctx, "internal error", "method", info.FullMethod, "error", err.Error(), "ref", ref)
 		return nil, ErrorWithMetadata(codes.Internal, ReasonInternal, "Internal error (reference "+ref+").", map[string]string{"ref": ref})
 	}
+}
+
+// callLevel logs successful calls at debug (a line per call costs real CPU
+// at thousands of calls a second), caller mistakes at info and failures of
+// the service or its dependencies at warn or error.
+func callLevel(code codes.Code) logging.Level {
+	switch code {
+	case codes.OK:
+		return logging.LevelDebug
+	case codes.Canceled, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists,
+		codes.PermissionDenied, codes.Unauthenticated, codes.FailedPrecondition,
+		codes.OutOfRange, codes.ResourceExhausted, codes.Aborted:
+		return logging.LevelInfo
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented:
+		return logging.LevelWarn
+	}
+	return logging.LevelError
 }
 
 func slogAdapter(l *slog.Logger) logging.Logger {
