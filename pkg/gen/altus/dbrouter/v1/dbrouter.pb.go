@@ -1597,7 +1597,11 @@ type SearchPlan struct {
 	// every searchable (text) column of the table.
 	Columns []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
 	// Run EXPLAIN of the statement instead of the statement.
-	Explain       bool `protobuf:"varint,9,opt,name=explain,proto3" json:"explain,omitempty"`
+	Explain bool `protobuf:"varint,9,opt,name=explain,proto3" json:"explain,omitempty"`
+	// Return only the primary key and the score of each row (columns is
+	// ignored): for ranking many rows cheaply before fetching a page's rows
+	// with a FetchPlan.
+	KeysOnly      bool `protobuf:"varint,10,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1695,19 +1699,140 @@ func (x *SearchPlan) GetExplain() bool {
 	return false
 }
 
-// CountPlan counts distinct rows of one table matching any of several indexes.
+func (x *SearchPlan) GetKeysOnly() bool {
+	if x != nil {
+		return x.KeysOnly
+	}
+	return false
+}
+
+// RowKey is one row's primary key values, in primary key column order, as
+// a plan returned them.
+type RowKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RowKey) Reset() {
+	*x = RowKey{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RowKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RowKey) ProtoMessage() {}
+
+func (x *RowKey) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RowKey.ProtoReflect.Descriptor instead.
+func (*RowKey) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RowKey) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// FetchPlan reads given rows of one table by primary key.
+type FetchPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Table string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	// At most 1000 keys.
+	Keys []*RowKey `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Columns to return besides the primary key; empty means every
+	// searchable (text) column of the table.
+	Columns       []string `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchPlan) Reset() {
+	*x = FetchPlan{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchPlan) ProtoMessage() {}
+
+func (x *FetchPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchPlan.ProtoReflect.Descriptor instead.
+func (*FetchPlan) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *FetchPlan) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *FetchPlan) GetKeys() []*RowKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *FetchPlan) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// CountPlan counts the rows of one table matching several indexes: any of
+// them (the distinct rows of their union) or all of them (their
+// intersection, which the server answers through the indexes).
 type CountPlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Table string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
 	// Each match: the index, mode and AGAINST text as in SearchPlan.
-	Matches       []*SearchPlan `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
+	Matches []*SearchPlan `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
+	// "any" (default) or "all".
+	Op            string `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CountPlan) Reset() {
 	*x = CountPlan{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1844,7 @@ func (x *CountPlan) String() string {
 func (*CountPlan) ProtoMessage() {}
 
 func (x *CountPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1857,7 @@ func (x *CountPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountPlan.ProtoReflect.Descriptor instead.
 func (*CountPlan) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{25}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CountPlan) GetTable() string {
@@ -1749,6 +1874,13 @@ func (x *CountPlan) GetMatches() []*SearchPlan {
 	return nil
 }
 
+func (x *CountPlan) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
 // ExecuteSearchRequest runs plans on one source.
 type ExecuteSearchRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -1758,14 +1890,15 @@ type ExecuteSearchRequest struct {
 	// Server-side time limit per statement in milliseconds (0: the service default).
 	StatementTimeoutMs int32 `protobuf:"varint,4,opt,name=statement_timeout_ms,json=statementTimeoutMs,proto3" json:"statement_timeout_ms,omitempty"`
 	// When set, the source's version must still be this one (else FAILED_PRECONDITION SOURCE_CHANGED).
-	ExpectVersion int32 `protobuf:"varint,5,opt,name=expect_version,json=expectVersion,proto3" json:"expect_version,omitempty"`
+	ExpectVersion int32        `protobuf:"varint,5,opt,name=expect_version,json=expectVersion,proto3" json:"expect_version,omitempty"`
+	Fetches       []*FetchPlan `protobuf:"bytes,6,rep,name=fetches,proto3" json:"fetches,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecuteSearchRequest) Reset() {
 	*x = ExecuteSearchRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1910,7 @@ func (x *ExecuteSearchRequest) String() string {
 func (*ExecuteSearchRequest) ProtoMessage() {}
 
 func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1923,7 @@ func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{26}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExecuteSearchRequest) GetSourceId() string {
@@ -1828,6 +1961,13 @@ func (x *ExecuteSearchRequest) GetExpectVersion() int32 {
 	return 0
 }
 
+func (x *ExecuteSearchRequest) GetFetches() []*FetchPlan {
+	if x != nil {
+		return x.Fetches
+	}
+	return nil
+}
+
 // Row is one result row: values in the order of PlanResult.columns.
 type Row struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1842,7 +1982,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +1994,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2007,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{27}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Row) GetValues() []string {
@@ -1916,7 +2056,7 @@ type PlanResult struct {
 
 func (x *PlanResult) Reset() {
 	*x = PlanResult{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2068,7 @@ func (x *PlanResult) String() string {
 func (*PlanResult) ProtoMessage() {}
 
 func (x *PlanResult) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2081,7 @@ func (x *PlanResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResult.ProtoReflect.Descriptor instead.
 func (*PlanResult) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{28}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PlanResult) GetColumns() []string {
@@ -2017,7 +2157,7 @@ type ExplainRow struct {
 
 func (x *ExplainRow) Reset() {
 	*x = ExplainRow{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2169,7 @@ func (x *ExplainRow) String() string {
 func (*ExplainRow) ProtoMessage() {}
 
 func (x *ExplainRow) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2182,7 @@ func (x *ExplainRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRow.ProtoReflect.Descriptor instead.
 func (*ExplainRow) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{29}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ExplainRow) GetFields() map[string]string {
@@ -2052,11 +2192,12 @@ func (x *ExplainRow) GetFields() map[string]string {
 	return nil
 }
 
-// ExecuteSearchResponse carries one result per plan, then one per count.
+// ExecuteSearchResponse carries one result per plan, per count and per fetch.
 type ExecuteSearchResponse struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Plans  []*PlanResult          `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
-	Counts []*PlanResult          `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Plans   []*PlanResult          `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	Counts  []*PlanResult          `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	Fetches []*PlanResult          `protobuf:"bytes,6,rep,name=fetches,proto3" json:"fetches,omitempty"`
 	// The source's version and schema fingerprint the statements were built from.
 	Version           int32  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	SchemaFingerprint string `protobuf:"bytes,4,opt,name=schema_fingerprint,json=schemaFingerprint,proto3" json:"schema_fingerprint,omitempty"`
@@ -2068,7 +2209,7 @@ type ExecuteSearchResponse struct {
 
 func (x *ExecuteSearchResponse) Reset() {
 	*x = ExecuteSearchResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2221,7 @@ func (x *ExecuteSearchResponse) String() string {
 func (*ExecuteSearchResponse) ProtoMessage() {}
 
 func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2234,7 @@ func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ExecuteSearchResponse) GetPlans() []*PlanResult {
@@ -2106,6 +2247,13 @@ func (x *ExecuteSearchResponse) GetPlans() []*PlanResult {
 func (x *ExecuteSearchResponse) GetCounts() []*PlanResult {
 	if x != nil {
 		return x.Counts
+	}
+	return nil
+}
+
+func (x *ExecuteSearchResponse) GetFetches() []*PlanResult {
+	if x != nil {
+		return x.Fetches
 	}
 	return nil
 }
@@ -2266,7 +2414,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"error_code\x18\b \x01(\tR\terrorCode\x12#\n" +
 	"\rerror_message\x18\t \x01(\tR\ferrorMessage\"Y\n" +
 	"\x17DescribeSourcesResponse\x12>\n" +
-	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\xde\x01\n" +
+	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\xfb\x01\n" +
 	"\n" +
 	"SearchPlan\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x14\n" +
@@ -2277,16 +2425,26 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x06offset\x18\x06 \x01(\x05R\x06offset\x12\x14\n" +
 	"\x05count\x18\a \x01(\bR\x05count\x12\x18\n" +
 	"\acolumns\x18\b \x03(\tR\acolumns\x12\x18\n" +
-	"\aexplain\x18\t \x01(\bR\aexplain\"Z\n" +
+	"\aexplain\x18\t \x01(\bR\aexplain\x12\x1b\n" +
+	"\tkeys_only\x18\n" +
+	" \x01(\bR\bkeysOnly\" \n" +
+	"\x06RowKey\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\"j\n" +
+	"\tFetchPlan\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12-\n" +
+	"\x04keys\x18\x02 \x03(\v2\x19.altus.dbrouter.v1.RowKeyR\x04keys\x12\x18\n" +
+	"\acolumns\x18\x03 \x03(\tR\acolumns\"j\n" +
 	"\tCountPlan\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x127\n" +
-	"\amatches\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\amatches\"\xf7\x01\n" +
+	"\amatches\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\amatches\x12\x0e\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\"\xaf\x02\n" +
 	"\x14ExecuteSearchRequest\x12\x1b\n" +
 	"\tsource_id\x18\x01 \x01(\tR\bsourceId\x123\n" +
 	"\x05plans\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\x05plans\x124\n" +
 	"\x06counts\x18\x03 \x03(\v2\x1c.altus.dbrouter.v1.CountPlanR\x06counts\x120\n" +
 	"\x14statement_timeout_ms\x18\x04 \x01(\x05R\x12statementTimeoutMs\x12%\n" +
-	"\x0eexpect_version\x18\x05 \x01(\x05R\rexpectVersion\"I\n" +
+	"\x0eexpect_version\x18\x05 \x01(\x05R\rexpectVersion\x126\n" +
+	"\afetches\x18\x06 \x03(\v2\x1c.altus.dbrouter.v1.FetchPlanR\afetches\"I\n" +
 	"\x03Row\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x12\x14\n" +
 	"\x05nulls\x18\x02 \x03(\bR\x05nulls\x12\x14\n" +
@@ -2309,10 +2467,11 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x06fields\x18\x01 \x03(\v2).altus.dbrouter.v1.ExplainRow.FieldsEntryR\x06fields\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa2\x02\n" +
 	"\x15ExecuteSearchResponse\x123\n" +
 	"\x05plans\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x05plans\x125\n" +
-	"\x06counts\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x06counts\x12\x18\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x06counts\x127\n" +
+	"\afetches\x18\x06 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\afetches\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x05R\aversion\x12-\n" +
 	"\x12schema_fingerprint\x18\x04 \x01(\tR\x11schemaFingerprint\x12\x1b\n" +
 	"\tqueued_ms\x18\x05 \x01(\x01R\bqueuedMs2\xc7\b\n" +
@@ -2340,7 +2499,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP() []byte {
 	return file_altus_dbrouter_v1_dbrouter_proto_rawDescData
 }
 
-var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*Connection)(nil),                  // 0: altus.dbrouter.v1.Connection
 	(*ListDataSourcesRequest)(nil),      // 1: altus.dbrouter.v1.ListDataSourcesRequest
@@ -2367,65 +2526,70 @@ var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*SourceDescription)(nil),           // 22: altus.dbrouter.v1.SourceDescription
 	(*DescribeSourcesResponse)(nil),     // 23: altus.dbrouter.v1.DescribeSourcesResponse
 	(*SearchPlan)(nil),                  // 24: altus.dbrouter.v1.SearchPlan
-	(*CountPlan)(nil),                   // 25: altus.dbrouter.v1.CountPlan
-	(*ExecuteSearchRequest)(nil),        // 26: altus.dbrouter.v1.ExecuteSearchRequest
-	(*Row)(nil),                         // 27: altus.dbrouter.v1.Row
-	(*PlanResult)(nil),                  // 28: altus.dbrouter.v1.PlanResult
-	(*ExplainRow)(nil),                  // 29: altus.dbrouter.v1.ExplainRow
-	(*ExecuteSearchResponse)(nil),       // 30: altus.dbrouter.v1.ExecuteSearchResponse
-	nil,                                 // 31: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
-	nil,                                 // 32: altus.dbrouter.v1.ExplainRow.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 33: google.protobuf.Timestamp
+	(*RowKey)(nil),                      // 25: altus.dbrouter.v1.RowKey
+	(*FetchPlan)(nil),                   // 26: altus.dbrouter.v1.FetchPlan
+	(*CountPlan)(nil),                   // 27: altus.dbrouter.v1.CountPlan
+	(*ExecuteSearchRequest)(nil),        // 28: altus.dbrouter.v1.ExecuteSearchRequest
+	(*Row)(nil),                         // 29: altus.dbrouter.v1.Row
+	(*PlanResult)(nil),                  // 30: altus.dbrouter.v1.PlanResult
+	(*ExplainRow)(nil),                  // 31: altus.dbrouter.v1.ExplainRow
+	(*ExecuteSearchResponse)(nil),       // 32: altus.dbrouter.v1.ExecuteSearchResponse
+	nil,                                 // 33: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	nil,                                 // 34: altus.dbrouter.v1.ExplainRow.FieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
 }
 var file_altus_dbrouter_v1_dbrouter_proto_depIdxs = []int32{
-	33, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	33, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
+	35, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	35, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
 	0,  // 3: altus.dbrouter.v1.ListDataSourcesResponse.connections:type_name -> altus.dbrouter.v1.Connection
 	0,  // 4: altus.dbrouter.v1.CreateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	0,  // 5: altus.dbrouter.v1.GetDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	31, // 6: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	33, // 6: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
 	0,  // 7: altus.dbrouter.v1.UpdateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	16, // 8: altus.dbrouter.v1.TableSchema.columns:type_name -> altus.dbrouter.v1.Column
 	17, // 9: altus.dbrouter.v1.TableSchema.full_text_indexes:type_name -> altus.dbrouter.v1.FullTextIndex
-	33, // 10: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
+	35, // 10: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
 	18, // 11: altus.dbrouter.v1.GetDataSourceSchemaResponse.tables:type_name -> altus.dbrouter.v1.TableSchema
 	21, // 12: altus.dbrouter.v1.SourceDescription.server:type_name -> altus.dbrouter.v1.ServerInfo
 	18, // 13: altus.dbrouter.v1.SourceDescription.tables:type_name -> altus.dbrouter.v1.TableSchema
 	22, // 14: altus.dbrouter.v1.DescribeSourcesResponse.sources:type_name -> altus.dbrouter.v1.SourceDescription
-	24, // 15: altus.dbrouter.v1.CountPlan.matches:type_name -> altus.dbrouter.v1.SearchPlan
-	24, // 16: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
-	25, // 17: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
-	27, // 18: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
-	29, // 19: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
-	32, // 20: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
-	28, // 21: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
-	28, // 22: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
-	1,  // 23: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
-	3,  // 24: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
-	5,  // 25: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
-	7,  // 26: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
-	9,  // 27: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
-	11, // 28: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
-	13, // 29: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
-	15, // 30: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
-	20, // 31: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
-	26, // 32: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
-	2,  // 33: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
-	4,  // 34: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
-	6,  // 35: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
-	8,  // 36: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
-	10, // 37: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
-	12, // 38: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
-	14, // 39: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
-	19, // 40: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
-	23, // 41: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
-	30, // 42: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
-	33, // [33:43] is the sub-list for method output_type
-	23, // [23:33] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	25, // 15: altus.dbrouter.v1.FetchPlan.keys:type_name -> altus.dbrouter.v1.RowKey
+	24, // 16: altus.dbrouter.v1.CountPlan.matches:type_name -> altus.dbrouter.v1.SearchPlan
+	24, // 17: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
+	27, // 18: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
+	26, // 19: altus.dbrouter.v1.ExecuteSearchRequest.fetches:type_name -> altus.dbrouter.v1.FetchPlan
+	29, // 20: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
+	31, // 21: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
+	34, // 22: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
+	30, // 23: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
+	30, // 24: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
+	30, // 25: altus.dbrouter.v1.ExecuteSearchResponse.fetches:type_name -> altus.dbrouter.v1.PlanResult
+	1,  // 26: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
+	3,  // 27: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
+	5,  // 28: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
+	7,  // 29: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
+	9,  // 30: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
+	11, // 31: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
+	13, // 32: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
+	15, // 33: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
+	20, // 34: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
+	28, // 35: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
+	2,  // 36: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
+	4,  // 37: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
+	6,  // 38: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
+	8,  // 39: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
+	10, // 40: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
+	12, // 41: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
+	14, // 42: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
+	19, // 43: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
+	23, // 44: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
+	32, // 45: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
+	36, // [36:46] is the sub-list for method output_type
+	26, // [26:36] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_altus_dbrouter_v1_dbrouter_proto_init() }
@@ -2441,7 +2605,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_dbrouter_v1_dbrouter_proto_rawDesc), len(file_altus_dbrouter_v1_dbrouter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -750,7 +750,13 @@ type SearchResponse struct {
 	// Remarks on how the query was understood.
 	Notices []*Notice `protobuf:"bytes,13,rep,name=notices,proto3" json:"notices,omitempty"`
 	// The page came from the result cache.
-	Cached        bool `protobuf:"varint,14,opt,name=cached,proto3" json:"cached,omitempty"`
+	Cached bool `protobuf:"varint,14,opt,name=cached,proto3" json:"cached,omitempty"`
+	// Set only when the caller asks for it with the gRPC metadata
+	// "x-altus-render: json" (the REST edge does): the response already
+	// rendered as the REST API's JSON object, without "cached" and
+	// "executionTime", which are then the only other fields set. It lets the
+	// edge pass a page through without decoding and re-encoding it.
+	RenderedJson  []byte `protobuf:"bytes,15,opt,name=rendered_json,json=renderedJson,proto3" json:"rendered_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -881,6 +887,13 @@ func (x *SearchResponse) GetCached() bool {
 		return x.Cached
 	}
 	return false
+}
+
+func (x *SearchResponse) GetRenderedJson() []byte {
+	if x != nil {
+		return x.RenderedJson
+	}
+	return nil
 }
 
 // GetSuggestionsRequest carries a partial query.
@@ -1460,7 +1473,7 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"topQueries\x12!\n" +
 	"\fquery_volume\x18\x03 \x01(\x05R\vqueryVolume\x12*\n" +
 	"\x11avg_response_time\x18\x04 \x01(\x01R\x0favgResponseTime\x12-\n" +
-	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\x8d\x05\n" +
+	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\xb2\x05\n" +
 	"\x0eSearchResponse\x127\n" +
 	"\aresults\x18\x01 \x03(\v2\x1d.altus.search.v1.SearchResultR\aresults\x129\n" +
 	"\n" +
@@ -1480,7 +1493,8 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\vsearch_mode\x18\f \x01(\tR\n" +
 	"searchMode\x121\n" +
 	"\anotices\x18\r \x03(\v2\x17.altus.search.v1.NoticeR\anotices\x12\x16\n" +
-	"\x06cached\x18\x0e \x01(\bR\x06cached\"c\n" +
+	"\x06cached\x18\x0e \x01(\bR\x06cached\x12#\n" +
+	"\rrendered_json\x18\x0f \x01(\fR\frenderedJson\"c\n" +
 	"\x15GetSuggestionsRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x16\n" +
