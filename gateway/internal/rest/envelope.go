@@ -9,15 +9,17 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/altus4/altus/pkg/config"
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/requestid"
+	"github.com/altus4/altus/pkg/restjson"
 )
 
 // Meta is the v1 `meta` object present on every response.
@@ -93,8 +95,8 @@ type Marshaler struct {
 // NewMarshaler returns the gateway's marshaler.
 func NewMarshaler() *Marshaler {
 	return &Marshaler{JSONPb: runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+		MarshalOptions:   restjson.MarshalOptions,
+		UnmarshalOptions: restjson.UnmarshalOptions,
 	}}
 }
 
@@ -104,8 +106,13 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	if !ok {
 		return m.JSONPb.Marshal(v)
 	}
-	data, err := m.JSONPb.Marshal(env.data)
-	if err != nil {
+	var data []byte
+	var err error
+	if sr, ok := env.data.(*searchv1.SearchResponse); ok && len(sr.GetRenderedJson()) > 0 {
+		// The search service rendered the page already (restjson, the same
+		// options): pass it through with the two per-request fields.
+		data = restjson.Prepend(sr.GetRenderedJson(), `"cached":`+strconv.FormatBool(sr.GetCached())+`,"executionTime":`+strconv.Itoa(int(sr.GetExecutionTime())))
+	} else if data, err = m.JSONPb.Marshal(env.data); err != nil {
 		return nil, err
 	}
 	meta, err := json.Marshal(env.meta)

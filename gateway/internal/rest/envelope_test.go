@@ -8,7 +8,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/requestid"
+	"github.com/altus4/altus/pkg/restjson"
 )
 
 func TestMarshalerWrapsDataInTheV1Envelope(t *testing.T) {
@@ -59,5 +61,36 @@ func TestMarshalerRendersListsAndMapsAsBareJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal(mp, &gotMap); err != nil || !gotMap.Data["a"] {
 		t.Fatalf("map = %s (%v)", mp, err)
+	}
+}
+
+func TestMarshalerPassesPreRenderedSearchPagesThrough(t *testing.T) {
+	page := &searchv1.SearchResponse{TotalCount: 7, SearchMode: "natural", Results: []*searchv1.SearchResult{{Id: "s:t:1", Snippet: "a <b>"}}}
+	full, err := restjson.Render(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := restjson.WithoutKeys(full, "cached", "executionTime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := NewMarshaler().Marshal(&envelope{data: &searchv1.SearchResponse{RenderedJson: rendered, Cached: true, ExecutionTime: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Cached, page.ExecutionTime = true, 3
+	slow, err := NewMarshaler().Marshal(&envelope{data: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b struct {
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(fast, &a); err != nil {
+		t.Fatalf("fast path is not JSON: %v\n%s", err, fast)
+	}
+	json.Unmarshal(slow, &b)
+	if diff := cmp.Diff(b.Data, a.Data); diff != "" {
+		t.Fatalf("pre-rendered page differs from the rendered one (-slow +fast):\n%s", diff)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/cors"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/altus4/altus/gateway/internal/clientip"
@@ -87,6 +88,11 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 			return "", false
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// Ask services for responses pre-rendered as REST JSON where they
+		// offer it (search pages), so the edge passes them through.
+		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
+			return metadata.Pairs(RenderMetadataKey, "json")
+		}),
 		runtime.WithMiddlewares(g.enforce),
 		runtime.WithDisableHTTPMethodOverride(),
 	)
@@ -120,6 +126,9 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	}))
 	return h, nil
 }
+
+// RenderMetadataKey asks a service for a response pre-rendered as REST JSON.
+const RenderMetadataKey = "x-altus-render"
 
 type successStatusKey struct{}
 
