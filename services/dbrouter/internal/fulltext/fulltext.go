@@ -53,7 +53,13 @@ const (
 	MaxLimit        = 1000
 	MaxOffset       = 100000
 	MaxAgainstBytes = 2000
-	MaxPlans        = 200
+	// MaxPlans bounds the plans, the counts and the fetches of a call (each).
+	MaxPlans = 200
+	// MaxKeys bounds the keys of one fetch.
+	MaxKeys = 1000
+	// MaxKeyValueBytes bounds one value of a key: InnoDB keys hold at most
+	// 3072 bytes, which is 6144 in hex.
+	MaxKeyValueBytes = 8192
 )
 
 // Error is a domain error: Error() names it for logs and errors.Is, and
@@ -138,13 +144,34 @@ type Plan struct {
 	Columns []string
 	// Explain runs EXPLAIN of the statement instead of the statement.
 	Explain bool
+	// KeysOnly returns the primary key and the score of each row only
+	// (Columns is ignored): the statement selects and sorts no text, so a
+	// ranking of hundreds of rows stays cheap; a Fetch reads the rows
+	// kept. The table must have a primary key.
+	KeysOnly bool
 }
 
-// CountPlan counts the distinct rows of one table matching any of several
-// indexes (Table, Index, Mode and Against of each match are used).
+// CountPlan counts the distinct rows of one table matching any or all of
+// several indexes (Table, Index, Mode and Against of each match are used).
 type CountPlan struct {
 	Table   string
 	Matches []Plan
+	// Op is sqlbuild.CountAny (the union; the default when empty) or
+	// sqlbuild.CountAll (the intersection, answered through the indexes).
+	Op sqlbuild.CountOp
+}
+
+// Fetch reads given rows of one table by primary key: the second phase of
+// a search that ranked keys only.
+type Fetch struct {
+	Table string
+	// Keys are the rows to read: each the primary key values in primary
+	// key column order, as plans return them (see keyKind for each type).
+	// 1..MaxKeys of them; a key asked twice is answered once.
+	Keys [][]string
+	// Columns to return besides the primary key; empty: every searchable
+	// column.
+	Columns []string
 }
 
 // Request is what ExecuteSearch asks of one source.
@@ -152,6 +179,7 @@ type Request struct {
 	SourceID string
 	Plans    []Plan
 	Counts   []CountPlan
+	Fetches  []Fetch
 	// StatementTimeout limits each statement on the server (0: the default).
 	StatementTimeout time.Duration
 	// ExpectVersion, when not 0, must be the source's version.
@@ -166,7 +194,7 @@ type Row struct {
 	Score  float64
 }
 
-// Result is the outcome of one plan or count.
+// Result is the outcome of one plan, count or fetch.
 type Result struct {
 	Columns []string
 	Rows    []Row
@@ -188,6 +216,9 @@ type Result struct {
 type Response struct {
 	Plans  []Result
 	Counts []Result
+	// Fetches hold the rows found of each fetch, in no particular order
+	// (a key not found has no row), with score 0 and Total -1.
+	Fetches []Result
 	// Version and Fingerprint are those of the source and schema the
 	// statements were built from.
 	Version     int
@@ -301,7 +332,7 @@ func (e *Executor) semaphore(id string) *semaphore.Weighted {
 	return s
 }
 
-// Execute runs req's plans and counts on the user's source. Errors:
+// Execute runs req's plans, counts and fetches on the user's source. Errors:
 // datasource.ErrNotFound (not the user's source), ErrSourceChanged,
 // *validate.Error (a plan does not fit the schema; nothing ran),
 // ErrSourceUnavailable or datasource.ErrBusy (the source could not be
@@ -324,7 +355,7 @@ func (e *Executor) Execute(ctx context.Context, userID string, req Request) (Res
 		timeout = req.StatementTimeout
 	}
 	run := runner{e: e, src: src, server: sc.Server, timeout: timeout}
-	return run.all(ctx, jobs, len(req.Plans), sc.Fingerprint)
+	return run.all(ctx, jobs, len(req.Plans), len(req.Counts), sc.Fingerprint)
 }
 
 // sourceError marks a failure to reach the source as ErrSourceUnavailable;

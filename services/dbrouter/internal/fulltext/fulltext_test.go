@@ -175,12 +175,19 @@ func violationFields(t *testing.T, err error) []string {
 func TestInvalidPlansNameTheirFieldsAndNothingReachesTheServer(t *testing.T) {
 	e := newEnv(t, Options{},
 		"CREATE TABLE docs (id INT PRIMARY KEY, title VARCHAR(100), body TEXT, FULLTEXT KEY ft_body (body), KEY k_title (title))",
-		"CREATE TABLE plain (id INT PRIMARY KEY, note TEXT)")
+		"CREATE TABLE plain (id INT PRIMARY KEY, note TEXT)",
+		"CREATE TABLE nokey (note TEXT, FULLTEXT KEY ft_note (note))",
+		"CREATE TABLE pair (id VARBINARY(16), n INT, PRIMARY KEY (id, n))")
 	ok := Plan{Table: "docs", Index: "ft_body", Mode: sqlbuild.ModeNatural, Against: "x", Limit: 10}
 	with := func(f func(p *Plan)) Plan {
 		p := ok
 		f(&p)
 		return p
+	}
+	fetch := func(table string, keys ...[]string) []Fetch { return []Fetch{{Table: table, Keys: keys}} }
+	manyKeys := make([][]string, MaxKeys+1)
+	for i := range manyKeys {
+		manyKeys[i] = []string{strconv.Itoa(i)}
 	}
 	tests := []struct {
 		name string
@@ -205,6 +212,20 @@ func TestInvalidPlansNameTheirFieldsAndNothingReachesTheServer(t *testing.T) {
 		{"count with an index of another table", Request{Counts: []CountPlan{{Table: "plain", Matches: []Plan{with(func(p *Plan) { p.Table = "" })}}}}, []string{"counts[0].matches[0].index"}},
 		{"count without matches", Request{Counts: []CountPlan{{Table: "docs"}}}, []string{"counts[0].matches"}},
 		{"several problems at once", Request{Plans: []Plan{with(func(p *Plan) { p.Limit, p.Mode, p.Index = 0, "x", "nope" })}}, []string{"plans[0].mode", "plans[0].index", "plans[0].limit"}},
+		{"keys only of a table without a primary key", Request{Plans: []Plan{with(func(p *Plan) { p.Table, p.Index, p.KeysOnly = "nokey", "ft_note", true })}}, []string{"plans[0].keysOnly"}},
+		{"keys only ignores columns", Request{Plans: []Plan{with(func(p *Plan) { p.KeysOnly, p.Columns, p.Limit = true, []string{"nope"}, 0 })}}, []string{"plans[0].limit"}},
+		{"unknown count op", Request{Counts: []CountPlan{{Table: "docs", Op: "xor", Matches: []Plan{ok}}}}, []string{"counts[0].op"}},
+		{"fetch without a table", Request{Fetches: fetch("", []string{"1"})}, []string{"fetches[0].table"}},
+		{"fetch of an unknown table", Request{Fetches: fetch("nope", []string{"1"})}, []string{"fetches[0].table"}},
+		{"fetch of a table without a primary key", Request{Fetches: fetch("nokey", []string{"1"})}, []string{"fetches[0].table"}},
+		{"fetch without keys", Request{Fetches: fetch("docs")}, []string{"fetches[0].keys"}},
+		{"fetch of too many keys", Request{Fetches: []Fetch{{Table: "docs", Keys: manyKeys}}}, []string{"fetches[0].keys"}},
+		{"fetch of an unknown column", Request{Fetches: []Fetch{{Table: "docs", Keys: [][]string{{"1"}}, Columns: []string{"title", "nope"}}}}, []string{"fetches[0].columns[1]"}},
+		{"keys of the wrong arity", Request{Fetches: fetch("pair", []string{"00", "1"}, []string{"00"}, []string{"00", "1", "2"})}, []string{"fetches[0].keys[1].values", "fetches[0].keys[2].values"}},
+		{"key values that do not fit their column", Request{Fetches: fetch("pair", []string{"zz", "1"}, []string{"0a", "1.5"}, []string{"0a", "abc"}, []string{"0a", ""}, []string{"abc", "1"})},
+			[]string{"fetches[0].keys[0].values[0]", "fetches[0].keys[1].values[1]", "fetches[0].keys[2].values[1]", "fetches[0].keys[3].values[1]", "fetches[0].keys[4].values[0]"}},
+		{"a key value too long", Request{Fetches: fetch("docs", []string{strings.Repeat("1", MaxKeyValueBytes+1)})}, []string{"fetches[0].keys[0].values[0]"}},
+		{"too many fetches", Request{Fetches: make([]Fetch, MaxPlans+1)}, []string{"fetches"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,9 +10,10 @@ import (
 // Metric names.
 const (
 	// MetricStatementSeconds is the run time of search statements on the
-	// users' databases, by source and outcome (ok, timeout, failed).
+	// users' databases, by source, kind (search, count, fetch, explain)
+	// and outcome (ok, timeout, failed).
 	MetricStatementSeconds = "altus4_dbrouter_statement_seconds"
-	// MetricStatements counts search statements by outcome.
+	// MetricStatements counts search statements by kind and outcome.
 	MetricStatements = "altus4_dbrouter_statements_total"
 )
 
@@ -25,19 +26,19 @@ func newMetrics() *metrics {
 	return &metrics{
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    MetricStatementSeconds,
-			Help:    "Run time of full-text search statements on the users' databases, per data source and outcome.",
+			Help:    "Run time of search statements on the users' databases, per data source, kind (search, count, fetch, explain) and outcome (ok, timeout, failed).",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
-		}, []string{"database_id", "outcome"}),
+		}, []string{"database_id", "kind", "outcome"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricStatements,
-			Help: "Full-text search statements run on the users' databases, by outcome (ok, timeout, failed).",
-		}, []string{"outcome"}),
+			Help: "Search statements run on the users' databases, by kind (search, count, fetch, explain) and outcome (ok, timeout, failed).",
+		}, []string{"kind", "outcome"}),
 	}
 }
 
-func (m *metrics) observe(sourceID, outcome string, d time.Duration) {
-	m.seconds.WithLabelValues(sourceID, outcome).Observe(d.Seconds())
-	m.outcomes.WithLabelValues(outcome).Inc()
+func (m *metrics) observe(sourceID, kind, outcome string, d time.Duration) {
+	m.seconds.WithLabelValues(sourceID, kind, outcome).Observe(d.Seconds())
+	m.outcomes.WithLabelValues(kind, outcome).Inc()
 }
 
 // Register registers the executor's metrics on reg.

@@ -19,12 +19,15 @@ const (
 	CodeTooMany    = "TOO_MANY"
 )
 
-// job is one validated plan or count with its statements.
+// job is one validated plan, count or fetch with its statements.
 type job struct {
 	table   schema.Table
 	limit   int
 	offset  int
 	explain bool
+	// pk are the kinds of the primary key columns, which come first in the
+	// returned columns.
+	pk []keyKind
 	// search is the plain statement (for a count: the count statement);
 	// args are its arguments.
 	search sqlbuild.Statement
@@ -38,6 +41,9 @@ type job struct {
 	countArgs []any
 	// isCount marks a CountPlan: search is a COUNT(*) statement.
 	isCount bool
+	// isFetch marks a Fetch: search reads rows by primary key, args are
+	// the keys' values.
+	isFetch bool
 }
 
 // prepare validates every plan and count of req against sc and builds their
@@ -45,8 +51,8 @@ type job struct {
 // fields (in the request's JSON names), and nothing is run.
 func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 	var c validate.Collector
-	if len(req.Plans)+len(req.Counts) == 0 {
-		c.Add("plans", CodeRequired, "Send at least one plan or count.")
+	if len(req.Plans)+len(req.Counts)+len(req.Fetches) == 0 {
+		c.Add("plans", CodeRequired, "Send at least one plan, count or fetch.")
 	}
 	if len(req.Plans) > MaxPlans {
 		c.Add("plans", CodeTooMany, "Send at most %d plans per call.", MaxPlans)
@@ -54,18 +60,30 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 	if len(req.Counts) > MaxPlans {
 		c.Add("counts", CodeTooMany, "Send at most %d counts per call.", MaxPlans)
 	}
+	if len(req.Fetches) > MaxPlans {
+		c.Add("fetches", CodeTooMany, "Send at most %d fetches per call.", MaxPlans)
+	}
 	if req.StatementTimeout < 0 {
 		c.Add("statementTimeoutMs", CodeOutOfRange, "The statement timeout must be positive, or 0 for the default.")
 	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	jobs := make([]job, 0, len(req.Plans)+len(req.Counts))
+	jobs := make([]job, 0, len(req.Plans)+len(req.Counts)+len(req.Fetches))
 	for i, p := range req.Plans {
 		field := fmt.Sprintf("plans[%d]", i)
 		t, ix, ok := e.checkMatch(&c, sc, field, p)
 		checkPage(&c, field, p)
-		cols, colsOK := checkColumns(&c, field, t, t.Name != "", p.Columns)
+		var cols []string
+		colsOK := t.Name != ""
+		if p.KeysOnly {
+			if colsOK && len(t.PrimaryKey) == 0 {
+				c.Add(field+".keysOnly", CodeInvalid, "Table %q has no primary key, so its rows cannot be ranked by key; search it without keysOnly.", t.Name)
+				colsOK = false
+			}
+		} else {
+			cols, colsOK = checkColumns(&c, field, t, colsOK, p.Columns)
+		}
 		if !ok || !colsOK || c.Has(field+".limit") || c.Has(field+".offset") {
 			continue
 		}
@@ -75,12 +93,12 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 			c.Add(field, CodeInvalid, "This plan cannot be built: %v.", err)
 			continue
 		}
-		j := job{table: t, limit: p.Limit, offset: p.Offset, explain: p.Explain, search: stmt,
+		j := job{table: t, limit: p.Limit, offset: p.Offset, explain: p.Explain, pk: pkKinds(t), search: stmt,
 			args: []any{p.Against, p.Against, p.Limit, p.Offset}, count: p.Count && !p.Explain}
 		if j.count {
 			s.WithTotal = true
 			if j.withTotal, err = sqlbuild.SearchStatement(s); err == nil {
-				j.countOnly, err = sqlbuild.CountStatement(t, []sqlbuild.Match{{Index: ix, Mode: p.Mode}})
+				j.countOnly, err = sqlbuild.CountStatement(t, []sqlbuild.Match{{Index: ix, Mode: p.Mode}}, sqlbuild.CountAny)
 			}
 			if err != nil {
 				c.Add(field, CodeInvalid, "This plan cannot be counted: %v.", err)
@@ -102,9 +120,17 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 		if len(cp.Matches) == 0 {
 			c.Add(field+".matches", CodeRequired, "Give at least one index to count matches of.")
 		}
+		op := cp.Op
+		if op == "" {
+			op = sqlbuild.CountAny
+		}
+		_, opOK := op.Operator()
+		if !opOK {
+			c.Add(field+".op", CodeInvalid, "The op must be any (rows matching any match) or all (rows matching every match).")
+		}
 		var matches []sqlbuild.Match
 		var args []any
-		valid := ok
+		valid := ok && opOK
 		for k, m := range cp.Matches {
 			mfield := fmt.Sprintf("%s.matches[%d]", field, k)
 			if m.Table != "" && m.Table != cp.Table {
@@ -124,17 +150,82 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 		if !valid || len(matches) == 0 {
 			continue
 		}
-		stmt, err := sqlbuild.CountStatement(t, matches)
+		stmt, err := sqlbuild.CountStatement(t, matches, op)
 		if err != nil {
 			c.Add(field, CodeInvalid, "This count cannot be built: %v.", err)
 			continue
 		}
 		jobs = append(jobs, job{table: t, search: stmt, args: args, isCount: true})
 	}
+	for i, f := range req.Fetches {
+		if j, ok := e.prepareFetch(&c, sc, fmt.Sprintf("fetches[%d]", i), f); ok {
+			jobs = append(jobs, j)
+		}
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	return jobs, nil
+}
+
+// prepareFetch validates fetch f (field is its name in the request) and
+// builds its statement and arguments.
+func (e *Executor) prepareFetch(c *validate.Collector, sc schema.Schema, field string, f Fetch) (job, bool) {
+	t, ok := sc.Table(f.Table)
+	switch {
+	case f.Table == "":
+		c.Add(field+".table", CodeRequired, "Name the table to fetch rows of.")
+	case !ok:
+		c.Add(field+".table", CodeNotFound, "The database has no table %q; describe the source to see its tables.", f.Table)
+	case len(t.PrimaryKey) == 0:
+		c.Add(field+".table", CodeInvalid, "Table %q has no primary key, so its rows cannot be fetched by key; search it with plans that return its columns.", f.Table)
+		ok = false
+	}
+	switch {
+	case len(f.Keys) == 0:
+		c.Add(field+".keys", CodeRequired, "Give the primary keys of the rows to fetch.")
+	case len(f.Keys) > MaxKeys:
+		c.Add(field+".keys", CodeTooMany, "Fetch at most %d rows per fetch.", MaxKeys)
+	}
+	cols, colsOK := checkColumns(c, field, t, ok, f.Columns)
+	if !ok || !colsOK || c.Has(field+".keys") {
+		return job{}, false
+	}
+	kinds := pkKinds(t)
+	args := make([]any, 0, len(f.Keys)*len(kinds))
+	valid := true
+	for k, key := range f.Keys {
+		kfield := fmt.Sprintf("%s.keys[%d].values", field, k)
+		if len(key) != len(kinds) {
+			c.Add(kfield, CodeInvalid, "A key of table %q has %d values, one per primary key column (%s), in that order.",
+				t.Name, len(kinds), strings.Join(t.PrimaryKey, ", "))
+			valid = false
+			continue
+		}
+		for n, v := range key {
+			if len(v) > MaxKeyValueBytes {
+				c.Add(fmt.Sprintf("%s[%d]", kfield, n), CodeTooLong, "A key value must be at most %d bytes.", MaxKeyValueBytes)
+				valid = false
+				continue
+			}
+			a, err := kinds[n].decode(v)
+			if err != nil {
+				c.Add(fmt.Sprintf("%s[%d]", kfield, n), CodeInvalid, "Column %q of table %q takes %v.", t.PrimaryKey[n], t.Name, err)
+				valid = false
+				continue
+			}
+			args = append(args, a)
+		}
+	}
+	if !valid {
+		return job{}, false
+	}
+	stmt, err := sqlbuild.FetchStatement(sqlbuild.Fetch{Table: t, Columns: cols, MaxValueChars: e.maxValueChars, Keys: len(f.Keys)})
+	if err != nil {
+		c.Add(field, CodeInvalid, "This fetch cannot be built: %v.", err)
+		return job{}, false
+	}
+	return job{table: t, pk: kinds, search: stmt, args: args, isFetch: true}, true
 }
 
 // checkMatch checks the table, index, mode and AGAINST text of p (field is

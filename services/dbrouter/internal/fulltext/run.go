@@ -39,6 +39,20 @@ const (
 	outcomeFailed  = "failed"
 )
 
+// Statement kinds, as metric labels and the AttrStatementKind span
+// attribute: a plan's search (with or without its window count), a count
+// (a plan's separate count or a CountPlan), a fetch, an EXPLAIN.
+const (
+	kindSearch  = "search"
+	kindCount   = "count"
+	kindFetch   = "fetch"
+	kindExplain = "explain"
+)
+
+// AttrStatementKind is the span attribute naming a statement's kind:
+// search, count, fetch or explain.
+const AttrStatementKind = "altus.statement.kind"
+
 type runner struct {
 	e       *Executor
 	src     datasource.Source
@@ -49,7 +63,7 @@ type runner struct {
 // all runs the jobs in parallel, at most the source's cap at once (across
 // calls). A failure to get a connection fails the whole call: the source
 // cannot be reached, and the other jobs are cancelled.
-func (r runner) all(ctx context.Context, jobs []job, nPlans int, fingerprint string) (Response, error) {
+func (r runner) all(ctx context.Context, jobs []job, nPlans, nCounts int, fingerprint string) (Response, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]Result, len(jobs))
@@ -93,7 +107,8 @@ func (r runner) all(ctx context.Context, jobs []job, nPlans int, fingerprint str
 	if fail != nil {
 		return Response{}, sourceError(r.e.sources.PoolError(fail))
 	}
-	resp := Response{Plans: results[:nPlans], Counts: results[nPlans:], Version: r.src.Version, Fingerprint: fingerprint}
+	resp := Response{Plans: results[:nPlans], Counts: results[nPlans : nPlans+nCounts], Fetches: results[nPlans+nCounts:],
+		Version: r.src.Version, Fingerprint: fingerprint}
 	for _, w := range waits {
 		resp.Queued = max(resp.Queued, w)
 	}
@@ -117,6 +132,8 @@ func (r runner) runJob(ctx context.Context, conn *pool.Conn, j *job, res *Result
 	switch {
 	case j.explain:
 		res.Explain, res.Err = r.explain(ctx, conn, j)
+	case j.isFetch:
+		res.Rows, res.Err = r.fetch(ctx, conn, j)
 	case j.isCount:
 		total, err := r.count(ctx, conn, j.table, j.search.SQL, j.args, r.e.countBudget)
 		res.Total = int(total)
@@ -199,7 +216,7 @@ func (r runner) search(ctx context.Context, conn *pool.Conn, j *job, stmt sqlbui
 	n := len(stmt.Columns)
 	var out []Row
 	total := -1
-	err := r.query(ctx, conn, j.table, stmt.SQL, j.args, limit, func(rows *sql.Rows) error {
+	err := r.query(ctx, conn, kindSearch, j.table, stmt.SQL, j.args, limit, func(rows *sql.Rows) error {
 		vals := make([]sql.NullString, n)
 		dest := make([]any, 0, n+2)
 		for i := range vals {
@@ -228,13 +245,43 @@ func (r runner) search(ctx context.Context, conn *pool.Conn, j *job, stmt sqlbui
 	if err != nil {
 		return nil, -1, err
 	}
+	encodeKeys(out, j.pk)
 	return out, total, nil
+}
+
+// fetch runs a fetch's statement and returns the rows found.
+func (r runner) fetch(ctx context.Context, conn *pool.Conn, j *job) ([]Row, error) {
+	n := len(j.search.Columns)
+	out := make([]Row, 0, len(j.args)/max(len(j.pk), 1))
+	err := r.query(ctx, conn, kindFetch, j.table, j.search.SQL, j.args, r.timeout, func(rows *sql.Rows) error {
+		vals := make([]sql.NullString, n)
+		dest := make([]any, n)
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			row := Row{Values: make([]string, n), Nulls: make([]bool, n)}
+			for i, v := range vals {
+				row.Values[i], row.Nulls[i] = v.String, !v.Valid
+			}
+			out = append(out, row)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	encodeKeys(out, j.pk)
+	return out, nil
 }
 
 // count runs a COUNT(*) statement limited to budget.
 func (r runner) count(ctx context.Context, conn *pool.Conn, table schema.Table, stmt string, args []any, budget time.Duration) (int64, error) {
 	var total int64
-	err := r.query(ctx, conn, table, stmt, args, min(r.timeout, budget), func(rows *sql.Rows) error {
+	err := r.query(ctx, conn, kindCount, table, stmt, args, min(r.timeout, budget), func(rows *sql.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(&total); err != nil {
 				return err
@@ -248,7 +295,7 @@ func (r runner) count(ctx context.Context, conn *pool.Conn, table schema.Table, 
 // explain runs EXPLAIN of the job's statement.
 func (r runner) explain(ctx context.Context, conn *pool.Conn, j *job) ([]map[string]string, error) {
 	var out []map[string]string
-	err := r.query(ctx, conn, j.table, sqlbuild.Explain(j.search.SQL), j.args, r.timeout, func(rows *sql.Rows) error {
+	err := r.query(ctx, conn, kindExplain, j.table, sqlbuild.Explain(j.search.SQL), j.args, r.timeout, func(rows *sql.Rows) error {
 		cols, err := rows.Columns()
 		if err != nil {
 			return err
@@ -275,16 +322,16 @@ func (r runner) explain(ctx context.Context, conn *pool.Conn, j *job) ([]map[str
 	return out, err
 }
 
-// query runs one statement as a client span: limited on the server to
-// min(limit, the caller's remaining time), with the span's traceparent in
-// a leading comment, and read by scan. Errors are ErrTimeout or
-// ErrQueryFailed plan errors.
-func (r runner) query(ctx context.Context, conn *pool.Conn, table schema.Table, stmt string, args []any, limit time.Duration, scan func(*sql.Rows) error) error {
+// query runs one statement of kind (a metric label and span attribute) as
+// a client span: limited on the server to min(limit, the caller's
+// remaining time), with the span's traceparent in a leading comment, and
+// read by scan. Errors are ErrTimeout or ErrQueryFailed plan errors.
+func (r runner) query(ctx context.Context, conn *pool.Conn, kind string, table schema.Table, stmt string, args []any, limit time.Duration, scan func(*sql.Rows) error) error {
 	if dl, ok := ctx.Deadline(); ok {
 		limit = min(limit, time.Until(dl)-deadlineMargin)
 	}
 	if limit < time.Millisecond {
-		r.e.metrics.observe(r.src.ID, outcomeTimeout, 0)
+		r.e.metrics.observe(r.src.ID, kind, outcomeTimeout, 0)
 		return timeoutError(context.DeadlineExceeded)
 	}
 	limited := sqlbuild.WithTimeLimit(stmt, r.server.StatementTimeLimit, limit)
@@ -297,6 +344,7 @@ func (r runner) query(ctx context.Context, conn *pool.Conn, table schema.Table, 
 		attribute.String("db.collection.name", table.Name),
 		attribute.String("db.operation.name", "SELECT"),
 		attribute.String("db.query.text", limited),
+		attribute.String(AttrStatementKind, kind),
 		attribute.String("server.address", st.Host),
 		attribute.Int("server.port", st.Port),
 	))
@@ -319,17 +367,17 @@ func (r runner) query(ctx context.Context, conn *pool.Conn, table schema.Table, 
 	}()
 	elapsed := time.Since(start)
 	if err == nil {
-		r.e.metrics.observe(r.src.ID, outcomeOK, elapsed)
+		r.e.metrics.observe(r.src.ID, kind, outcomeOK, elapsed)
 		return nil
 	}
 	span.RecordError(err)
 	span.SetStatus(codes.Error, "statement failed")
 	if isInterrupted(err) {
-		r.e.metrics.observe(r.src.ID, outcomeTimeout, elapsed)
+		r.e.metrics.observe(r.src.ID, kind, outcomeTimeout, elapsed)
 		return timeoutError(err)
 	}
-	r.e.metrics.observe(r.src.ID, outcomeFailed, elapsed)
-	r.e.log.WarnContext(ctx, "search statement failed", "source", r.src.ID, "table", table.Name, "error", err)
+	r.e.metrics.observe(r.src.ID, kind, outcomeFailed, elapsed)
+	r.e.log.WarnContext(ctx, "search statement failed", "source", r.src.ID, "table", table.Name, "kind", kind, "error", err)
 	return queryFailed(err)
 }
 

@@ -60,6 +60,8 @@ type Search struct {
 	Index schema.FullTextIndex
 	// Columns are the columns to return besides the primary key (already
 	// checked to exist); primary key columns named here are not repeated.
+	// None: the primary key and the score only (a keys-only plan, whose
+	// sort carries no text).
 	Columns []string
 	Mode    Mode
 	// MaxValueChars bounds each text value returned (LEFT(col, N)).
@@ -100,6 +102,37 @@ func scoreAlias(t schema.Table, base string) string {
 	return alias
 }
 
+// selectList returns the select list of the primary key columns then
+// columns (text columns bounded to maxChars characters), and the names of
+// what it returns.
+func selectList(t schema.Table, columns []string, maxChars int) ([]string, []string, error) {
+	var sel []string
+	var cols []string
+	seen := map[string]bool{}
+	for _, pk := range t.PrimaryKey {
+		sel = append(sel, Quote(pk))
+		cols = append(cols, pk)
+		seen[pk] = true
+	}
+	for _, name := range columns {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		c, ok := t.Column(name)
+		if !ok {
+			return nil, nil, fmt.Errorf("sqlbuild: table %q has no column %q", t.Name, name)
+		}
+		if c.IsSearchable {
+			sel = append(sel, "LEFT("+Quote(name)+", "+strconv.Itoa(maxChars)+") AS "+Quote(name))
+		} else {
+			sel = append(sel, Quote(name))
+		}
+		cols = append(cols, name)
+	}
+	return sel, cols, nil
+}
+
 // SearchStatement writes:
 //
 //	SELECT <pk cols>, LEFT(<text col>, N) AS <col>, ..., MATCH(<index cols>) AGAINST(? <MODE>) AS score
@@ -118,29 +151,9 @@ func SearchStatement(s Search) (Statement, error) {
 	if s.MaxValueChars <= 0 {
 		return Statement{}, fmt.Errorf("sqlbuild: MaxValueChars must be positive")
 	}
-	var sel []string
-	var cols []string
-	seen := map[string]bool{}
-	for _, pk := range s.Table.PrimaryKey {
-		sel = append(sel, Quote(pk))
-		cols = append(cols, pk)
-		seen[pk] = true
-	}
-	for _, name := range s.Columns {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		c, ok := s.Table.Column(name)
-		if !ok {
-			return Statement{}, fmt.Errorf("sqlbuild: table %q has no column %q", s.Table.Name, name)
-		}
-		if c.IsSearchable {
-			sel = append(sel, "LEFT("+Quote(name)+", "+strconv.Itoa(s.MaxValueChars)+") AS "+Quote(name))
-		} else {
-			sel = append(sel, Quote(name))
-		}
-		cols = append(cols, name)
+	sel, cols, err := selectList(s.Table, s.Columns, s.MaxValueChars)
+	if err != nil {
+		return Statement{}, err
 	}
 	m := match(s.Index, clause)
 	score := scoreAlias(s.Table, "score")
@@ -171,15 +184,45 @@ type Match struct {
 	Mode  Mode
 }
 
+// CountOp says which rows a count of several matches counts.
+type CountOp string
+
+// The ways a count combines its matches.
+const (
+	// CountAny counts the distinct rows matching any match (the union of
+	// the matches): the server reads the whole table to answer it.
+	CountAny CountOp = "any"
+	// CountAll counts the rows matching every match (their intersection),
+	// which the server answers through the FULLTEXT indexes.
+	CountAll CountOp = "all"
+)
+
+// Operator returns the SQL operator joining the MATCHes of op, and whether
+// op is a known way of counting.
+func (op CountOp) Operator() (string, bool) {
+	switch op {
+	case CountAny:
+		return " OR ", true
+	case CountAll:
+		return " AND ", true
+	}
+	return "", false
+}
+
 // CountStatement writes the count of the distinct rows of t matching any
-// of matches:
+// (CountAny) or all (CountAll) of matches:
 //
 //	SELECT COUNT(*) FROM `db`.`t` WHERE MATCH(i1) AGAINST(? m1) OR MATCH(i2) AGAINST(? m2) ...
+//	SELECT COUNT(*) FROM `db`.`t` WHERE MATCH(i1) AGAINST(? m1) AND MATCH(i2) AGAINST(? m2) ...
 //
 // Its arguments are the AGAINST texts, in order.
-func CountStatement(t schema.Table, matches []Match) (Statement, error) {
+func CountStatement(t schema.Table, matches []Match, op CountOp) (Statement, error) {
 	if len(matches) == 0 {
 		return Statement{}, fmt.Errorf("sqlbuild: count of %q has no match", t.Name)
+	}
+	join, ok := op.Operator()
+	if !ok {
+		return Statement{}, fmt.Errorf("sqlbuild: unknown count operator %q", op)
 	}
 	conds := make([]string, len(matches))
 	for i, m := range matches {
@@ -193,9 +236,81 @@ func CountStatement(t schema.Table, matches []Match) (Statement, error) {
 		conds[i] = match(m.Index, clause)
 	}
 	return Statement{
-		SQL:   "SELECT COUNT(*) FROM " + from(t) + " WHERE " + strings.Join(conds, " OR "),
+		SQL:   "SELECT COUNT(*) FROM " + from(t) + " WHERE " + strings.Join(conds, join),
 		NArgs: len(matches),
 	}, nil
+}
+
+// Fetch describes the statement that reads given rows of a table by
+// primary key.
+type Fetch struct {
+	Table schema.Table
+	// Columns are the columns to return besides the primary key (already
+	// checked to exist), as in Search.
+	Columns []string
+	// MaxValueChars bounds each text value returned (LEFT(col, N)).
+	MaxValueChars int
+	// Keys is how many keys the statement reads.
+	Keys int
+}
+
+// FetchStatement writes the read of Keys rows of a table by primary key:
+//
+//	SELECT <pk cols>, LEFT(<text col>, N) AS <col>, ... FROM `db`.`t` FORCE INDEX (PRIMARY)
+//	WHERE `id` IN (?, ?, ...)                          -- one primary key column
+//	WHERE (`a`, `b`) IN ((?, ?), (?, ?), ...)          -- a composite primary key
+//
+// Its arguments are the keys' values, key after key, each in primary key
+// column order. The rows come in no particular order. FORCE INDEX keeps
+// the read on the primary key whatever the optimizer estimates (without
+// it, MariaDB scans a small table when the keys are a large share of its
+// rows): its cost is bounded by the number of keys, never by the table.
+func FetchStatement(f Fetch) (Statement, error) {
+	pk := f.Table.PrimaryKey
+	switch {
+	case len(pk) == 0:
+		return Statement{}, fmt.Errorf("sqlbuild: table %q has no primary key", f.Table.Name)
+	case f.Keys <= 0:
+		return Statement{}, fmt.Errorf("sqlbuild: a fetch needs at least one key")
+	case f.MaxValueChars <= 0:
+		return Statement{}, fmt.Errorf("sqlbuild: MaxValueChars must be positive")
+	}
+	sel, cols, err := selectList(f.Table, f.Columns, f.MaxValueChars)
+	if err != nil {
+		return Statement{}, err
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(strings.Join(sel, ", "))
+	b.WriteString(" FROM ")
+	b.WriteString(from(f.Table))
+	b.WriteString(" FORCE INDEX (PRIMARY) WHERE ")
+	if len(pk) == 1 {
+		b.WriteString(Quote(pk[0]))
+		b.WriteString(" IN (")
+		b.WriteString(placeholders(f.Keys))
+		b.WriteString(")")
+	} else {
+		names := make([]string, len(pk))
+		for i, c := range pk {
+			names[i] = Quote(c)
+		}
+		b.WriteString("(" + strings.Join(names, ", ") + ") IN (")
+		tuple := "(" + placeholders(len(pk)) + ")"
+		for i := range f.Keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+		}
+		b.WriteString(")")
+	}
+	return Statement{SQL: b.String(), Columns: cols, NArgs: f.Keys * len(pk)}, nil
+}
+
+// placeholders returns n placeholders separated by commas.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // Explain returns EXPLAIN of a SELECT statement.

@@ -39,6 +39,15 @@ func TestSearchStatementShape(t *testing.T) {
 			},
 		},
 		{
+			name: "keys only: the primary key and the score, no text to sort",
+			in:   Search{Table: posts, Index: posts.FullTextIndexes[0], Mode: ModeNatural, MaxValueChars: 100, WithTotal: true},
+			want: Statement{
+				SQL: "SELECT `id`, MATCH(`body`, `title`) AGAINST(? IN NATURAL LANGUAGE MODE) AS `score`, COUNT(*) OVER () AS `total` " +
+					"FROM `shop`.`posts` WHERE MATCH(`body`, `title`) AGAINST(? IN NATURAL LANGUAGE MODE) ORDER BY `score` DESC, `id` ASC LIMIT ? OFFSET ?",
+				Columns: []string{"id"}, NArgs: 4,
+			},
+		},
+		{
 			name: "boolean with the total in the same statement",
 			in:   Search{Table: posts, Index: posts.FullTextIndexes[0], Mode: ModeBoolean, MaxValueChars: 8, WithTotal: true},
 			want: Statement{
@@ -91,21 +100,95 @@ func TestSearchStatementRejectsWhatItCannotBuild(t *testing.T) {
 	}
 }
 
-func TestCountStatementORsEveryIndexOfTheTable(t *testing.T) {
+func TestCountStatementJoinsEveryMatchWithItsOperator(t *testing.T) {
 	title := schema.FullTextIndex{Name: "t", Columns: []string{"title"}}
-	got, err := CountStatement(posts, []Match{{Index: posts.FullTextIndexes[0], Mode: ModeNatural}, {Index: title, Mode: ModeBoolean}})
-	if err != nil {
-		t.Fatal(err)
+	matches := []Match{{Index: posts.FullTextIndexes[0], Mode: ModeNatural}, {Index: title, Mode: ModeBoolean}}
+	for _, tt := range []struct {
+		op   CountOp
+		want string
+	}{
+		{CountAny, "SELECT COUNT(*) FROM `shop`.`posts` WHERE MATCH(`body`, `title`) AGAINST(? IN NATURAL LANGUAGE MODE) OR MATCH(`title`) AGAINST(? IN BOOLEAN MODE)"},
+		{CountAll, "SELECT COUNT(*) FROM `shop`.`posts` WHERE MATCH(`body`, `title`) AGAINST(? IN NATURAL LANGUAGE MODE) AND MATCH(`title`) AGAINST(? IN BOOLEAN MODE)"},
+	} {
+		got, err := CountStatement(posts, matches, tt.op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(Statement{SQL: tt.want, NArgs: 2}, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.op, diff)
+		}
 	}
-	want := Statement{
-		SQL:   "SELECT COUNT(*) FROM `shop`.`posts` WHERE MATCH(`body`, `title`) AGAINST(? IN NATURAL LANGUAGE MODE) OR MATCH(`title`) AGAINST(? IN BOOLEAN MODE)",
-		NArgs: 2,
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if _, err := CountStatement(posts, nil); err == nil {
+	if _, err := CountStatement(posts, nil, CountAny); err == nil {
 		t.Error("built a count with no match")
+	}
+	for _, op := range []CountOp{"", "xor"} {
+		if _, err := CountStatement(posts, matches, op); err == nil {
+			t.Errorf("built a count with operator %q", op)
+		}
+	}
+}
+
+func TestFetchStatementReadsByPrimaryKey(t *testing.T) {
+	tags := schema.Table{Database: "shop", Name: "tags", PrimaryKey: []string{"post_id", "tag"},
+		Columns: []schema.Column{{Name: "post_id", Type: "int", IsPrimaryKey: true}, {Name: "tag", Type: "varchar", IsPrimaryKey: true, IsSearchable: true}, {Name: "note", Type: "text", IsSearchable: true}}}
+	tests := []struct {
+		name string
+		in   Fetch
+		want Statement
+	}{
+		{
+			name: "one key column: IN of values; text bounded; the primary key once",
+			in:   Fetch{Table: posts, Columns: []string{"id", "title", "views"}, MaxValueChars: 100, Keys: 3},
+			want: Statement{
+				SQL:     "SELECT `id`, LEFT(`title`, 100) AS `title`, `views` FROM `shop`.`posts` FORCE INDEX (PRIMARY) WHERE `id` IN (?, ?, ?)",
+				Columns: []string{"id", "title", "views"}, NArgs: 3,
+			},
+		},
+		{
+			name: "composite key: IN of tuples in key column order",
+			in:   Fetch{Table: tags, Columns: []string{"note"}, MaxValueChars: 8, Keys: 2},
+			want: Statement{
+				SQL:     "SELECT `post_id`, `tag`, LEFT(`note`, 8) AS `note` FROM `shop`.`tags` FORCE INDEX (PRIMARY) WHERE (`post_id`, `tag`) IN ((?, ?), (?, ?))",
+				Columns: []string{"post_id", "tag", "note"}, NArgs: 4,
+			},
+		},
+		{
+			name: "one key",
+			in:   Fetch{Table: tags, MaxValueChars: 8, Keys: 1},
+			want: Statement{
+				SQL:     "SELECT `post_id`, `tag` FROM `shop`.`tags` FORCE INDEX (PRIMARY) WHERE (`post_id`, `tag`) IN ((?, ?))",
+				Columns: []string{"post_id", "tag"}, NArgs: 2,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FetchStatement(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if n := strings.Count(got.SQL, "?"); n != got.NArgs {
+				t.Errorf("%d placeholders, NArgs %d", n, got.NArgs)
+			}
+		})
+	}
+}
+
+func TestFetchStatementRejectsWhatItCannotBuild(t *testing.T) {
+	noKey := posts
+	noKey.PrimaryKey = nil
+	for name, in := range map[string]Fetch{
+		"no primary key": {Table: noKey, MaxValueChars: 1, Keys: 1},
+		"no key":         {Table: posts, MaxValueChars: 1},
+		"unknown column": {Table: posts, Columns: []string{"nope"}, MaxValueChars: 1, Keys: 1},
+		"no value bound": {Table: posts, Keys: 1},
+	} {
+		if _, err := FetchStatement(in); err == nil {
+			t.Errorf("%s: built a statement", name)
+		}
 	}
 }
 
