@@ -92,6 +92,7 @@ func planOf(p *dbrouterv1.SearchPlan) fulltext.Plan {
 	return fulltext.Plan{
 		Table: p.GetTable(), Index: p.GetIndex(), Mode: sqlbuild.Mode(p.GetMode()), Against: p.GetAgainst(),
 		Limit: int(p.GetLimit()), Offset: int(p.GetOffset()), Count: p.GetCount(), Columns: p.GetColumns(), Explain: p.GetExplain(),
+		KeysOnly: p.GetKeysOnly(),
 	}
 }
 
@@ -105,6 +106,7 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 		SourceID:         req.GetSourceId(),
 		Plans:            make([]fulltext.Plan, len(req.GetPlans())),
 		Counts:           make([]fulltext.CountPlan, len(req.GetCounts())),
+		Fetches:          make([]fulltext.Fetch, len(req.GetFetches())),
 		StatementTimeout: time.Duration(req.GetStatementTimeoutMs()) * time.Millisecond,
 		ExpectVersion:    int(req.GetExpectVersion()),
 	}
@@ -112,11 +114,18 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 		in.Plans[i] = planOf(p)
 	}
 	for i, c := range req.GetCounts() {
-		cp := fulltext.CountPlan{Table: c.GetTable(), Matches: make([]fulltext.Plan, len(c.GetMatches()))}
+		cp := fulltext.CountPlan{Table: c.GetTable(), Matches: make([]fulltext.Plan, len(c.GetMatches())), Op: sqlbuild.CountOp(c.GetOp())}
 		for k, m := range c.GetMatches() {
 			cp.Matches[k] = planOf(m)
 		}
 		in.Counts[i] = cp
+	}
+	for i, f := range req.GetFetches() {
+		keys := make([][]string, len(f.GetKeys()))
+		for k, key := range f.GetKeys() {
+			keys[k] = key.GetValues()
+		}
+		in.Fetches[i] = fulltext.Fetch{Table: f.GetTable(), Keys: keys, Columns: f.GetColumns()}
 	}
 	out, err := s.exec.Execute(ctx, userID, in)
 	if err != nil {
@@ -125,6 +134,7 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 	resp := &dbrouterv1.ExecuteSearchResponse{
 		Plans:             make([]*dbrouterv1.PlanResult, len(out.Plans)),
 		Counts:            make([]*dbrouterv1.PlanResult, len(out.Counts)),
+		Fetches:           make([]*dbrouterv1.PlanResult, len(out.Fetches)),
 		Version:           int32(out.Version),
 		SchemaFingerprint: out.Fingerprint,
 		QueuedMs:          ms(out.Queued),
@@ -134,6 +144,9 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 	}
 	for i, r := range out.Counts {
 		resp.Counts[i] = resultProto(r)
+	}
+	for i, r := range out.Fetches {
+		resp.Fetches[i] = resultProto(r)
 	}
 	return resp, nil
 }

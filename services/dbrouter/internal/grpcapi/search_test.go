@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,9 +182,119 @@ func TestExecuteSearchThroughTheClient(t *testing.T) {
 	}
 }
 
+// sortedValues returns the values of rows, sorted.
+func sortedValues(rows []*dbrouterv1.Row) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.GetValues()
+	}
+	slices.SortFunc(out, slices.Compare)
+	return out
+}
+
+func TestTwoPhaseSearchThroughTheClient(t *testing.T) {
+	h := newHarness(t)
+	ctx := h.as("owner")
+	for _, stmt := range []string{
+		`INSERT INTO posts VALUES
+			(1, 'Full-text search in MariaDB', 'MATCH AGAINST ranks rows by relevance'),
+			(2, 'Cooking pasta', NULL),
+			(3, 'Search engines', 'inverted indexes and relevance'),
+			(4, 'Gardening', 'search for tomatoes')`,
+		"INSERT INTO tags VALUES (1, 'db'), (1, 'search'), (3, 'search')",
+		"CREATE TABLE files (id BINARY(4) PRIMARY KEY, name VARCHAR(100), FULLTEXT KEY ft_name (name))",
+		"INSERT INTO files VALUES (x'ff00c328', 'search notes'), (x'00000001', 'search plans'), (x'00000002', 'other')",
+	} {
+		if _, err := h.admin.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := h.create(t, "owner", "blog")
+
+	// Phase 1: keys and scores only, with the total.
+	full := &dbrouterv1.SearchPlan{Table: "posts", Index: "ft_title_body", Mode: "natural", Against: "search relevance", Limit: 10, Count: true}
+	keys := proto.Clone(full).(*dbrouterv1.SearchPlan)
+	keys.KeysOnly = true
+	resp, err := h.client.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: src.GetId(),
+		Plans: []*dbrouterv1.SearchPlan{full, keys, {Table: "files", Index: "ft_name", Mode: "boolean", Against: "search", Limit: 10, KeysOnly: true}},
+		Counts: []*dbrouterv1.CountPlan{
+			{Table: "posts", Op: "all", Matches: []*dbrouterv1.SearchPlan{{Index: "ft_title_body", Mode: "boolean", Against: "search"}, {Index: "ft_title_body", Mode: "boolean", Against: "relevance"}}},
+			{Table: "posts", Matches: []*dbrouterv1.SearchPlan{{Index: "ft_title_body", Mode: "boolean", Against: "search"}, {Index: "ft_title_body", Mode: "boolean", Against: "relevance"}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, k := resp.GetPlans()[0], resp.GetPlans()[1]
+	if diff := cmp.Diff([]string{"id"}, k.GetColumns()); diff != "" {
+		t.Errorf("keys-only columns (-want +got):\n%s", diff)
+	}
+	if len(f.GetRows()) != 3 || len(k.GetRows()) != 3 || k.GetTotal() != 3 || f.GetTotal() != 3 {
+		t.Fatalf("full plan %v, keys only %v", f, k)
+	}
+	var postKeys []*dbrouterv1.RowKey
+	for i, r := range k.GetRows() {
+		if r.GetValues()[0] != f.GetRows()[i].GetValues()[0] || r.GetScore() != f.GetRows()[i].GetScore() || len(r.GetValues()) != 1 {
+			t.Errorf("keys-only row %d = %v, full plan row %v", i, r, f.GetRows()[i])
+		}
+		postKeys = append(postKeys, &dbrouterv1.RowKey{Values: r.GetValues()})
+	}
+	var fileKeys []string
+	for _, r := range resp.GetPlans()[2].GetRows() {
+		fileKeys = append(fileKeys, r.GetValues()[0])
+	}
+	slices.Sort(fileKeys)
+	if diff := cmp.Diff([]string{"00000001", "ff00c328"}, fileKeys); diff != "" {
+		t.Errorf("binary keys are hex (-want +got):\n%s", diff)
+	}
+	if all, any := resp.GetCounts()[0], resp.GetCounts()[1]; all.GetTotal() != 2 || any.GetTotal() != 3 {
+		t.Errorf("count all = %d, any = %d; want 2 (posts 1 and 3) and 3", all.GetTotal(), any.GetTotal())
+	}
+
+	// Phase 2: the page's rows by key.
+	resp, err = h.client.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: src.GetId(), Fetches: []*dbrouterv1.FetchPlan{
+		{Table: "posts", Keys: append(postKeys, &dbrouterv1.RowKey{Values: []string{"99"}})},
+		{Table: "tags", Keys: []*dbrouterv1.RowKey{{Values: []string{"3", "search"}}, {Values: []string{"1", "db"}}, {Values: []string{"3", "db"}}}},
+		{Table: "files", Keys: []*dbrouterv1.RowKey{{Values: []string{"ff00c328"}}, {Values: []string{"00000003"}}}, Columns: []string{"name"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		cols []string
+		rows [][]string
+	}{
+		{[]string{"id", "title", "body"}, [][]string{
+			{"1", "Full-text search in MariaDB", "MATCH AGAINST ranks rows by relevance"},
+			{"3", "Search engines", "inverted indexes and relevance"},
+			{"4", "Gardening", "search for tomatoes"},
+		}},
+		{[]string{"post_id", "tag"}, [][]string{{"1", "db"}, {"3", "search"}}},
+		{[]string{"id", "name"}, [][]string{{"ff00c328", "search notes"}}},
+	}
+	for i, tt := range tests {
+		got := resp.GetFetches()[i]
+		if got.GetErrorCode() != "" || got.GetTotal() != -1 || !strings.Contains(got.GetStatement(), " IN (") || strings.Contains(got.GetStatement(), "99") {
+			t.Errorf("fetch %d = %v", i, got)
+		}
+		if diff := cmp.Diff(tt.cols, got.GetColumns()); diff != "" {
+			t.Errorf("fetch %d columns (-want +got):\n%s", i, diff)
+		}
+		if diff := cmp.Diff(tt.rows, sortedValues(got.GetRows())); diff != "" {
+			t.Errorf("fetch %d rows (-want +got):\n%s", i, diff)
+		}
+	}
+	if len(resp.GetPlans()) != 0 || len(resp.GetCounts()) != 0 {
+		t.Errorf("a call of fetches only answered %d plans and %d counts", len(resp.GetPlans()), len(resp.GetCounts()))
+	}
+}
+
 func TestExecuteSearchErrorsCarryCodesReasonsAndFields(t *testing.T) {
 	h := newHarness(t)
 	ctx := h.as("owner")
+	if _, err := h.admin.Exec("CREATE TABLE notes (body TEXT, FULLTEXT KEY ft_body (body))"); err != nil {
+		t.Fatal(err)
+	}
 	src := h.create(t, "owner", "blog")
 	ok := &dbrouterv1.SearchPlan{Table: "posts", Index: "ft_title_body", Mode: "natural", Against: "x", Limit: 1}
 	tests := []struct {
@@ -200,6 +311,15 @@ func TestExecuteSearchErrorsCarryCodesReasonsAndFields(t *testing.T) {
 			codes.InvalidArgument, grpcx.ReasonValidation, []string{"statementTimeoutMs"}},
 		{"moved version", &dbrouterv1.ExecuteSearchRequest{SourceId: src.GetId(), ExpectVersion: 2, Plans: []*dbrouterv1.SearchPlan{ok}},
 			codes.FailedPrecondition, ReasonSourceChanged, nil},
+		{"invalid count op and keys-only plan", &dbrouterv1.ExecuteSearchRequest{SourceId: src.GetId(),
+			Plans:  []*dbrouterv1.SearchPlan{{Table: "notes", Index: "ft_body", Mode: "natural", Against: "x", Limit: 1, KeysOnly: true}},
+			Counts: []*dbrouterv1.CountPlan{{Table: "posts", Op: "xor", Matches: []*dbrouterv1.SearchPlan{ok}}},
+		}, codes.InvalidArgument, grpcx.ReasonValidation, []string{"plans[0].keysOnly", "counts[0].op"}},
+		{"invalid fetches", &dbrouterv1.ExecuteSearchRequest{SourceId: src.GetId(), Fetches: []*dbrouterv1.FetchPlan{
+			{Table: "tags", Keys: []*dbrouterv1.RowKey{{Values: []string{"1", "go"}}, {Values: []string{"1"}}, {Values: []string{"x", "go"}}}},
+			{Table: "notes", Keys: []*dbrouterv1.RowKey{{Values: []string{"1"}}}},
+			{Table: "posts"},
+		}}, codes.InvalidArgument, grpcx.ReasonValidation, []string{"fetches[0].keys[1].values", "fetches[0].keys[2].values[0]", "fetches[1].table", "fetches[2].keys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
