@@ -68,9 +68,8 @@ type Fused struct {
 	SourceID string
 	Table    string
 	PK       []PKValue
-	// Rank is the row's best rank (1-based) in any list.
-	Rank int
-	// Score is the fusion score, 1/(k + Rank).
+	// Score is the fusion score: the sum of 1/(k + rank) over the lists the
+	// row appears in (ranks 1-based).
 	Score float64
 	// Relevance is Score normalised to 0..1 (the best row scores 1).
 	Relevance float64
@@ -81,14 +80,18 @@ type Fused struct {
 // Fuse merges ranked lists with reciprocal rank fusion and returns every
 // row, best first.
 //
-// Lists of different tables hold different rows, and a row's fused score is
-// 1/(k + r) where r is its best rank in any list of its table: the same row
-// found by two FULLTEXT indexes of one table is one result, ranked by the
-// index that placed it highest. Taking the best rank (rather than the sum)
-// keeps the fusion exact under truncation: when every list is cut after its
-// first N rows, the first N fused rows are the same as with the full lists,
-// so pages computed with different N never overlap or skip. Ties are broken
-// by source id, table and primary key, so the order is deterministic.
+// A row's score is the sum, over the lists it appears in, of 1/(k + r)
+// where r is its rank in that list: the same row found by two FULLTEXT
+// indexes of one table is one result, and being found by both counts for
+// more than being found by one at the same rank. Ties are broken by source
+// id, table and primary key, so the order is deterministic; the lists are
+// summed in the order given, so equal inputs give equal floats.
+//
+// Rows of a table searched by one index appear in one list only, so cutting
+// such a list after its first N rows does not change the first N fused rows.
+// Rows found by several indexes of one table can climb by their sum from
+// deep in each list: those lists are cut at a fixed depth (the rank window)
+// whatever the page, so that the fused order does not depend on the page.
 func Fuse(lists []RankedList) []Fused {
 	n := 0
 	for _, l := range lists {
@@ -98,33 +101,33 @@ func Fuse(lists []RankedList) []Fused {
 	out := make([]Fused, 0, n)
 	for li, l := range lists {
 		for pos, row := range l.Rows {
-			rank := pos + 1
+			score := 1 / float64(RRFK+pos+1)
 			if i, ok := byID[row.ID]; ok {
 				f := &out[i]
 				f.Hits = append(f.Hits, Hit{List: li, Pos: pos})
-				if rank < f.Rank {
-					f.Rank, f.Score = rank, 1/float64(RRFK+rank)
-				}
+				f.Score += score
 				continue
 			}
 			byID[row.ID] = len(out)
 			out = append(out, Fused{ID: row.ID, SourceID: l.SourceID, Table: l.Table, PK: row.PK,
-				Rank: rank, Score: 1 / float64(RRFK+rank), Hits: []Hit{{List: li, Pos: pos}}})
+				Score: score, Hits: []Hit{{List: li, Pos: pos}}})
 		}
 	}
 	slices.SortFunc(out, compareFused)
 	if len(out) > 0 {
-		top := out[0].Rank
+		top := out[0].Score
 		for i := range out {
-			out[i].Relevance = float64(RRFK+top) / float64(RRFK+out[i].Rank)
-			slices.SortStableFunc(out[i].Hits, func(a, b Hit) int { return cmp.Compare(a.Pos, b.Pos) })
+			out[i].Relevance = min(out[i].Score/top, 1)
+			if len(out[i].Hits) > 1 {
+				slices.SortStableFunc(out[i].Hits, func(a, b Hit) int { return cmp.Compare(a.Pos, b.Pos) })
+			}
 		}
 	}
 	return out
 }
 
 func compareFused(a, b Fused) int {
-	if c := cmp.Compare(a.Rank, b.Rank); c != 0 {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.SourceID, b.SourceID); c != 0 {

@@ -64,24 +64,57 @@ func TestFuseInterleavesListsByRankWithDeterministicTies(t *testing.T) {
 	}
 }
 
-func TestFuseMergesTheSameRowFoundByTwoIndexesAtItsBestRank(t *testing.T) {
-	// Row 2 is third by the title index and first by the body index.
+func TestFuseSumsTheRanksOfARowFoundByTwoIndexes(t *testing.T) {
+	// Row 2 is third by the title index and first by the body index: its
+	// two mentions outweigh row 1's single first place.
 	got := Fuse([]RankedList{list("s1", "t", 1, 3, 2), list("s1", "t", 2, 4)})
-	if diff := cmp.Diff([]string{"s1:t:1", "s1:t:2", "s1:t:3", "s1:t:4"}, ids(got)); diff != "" {
+	if diff := cmp.Diff([]string{"s1:t:2", "s1:t:1", "s1:t:3", "s1:t:4"}, ids(got)); diff != "" {
 		t.Fatalf("order (-want +got):\n%s", diff)
 	}
-	merged := got[1]
+	merged := got[0]
 	if diff := cmp.Diff([]Hit{{List: 1, Pos: 0}, {List: 0, Pos: 2}}, merged.Hits); diff != "" {
 		t.Errorf("hits of the merged row, best first (-want +got):\n%s", diff)
 	}
-	if merged.Score != 1.0/float64(RRFK+1) {
-		t.Errorf("score = %v, want 1/(k+1)", merged.Score)
+	if want := 1.0/float64(RRFK+3) + 1.0/float64(RRFK+1); merged.Score != want {
+		t.Errorf("score = %v, want 1/(k+3) + 1/(k+1) = %v", merged.Score, want)
+	}
+	if merged.Relevance != 1 || got[1].Relevance != (1.0/float64(RRFK+1))/merged.Score {
+		t.Errorf("relevance %v, %v: want 1 and score/best score", merged.Relevance, got[1].Relevance)
+	}
+}
+
+func TestFuseRanksARowFoundByBothIndexesAboveRowsFoundByOne(t *testing.T) {
+	// "web server": each index puts another package first, and both put
+	// task-web-server second; another table's list also has a first row.
+	tests := []struct {
+		name  string
+		lists []RankedList
+		want  []string
+	}{
+		{
+			name:  "second in both lists beats first in one",
+			lists: []RankedList{list("s1", "pkg", 10, 7, 11), list("s1", "pkg", 20, 7, 21), list("s2", "log", 5, 6)},
+			want:  []string{"s1:pkg:7", "s1:pkg:10", "s1:pkg:20", "s2:log:5", "s2:log:6", "s1:pkg:11", "s1:pkg:21"},
+		},
+		{
+			name:  "at the same rank, two lists beat one",
+			lists: []RankedList{list("s1", "pkg", 1, 2), list("s1", "pkg", 3, 2), list("s0", "a", 9, 8)},
+			want:  []string{"s1:pkg:2", "s0:a:9", "s1:pkg:1", "s1:pkg:3", "s0:a:8"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, ids(Fuse(tt.lists))); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
 func TestFuseNormalisesRelevanceToTheBestRow(t *testing.T) {
 	got := Fuse([]RankedList{list("s1", "t", 1, 2, 3), list("s2", "u", 4)})
-	want := []float64{1, 1, float64(RRFK+1) / float64(RRFK+2), float64(RRFK+1) / float64(RRFK+3)}
+	best := 1 / float64(RRFK+1)
+	want := []float64{1, 1, (1 / float64(RRFK+2)) / best, (1 / float64(RRFK+3)) / best}
 	for i, f := range got {
 		if f.Relevance != want[i] {
 			t.Errorf("relevance of %s = %v, want %v", f.ID, f.Relevance, want[i])
@@ -95,25 +128,33 @@ func TestFuseNormalisesRelevanceToTheBestRow(t *testing.T) {
 	}
 }
 
-// truncate returns the lists cut after n rows each, as dbrouter returns
-// them for a window of n.
-func truncate(lists []RankedList, n int) []RankedList {
+// window returns the lists as the search asks dbrouter for them: lists of
+// a table searched by several indexes (shared[i]) cut after depth rows,
+// the others after n rows.
+func window(lists []RankedList, shared []bool, depth, n int) []RankedList {
 	out := make([]RankedList, len(lists))
 	for i, l := range lists {
 		out[i] = l
-		if len(l.Rows) > n {
-			out[i].Rows = l.Rows[:n]
+		cut := n
+		if shared[i] {
+			cut = depth
+		}
+		if len(l.Rows) > cut {
+			out[i].Rows = l.Rows[:cut]
 		}
 	}
 	return out
 }
 
-func TestPagesOfTruncatedListsAreDisjointSlicesOfTheFullFusedList(t *testing.T) {
+func TestPagesUnderTheRankWindowAreDisjointSlicesOfTheFusedList(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	const depth = 30
 	for trial := range 200 {
-		// Two sources; source s1 has a table with two indexes whose lists
-		// share rows, so merging and truncation interact.
+		// Source s1 has a table with two indexes whose lists share rows
+		// (cut at the fixed depth), and a table with one; s2 one table
+		// with one index (cut at offset+limit).
 		var lists []RankedList
+		shared := []bool{true, true, false, false}
 		for _, lt := range []struct {
 			src, table string
 			n          int
@@ -125,12 +166,14 @@ func TestPagesOfTruncatedListsAreDisjointSlicesOfTheFullFusedList(t *testing.T) 
 			}
 			lists = append(lists, list(lt.src, lt.table, pks...))
 		}
-		full := Fuse(lists)
-		limit := 1 + rng.IntN(12)
+		// The fused list under the window: shared lists cut at depth, the
+		// others whole.
+		full := Fuse(window(lists, shared, depth, 1000))
+		limit := 1 + rng.IntN(10)
 		seen := map[string]bool{}
-		for page := range 3 {
+		for page := range depth / limit {
 			offset := page * limit
-			got := ids(Page(Fuse(truncate(lists, offset+limit)), offset, limit))
+			got := ids(Page(Fuse(window(lists, shared, depth, offset+limit)), offset, limit))
 			want := ids(Page(full, offset, limit))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("trial %d, page %d of %d: (-full list +window)\n%s", trial, page+1, limit, diff)
