@@ -120,6 +120,7 @@ func run(ctx context.Context, args []string) error {
 		Events:            recorder,
 		Store:             store,
 		MaxWindow:         cfg.MaxWindow,
+		RankWindow:        cfg.RankWindow,
 		CacheTTL:          cfg.CacheTTL,
 		CacheTimeout:      cfg.CacheTimeout,
 		SourceTimeout:     cfg.SourceTimeout,

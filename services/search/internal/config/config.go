@@ -21,6 +21,11 @@ type Config struct {
 	// MaxWindow bounds offset+limit when results of several indexes or
 	// databases are fused (each index then returns offset+limit rows).
 	MaxWindow int `env:"ALTUS_SEARCH_MAX_WINDOW" envDefault:"1000"`
+	// RankWindow is how many matches each index of a table searched by
+	// several FULLTEXT indexes ranks, the same for every page, so that the
+	// fused order never depends on the page asked; such results page that
+	// deep (offset+limit at most RankWindow).
+	RankWindow int `env:"ALTUS_SEARCH_RANK_WINDOW" envDefault:"200"`
 	// CacheTTL is how long a page of results is served from the cache.
 	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`
 	// CacheTimeout bounds each call to the cache service: a slow or absent
@@ -80,6 +85,9 @@ func (c *Config) validate(p *shared.Problems) {
 	// dbrouter returns at most 1000 rows per plan.
 	if c.MaxWindow < 100 || c.MaxWindow > 1000 {
 		p.Addf("ALTUS_SEARCH_MAX_WINDOW must be between 100 and 1000; got %d", c.MaxWindow)
+	}
+	if c.RankWindow < 100 || c.RankWindow > 1000 || c.RankWindow > c.MaxWindow {
+		p.Addf("ALTUS_SEARCH_RANK_WINDOW must be between 100 and 1000 and at most ALTUS_SEARCH_MAX_WINDOW (%d); got %d", c.MaxWindow, c.RankWindow)
 	}
 	if c.CacheTTL < time.Second || c.CacheTTL > 24*time.Hour {
 		p.Addf("ALTUS_SEARCH_CACHE_TTL must be between 1s and 24h (e.g. 60s); got %s", c.CacheTTL)

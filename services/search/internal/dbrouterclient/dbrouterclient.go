@@ -117,11 +117,18 @@ func (c *Client) Execute(ctx context.Context, req search.ExecRequest) (search.Ex
 		m.Plans = append(m.Plans, planToProto(p))
 	}
 	for _, cp := range req.Counts {
-		pc := &dbrouterv1.CountPlan{Table: cp.Table}
+		pc := &dbrouterv1.CountPlan{Table: cp.Table, Op: cp.Op}
 		for _, p := range cp.Matches {
 			pc.Matches = append(pc.Matches, planToProto(p))
 		}
 		m.Counts = append(m.Counts, pc)
+	}
+	for _, f := range req.Fetches {
+		pf := &dbrouterv1.FetchPlan{Table: f.Table, Keys: make([]*dbrouterv1.RowKey, len(f.Keys))}
+		for i, k := range f.Keys {
+			pf.Keys[i] = &dbrouterv1.RowKey{Values: k}
+		}
+		m.Fetches = append(m.Fetches, pf)
 	}
 	resp, err := c.c.ExecuteSearch(ctx, m)
 	if err != nil {
@@ -135,6 +142,10 @@ func (c *Client) Execute(ctx context.Context, req search.ExecRequest) (search.Ex
 	out.Counts = make([]search.PlanResult, len(resp.GetCounts()))
 	for i, p := range resp.GetCounts() {
 		out.Counts[i] = planResultFromProto(p)
+	}
+	out.Fetches = make([]search.PlanResult, len(resp.GetFetches()))
+	for i, p := range resp.GetFetches() {
+		out.Fetches[i] = planResultFromProto(p)
 	}
 	return out, nil
 }
@@ -159,7 +170,7 @@ func sourceError(ctx context.Context, err error) error {
 func planToProto(p search.Plan) *dbrouterv1.SearchPlan {
 	return &dbrouterv1.SearchPlan{
 		Table: p.Table, Index: p.Index, Mode: p.Mode, Against: p.Against,
-		Limit: int32(p.Limit), Offset: int32(p.Offset), Count: p.Count, Explain: p.Explain,
+		Limit: int32(p.Limit), Offset: int32(p.Offset), Count: p.Count, Explain: p.Explain, KeysOnly: p.KeysOnly,
 	}
 }
 

@@ -64,7 +64,9 @@ func (f *fake) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearchR
 			Rows:    []*dbrouterv1.Row{{Values: []string{"1", ""}, Nulls: []bool{false, true}, Score: 2.5}},
 			Explain: []*dbrouterv1.ExplainRow{{Fields: map[string]string{"type": "fulltext"}}},
 		}},
-		Counts:   []*dbrouterv1.PlanResult{{Total: -1, ErrorCode: "TIMEOUT", ErrorMessage: "slow"}},
+		Counts: []*dbrouterv1.PlanResult{{Total: -1, ErrorCode: "TIMEOUT", ErrorMessage: "slow"}},
+		Fetches: []*dbrouterv1.PlanResult{{Columns: []string{"id", "subject"}, Total: -1, Statement: "SELECT … IN (?)",
+			Rows: []*dbrouterv1.Row{{Values: []string{"1", "Pools"}, Nulls: []bool{false, false}}}}},
 		QueuedMs: 0.5,
 	}, nil
 }
@@ -138,26 +140,40 @@ func TestExecuteConvertsPlansAndResults(t *testing.T) {
 	f := &fake{}
 	got, err := client(t, f).Execute(context.Background(), search.ExecRequest{
 		SourceID: "s1", StatementTimeout: 5 * time.Second,
-		Plans:  []search.Plan{{Table: "posts", Index: "ft_subject", Mode: "boolean", Against: "+pool*", Limit: 20, Offset: 40, Count: true, Explain: true}},
-		Counts: []search.CountPlan{{Table: "posts", Matches: []search.Plan{{Table: "posts", Index: "ft_subject", Mode: "boolean", Against: "+pool*"}}}},
+		Plans:   []search.Plan{{Table: "posts", Index: "ft_subject", Mode: "boolean", Against: "+pool*", Limit: 20, Offset: 40, Count: true, Explain: true, KeysOnly: true}},
+		Counts:  []search.CountPlan{{Table: "posts", Op: search.CountAll, Matches: []search.Plan{{Table: "posts", Index: "ft_subject", Mode: "boolean", Against: "+pool*"}}}},
+		Fetches: []search.FetchPlan{{Table: "posts", Keys: [][]string{{"1"}, {"7"}}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sent := f.lastExec
-	if sent.GetSourceId() != "s1" || sent.GetStatementTimeoutMs() != 5000 || len(sent.GetPlans()) != 1 || len(sent.GetCounts()) != 1 {
+	if sent.GetSourceId() != "s1" || sent.GetStatementTimeoutMs() != 5000 || len(sent.GetPlans()) != 1 || len(sent.GetCounts()) != 1 || len(sent.GetFetches()) != 1 {
 		t.Fatalf("request sent: %v", sent)
 	}
 	p := sent.GetPlans()[0]
 	if p.GetTable() != "posts" || p.GetIndex() != "ft_subject" || p.GetMode() != "boolean" || p.GetAgainst() != "+pool*" ||
-		p.GetLimit() != 20 || p.GetOffset() != 40 || !p.GetCount() || !p.GetExplain() {
+		p.GetLimit() != 20 || p.GetOffset() != 40 || !p.GetCount() || !p.GetExplain() || !p.GetKeysOnly() {
 		t.Errorf("plan sent: %v", p)
+	}
+	if c := sent.GetCounts()[0]; c.GetOp() != "all" || len(c.GetMatches()) != 1 {
+		t.Errorf("count sent: %v", c)
+	}
+	fp := sent.GetFetches()[0]
+	var keys [][]string
+	for _, k := range fp.GetKeys() {
+		keys = append(keys, k.GetValues())
+	}
+	if fp.GetTable() != "posts" || !cmp.Equal(keys, [][]string{{"1"}, {"7"}}) {
+		t.Errorf("fetch sent: %v", fp)
 	}
 	want := search.ExecResponse{
 		Plans: []search.PlanResult{{Columns: []string{"id", "subject"}, Total: 7, Elapsed: 1500 * time.Microsecond, Statement: "SELECT …",
 			Rows:    []search.Row{{Values: []string{"1", ""}, Nulls: []bool{false, true}, Score: 2.5}},
 			Explain: []map[string]string{{"type": "fulltext"}}}},
 		Counts: []search.PlanResult{{Total: -1, ErrorCode: "TIMEOUT", ErrorMessage: "slow", Rows: []search.Row{}}},
+		Fetches: []search.PlanResult{{Columns: []string{"id", "subject"}, Total: -1, Statement: "SELECT … IN (?)",
+			Rows: []search.Row{{Values: []string{"1", "Pools"}, Nulls: []bool{false, false}}}}},
 		Queued: 500 * time.Microsecond,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

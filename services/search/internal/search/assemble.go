@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/altus4/altus/pkg/ftquery"
 )
 
 // Result text bounds.
@@ -20,16 +18,53 @@ type listRow struct {
 	row     Row
 	columns []string
 	target  int
+	table   *tableState
 }
 
-// assemble turns the runs into the page, totals and source statuses.
-func assemble(p *prepared, runs []*run, req Request, single bool, resp *Response) error {
-	statuses := slices.Clone(p.statuses)
-	var lists []RankedList
-	var listRows [][]listRow
-	topScore := 0.0
+// fetchedRow is a row read by a FetchPlan.
+type fetchedRow struct {
+	row     Row
+	columns []string
+}
+
+// pageRow is one row of the page being answered.
+type pageRow struct {
+	id        string
+	table     *tableState
+	relevance float64
+	// key is the row's primary key values exactly as its list returned them.
+	key []string
+	// best is the row as the list that ranked it highest returned it.
+	best listRow
+	// hits are the targets of the lists that found the row, best first.
+	hits []int
+}
+
+// outcome is a search being put together from its calls.
+type outcome struct {
+	p        *prepared
+	req      Request
+	single   bool
+	statuses []SourceStatus
+	tables   []*tableState
+	// fetched holds the rows read in phase 2, by table and key.
+	fetched map[*tableState]map[string]fetchedRow
+	lists   []RankedList
+	rows    [][]listRow
+	// topScore is the best score of a single-index search.
+	topScore float64
+	// partial is set when rows of the page could not be read: the page is
+	// answered but not cached.
+	partial bool
+}
+
+// collect reads the answers of phase 1: the source statuses, the ranked
+// lists and what each list says of its table's number of matches.
+func collect(p *prepared, runs []*run, tables []*tableState, req Request, single bool) *outcome {
+	o := &outcome{p: p, req: req, single: single, statuses: slices.Clone(p.statuses), tables: tables,
+		fetched: map[*tableState]map[string]fetchedRow{}}
 	for _, r := range runs {
-		st := &statuses[r.src]
+		st := &o.statuses[r.src]
 		st.Elapsed = r.elapsed
 		if r.err != nil {
 			st.Status, st.ErrorCode, st.Message = failure(r.err)
@@ -38,11 +73,11 @@ func assemble(p *prepared, runs []*run, req Request, single bool, resp *Response
 		src := p.sources[r.src]
 		okPlans, failedPlans := 0, 0
 		var firstErr PlanResult
-		tableTotal := map[string]int{}
-		tableEstimated := map[string]bool{}
-		tableSeen := map[string]map[string]bool{}
 		for pi, pr := range r.resp.Plans {
 			ti := r.planTarget[pi]
+			if ti == explainPlan {
+				continue
+			}
 			if pr.ErrorCode != "" {
 				if ti != topPlan {
 					failedPlans++
@@ -54,43 +89,26 @@ func assemble(p *prepared, runs []*run, req Request, single bool, resp *Response
 			}
 			if ti == topPlan {
 				if len(pr.Rows) > 0 {
-					topScore = pr.Rows[0].Score
+					o.topScore = pr.Rows[0].Score
 				}
 				continue
 			}
 			okPlans++
-			t := p.targets[ti]
+			ts := r.planTable[pi]
 			keys := make([]RowKey, len(pr.Rows))
 			rows := make([]listRow, len(pr.Rows))
-			seen := tableSeen[t.table.Name]
-			if seen == nil {
-				seen = map[string]bool{}
-				tableSeen[t.table.Name] = seen
-			}
 			for i, row := range pr.Rows {
-				keys[i] = rowKey(src.ID, t.table, row)
-				rows[i] = listRow{row: row, columns: pr.Columns, target: ti}
-				seen[keys[i].ID] = true
+				keys[i] = rowKey(src.ID, ts.table, row)
+				rows[i] = listRow{row: row, columns: pr.Columns, target: ti, table: ts}
+				ts.seen[keys[i].ID] = struct{}{}
 			}
-			lists = append(lists, RankedList{SourceID: src.ID, Table: t.table.Name, Rows: keys})
-			listRows = append(listRows, rows)
-			if r.req.Plans[pi].Count {
-				if pr.Total >= 0 {
-					tableTotal[t.table.Name] = pr.Total
-					tableEstimated[t.table.Name] = pr.TotalEstimated
-				} else {
-					tableEstimated[t.table.Name] = true
-				}
+			o.lists = append(o.lists, RankedList{SourceID: src.ID, Table: ts.table.Name, Rows: keys})
+			o.rows = append(o.rows, rows)
+			total := pr.Total
+			if !r.req.Plans[pi].Count {
+				total = -1
 			}
-		}
-		for ci, cr := range r.resp.Counts {
-			name := r.req.Counts[ci].Table
-			if cr.ErrorCode != "" || cr.Total < 0 {
-				tableEstimated[name] = true
-				continue
-			}
-			tableTotal[name] = cr.Total
-			tableEstimated[name] = tableEstimated[name] || cr.TotalEstimated
+			ts.lists = append(ts.lists, listCount{target: ti, rows: len(pr.Rows), total: total, estimated: pr.TotalEstimated})
 		}
 		if okPlans == 0 && failedPlans > 0 {
 			st.Status, st.ErrorCode, st.Message = StatusFailed, firstErr.ErrorCode, firstErr.ErrorMessage
@@ -103,52 +121,196 @@ func assemble(p *prepared, runs []*run, req Request, single bool, resp *Response
 		if failedPlans > 0 {
 			st.ErrorCode, st.Message = firstErr.ErrorCode, "Some indexes of this database could not be searched: "+firstErr.ErrorMessage
 		}
-		count := 0
-		for name, seen := range tableSeen {
-			n, counted := tableTotal[name]
-			if !counted || tableEstimated[name] {
-				resp.TotalEstimated = true
-				n = max(n, len(seen))
-				if single {
-					n = max(n, req.Offset+len(seen))
-				}
-			}
-			count += n
+	}
+	if !single {
+		for _, ts := range tables {
+			ts.countOp = ts.phase2Count()
 		}
-		st.RowCount = count
-		resp.TotalCount += count
 	}
-	resp.Sources = statuses
-	if allFailed(statuses) {
-		return &AllSourcesFailedError{Sources: statuses}
-	}
+	return o
+}
 
-	if single {
-		if len(listRows) == 0 {
+// phase2Count returns the operator of the count a table needs after phase
+// 1, "" when its lists tell its number of matches: a table with one list
+// (counted by it), or whose lists all hold every match (their union is
+// counted from the ids). With two cut lists A and B the number of matches
+// is |A| + |B| - |A ∩ B|, the intersection counted through the indexes;
+// with more, the rows matching any index are counted (a scan, under
+// dbrouter's count budget).
+//
+// Only the indexes whose lists answered are counted.
+func (ts *tableState) phase2Count() string {
+	if len(ts.lists) < 2 {
+		return ""
+	}
+	complete := true
+	for _, l := range ts.lists {
+		complete = complete && l.complete(ts.depth)
+	}
+	switch {
+	case complete:
+		return ""
+	case len(ts.lists) == 2:
+		return CountAll
+	}
+	return CountAny
+}
+
+// page fuses the lists (or, for one index in natural mode, takes its one
+// list as the database ordered and paged it) and returns the page's rows.
+func (o *outcome) page() []pageRow {
+	if o.single {
+		if len(o.rows) == 0 {
 			return nil
 		}
-		rows := listRows[0]
-		if (req.Offset == 0 || topScore <= 0) && len(rows) > 0 {
-			topScore = rows[0].row.Score
+		rows := o.rows[0]
+		if (o.req.Offset == 0 || o.topScore <= 0) && len(rows) > 0 {
+			o.topScore = rows[0].row.Score
 		}
+		out := make([]pageRow, len(rows))
 		for i, lr := range rows {
-			res := p.result(lr, []listRow{lr}, lists[0].Rows[i].ID)
-			res.RelevanceScore = normalised(lr.row.Score, topScore)
-			resp.Results = append(resp.Results, res)
+			out[i] = o.pageRow(o.lists[0].Rows[i].ID, lr, []int{lr.target})
+			out[i].relevance = normalised(lr.row.Score, o.topScore)
 		}
-		return nil
+		return out
 	}
-	fused := Fuse(lists)
-	for _, f := range Page(fused, req.Offset, req.Limit) {
-		hits := make([]listRow, len(f.Hits))
-		for i, h := range f.Hits {
-			hits[i] = listRows[h.List][h.Pos]
+	fused := Page(Fuse(o.lists), o.req.Offset, o.req.Limit)
+	out := make([]pageRow, len(fused))
+	for i, f := range fused {
+		hits := make([]int, len(f.Hits))
+		for k, h := range f.Hits {
+			hits[k] = o.rows[h.List][h.Pos].target
 		}
-		res := p.result(hits[0], hits, f.ID)
-		res.RelevanceScore = f.Relevance
+		out[i] = o.pageRow(f.ID, o.rows[f.Hits[0].List][f.Hits[0].Pos], hits)
+		out[i].relevance = f.Relevance
+	}
+	return out
+}
+
+func (o *outcome) pageRow(id string, best listRow, hits []int) pageRow {
+	n := min(len(best.table.table.PrimaryKey), len(best.row.Values))
+	return pageRow{id: id, table: best.table, key: best.row.Values[:n], best: best, hits: hits}
+}
+
+// read takes in the answers of phase 2: the page's rows and the counts.
+func (o *outcome) read(runs []*run) {
+	for _, r := range runs {
+		st := &o.statuses[r.src]
+		st.Elapsed += r.elapsed
+		if r.err != nil {
+			_, code, msg := failure(r.err)
+			o.partial = true
+			st.ErrorCode, st.Message = code, "Rows of this database could not be read: "+msg
+			for _, ts := range r.countTable {
+				ts.count = PlanResult{Total: -1, ErrorCode: code}
+			}
+			continue
+		}
+		for fi, fr := range r.resp.Fetches {
+			ts := r.fetchTable[fi]
+			if fr.ErrorCode != "" {
+				o.partial = true
+				st.ErrorCode, st.Message = fr.ErrorCode, "Rows of this database could not be read: "+fr.ErrorMessage
+				continue
+			}
+			m := o.fetched[ts]
+			if m == nil {
+				m = make(map[string]fetchedRow, len(fr.Rows))
+				o.fetched[ts] = m
+			}
+			n := len(ts.table.PrimaryKey)
+			for _, row := range fr.Rows {
+				if len(row.Values) >= n {
+					m[keyString(row.Values[:n])] = fetchedRow{row: row, columns: fr.Columns}
+				}
+			}
+		}
+		for ci, cr := range r.resp.Counts {
+			r.countTable[ci].count = cr
+		}
+	}
+}
+
+// settle works out the table's number of matches from its lists and count.
+func (ts *tableState) settle(single bool, offset int) {
+	seen := len(ts.seen)
+	switch {
+	case len(ts.lists) == 0:
+		ts.total, ts.estimated = 0, false
+	case single:
+		l := ts.lists[0]
+		ts.total, ts.estimated = l.total, l.estimated
+		if l.total < 0 {
+			ts.total, ts.estimated = offset+l.rows, true
+		}
+		if ts.estimated {
+			ts.total = max(ts.total, offset+l.rows)
+		}
+	case len(ts.lists) == 1:
+		n, exact := ts.lists[0].known(ts.depth)
+		ts.total, ts.estimated = max(n, seen), !exact
+	case ts.countOp == "":
+		// Every list holds all its matches: their union is every match.
+		ts.total, ts.estimated = seen, false
+	default:
+		largest, listsExact := 0, true
+		var sizes []int
+		for _, l := range ts.lists {
+			n, exact := l.known(ts.depth)
+			sizes = append(sizes, n)
+			largest = max(largest, n)
+			listsExact = listsExact && exact
+		}
+		c := ts.count
+		counted := c.ErrorCode == "" && c.Total >= 0 && !c.TotalEstimated
+		lower := max(largest, seen)
+		switch {
+		case ts.countOp == CountAll && counted && listsExact:
+			ts.total, ts.estimated = max(sizes[0]+sizes[1]-c.Total, lower), false
+		case ts.countOp == CountAny && counted:
+			ts.total, ts.estimated = max(c.Total, lower), false
+		case ts.countOp == CountAny && c.Total > 0:
+			ts.total, ts.estimated = max(c.Total, lower), true
+		default:
+			ts.total, ts.estimated = lower, true
+		}
+	}
+}
+
+// finish writes the totals, the source statuses and the page's results.
+func (o *outcome) finish(page []pageRow, resp *Response) {
+	rowCount := make([]int, len(o.statuses))
+	for _, ts := range o.tables {
+		if o.statuses[ts.src].Status != StatusOK {
+			continue
+		}
+		ts.settle(o.single, o.req.Offset)
+		rowCount[ts.src] += ts.total
+		resp.TotalEstimated = resp.TotalEstimated || ts.estimated
+	}
+	for i := range o.statuses {
+		if o.statuses[i].Status == StatusOK {
+			o.statuses[i].RowCount = rowCount[i]
+			resp.TotalCount += rowCount[i]
+		}
+	}
+	resp.Sources = o.statuses
+	resp.Results = make([]Result, 0, len(page))
+	for _, pr := range page {
+		columns, row := pr.best.columns, pr.best.row
+		if pr.table.keysOnly {
+			if fr, ok := o.fetched[pr.table][keyString(pr.key)]; ok {
+				columns, row = fr.columns, fr.row
+			} else {
+				// Not read (gone since it was ranked, or its source failed):
+				// the result shows its key.
+				columns, row = pr.table.table.PrimaryKey, Row{Values: pr.key}
+			}
+		}
+		res := o.p.result(pr.best.target, columns, row, pr.hits, pr.id)
+		res.RelevanceScore = pr.relevance
 		resp.Results = append(resp.Results, res)
 	}
-	return nil
 }
 
 // normalised returns score/top within 0..1.
@@ -159,42 +321,50 @@ func normalised(score, top float64) float64 {
 	return min(score/top, 1)
 }
 
-// result builds the result of a row found through hits (best first).
-func (p *prepared) result(best listRow, hits []listRow, id string) Result {
-	t := p.targets[best.target]
+// result builds the result of a row (columns and row as read) of the
+// table of target best, found by the indexes of hits (best first).
+func (p *prepared) result(best int, columns []string, row Row, hits []int, id string) Result {
+	t := p.targets[best]
 	src := p.sources[t.src]
 	res := Result{ID: id, Table: t.table.Name, Database: src.ID, Categories: []string{},
-		Data: rowData(t.table, best.columns, best.row)}
-	// Columns searched by the indexes that found the row, with the terms
-	// compiled for each.
-	termsOf := map[string]*ftquery.Matcher{}
+		Data: rowData(t.table, columns, row)}
+	// The columns searched by the indexes that found the row, each with
+	// the matcher of the terms compiled for its index.
+	var searched []string
+	var matchers []*target
 	for _, h := range hits {
-		ht := p.targets[h.target]
+		ht := &p.targets[h]
 		for _, c := range ht.index.Columns {
-			if _, ok := termsOf[c]; !ok {
-				termsOf[c] = ht.match
+			if !slices.Contains(searched, c) {
+				searched = append(searched, c)
+				matchers = append(matchers, ht)
 			}
 		}
 	}
 	var firstText string
-	for i, name := range best.columns {
-		m, searched := termsOf[name]
-		if !searched || i >= len(best.row.Values) || (i < len(best.row.Nulls) && best.row.Nulls[i]) {
+	for i, name := range columns {
+		k := slices.Index(searched, name)
+		if k < 0 || i >= len(row.Values) || (i < len(row.Nulls) && row.Nulls[i]) {
 			continue
 		}
-		text := best.row.Values[i]
+		text := row.Values[i]
 		if firstText == "" && strings.TrimSpace(text) != "" {
 			firstText = text
 		}
-		if !m.Matches(text) {
+		snippet := SnippetRunes
+		if res.Snippet != "" {
+			snippet = 0
+		}
+		e := matchers[k].match.Excerpt(text, snippet, HighlightFragments, FragmentRunes)
+		if !e.Matched {
 			continue
 		}
 		res.MatchedColumns = append(res.MatchedColumns, name)
 		if res.Snippet == "" {
-			res.Snippet = m.Snippet(text, SnippetRunes)
+			res.Snippet = e.Snippet
 		}
-		if frags := m.Highlight(text, HighlightFragments, FragmentRunes); len(frags) > 0 {
-			res.Highlights = append(res.Highlights, Highlight{Column: name, Fragments: frags})
+		if len(e.Highlights) > 0 {
+			res.Highlights = append(res.Highlights, Highlight{Column: name, Fragments: e.Highlights})
 		}
 	}
 	if res.Snippet == "" && firstText != "" {

@@ -3,108 +3,230 @@ package search
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 )
 
-// run is the search of one source.
-type run struct {
-	src int
-	req ExecRequest
-	// planTarget maps each plan to its target; -1 marks the extra plan that
-	// reads the best score of a single-index search paged past its start.
-	planTarget []int
-	// countTables maps each count to its table's targets.
-	countTargets [][]int
-	resp         ExecResponse
-	err          error
-	elapsed      time.Duration
-}
-
-// topPlan marks the plan reading the best score.
-const topPlan = -1
-
-// buildRuns writes one ExecRequest per source with targets.
+// A search runs in one or two phases, each one ExecuteSearch call per
+// source, every source in parallel:
 //
-// A single natural-mode index is paged by SQL (LIMIT limit OFFSET offset,
-// counted). Otherwise every index returns its first offset+limit rows for
-// fusion; a table with one target counts through its plan, a table with
-// several through a CountPlan that counts rows matching any of them once.
-func buildRuns(p *prepared, req Request, single bool, stmtTimeout time.Duration) []*run {
-	var runs []*run
-	for si, tids := range p.bySource {
-		if len(tids) == 0 {
-			continue
-		}
-		r := &run{src: si, req: ExecRequest{SourceID: p.sources[si].ID, StatementTimeout: stmtTimeout}}
-		if single {
-			t := p.targets[tids[0]]
-			r.req.Plans = append(r.req.Plans, planOf(t, req.Limit, req.Offset, true))
-			r.planTarget = append(r.planTarget, tids[0])
-			if req.Offset > 0 {
-				r.req.Plans = append(r.req.Plans, planOf(t, 1, 0, false))
-				r.planTarget = append(r.planTarget, topPlan)
-			}
-			runs = append(runs, r)
-			continue
-		}
-		window := req.Offset + req.Limit
-		byTable := map[string][]int{}
-		var order []string
-		for _, ti := range tids {
-			name := p.targets[ti].table.Name
-			if _, ok := byTable[name]; !ok {
-				order = append(order, name)
-			}
-			byTable[name] = append(byTable[name], ti)
-		}
-		for _, ti := range tids {
-			alone := len(byTable[p.targets[ti].table.Name]) == 1
-			r.req.Plans = append(r.req.Plans, planOf(p.targets[ti], window, 0, alone))
-			r.planTarget = append(r.planTarget, ti)
-		}
-		for _, name := range order {
-			group := byTable[name]
-			if len(group) < 2 {
-				continue
-			}
-			cp := CountPlan{Table: name}
-			for _, ti := range group {
-				cp.Matches = append(cp.Matches, planOf(p.targets[ti], 0, 0, false))
-			}
-			r.req.Counts = append(r.req.Counts, cp)
-			r.countTargets = append(r.countTargets, group)
-		}
-		runs = append(runs, r)
-	}
-	return runs
+//   - One index in natural mode: one statement, paged by SQL (LIMIT/OFFSET,
+//     counted), with the text columns of the page's rows.
+//   - Otherwise phase 1 ranks: every index returns the primary keys and
+//     scores of its first rows (the depth of its table, see tableState),
+//     counted; the lists are fused. Phase 2 reads the page: one FetchPlan
+//     per table with the page's keys, and the counts that the lists could
+//     not answer (a table searched by several indexes whose lists were cut).
+
+// Plan markers of run.planTarget besides target ids.
+const (
+	// topPlan marks the plan reading the best score of a single-index
+	// search paged past its start.
+	topPlan = -1
+	// explainPlan marks a plan added by Analyze to EXPLAIN a statement.
+	explainPlan = -2
+)
+
+// run is one ExecuteSearch call on one source.
+type run struct {
+	src   int
+	phase int
+	req   ExecRequest
+	// planTarget maps each plan to its target (or topPlan, explainPlan).
+	planTarget []int
+	// planTable maps each plan to its table state (nil for markers).
+	planTable []*tableState
+	// countTable and fetchTable map each count and fetch to its table.
+	countTable []*tableState
+	fetchTable []*tableState
+	resp       ExecResponse
+	err        error
+	elapsed    time.Duration
 }
 
+// tableState is what the search learns of one table of one source.
+type tableState struct {
+	src   int
+	table *Table
+	// targets are the table's searched indexes.
+	targets []int
+	// depth is how many rows each of its lists asks for: offset+limit when
+	// the table is searched by one index (cutting a list that no other
+	// list shares rows with does not change the fused top offset+limit),
+	// else the fixed rank window, whatever the page, so that the fused
+	// order does not depend on the page.
+	depth int
+	// keysOnly: the lists hold keys only, and the page's rows are fetched
+	// in phase 2. A table without a primary key cannot be fetched by key:
+	// its lists return the rows' columns.
+	keysOnly bool
+	// lists holds, for each list of the table that answered, its count.
+	lists []listCount
+	// seen holds the id of every row of the table's lists (their union).
+	seen map[string]struct{}
+	// countOp is the operator of the phase-2 count asked, "" for none.
+	countOp string
+	// count is the phase-2 count's result (Total -1 when it did not answer).
+	count PlanResult
+	// total is the table's number of matches; estimated when a lower bound.
+	total     int
+	estimated bool
+}
+
+// listCount is what one list says of its number of matches.
+type listCount struct {
+	target int
+	rows   int
+	total  int // -1: not counted
+	// estimated: total is a lower bound.
+	estimated bool
+}
+
+// complete reports whether the list holds every match of its index.
+func (l listCount) complete(depth int) bool { return l.rows < depth }
+
+// known returns the list's number of matches, and whether it is exact.
+func (l listCount) known(depth int) (int, bool) {
+	if l.complete(depth) {
+		return l.rows, true
+	}
+	if l.total < 0 {
+		return l.rows, false
+	}
+	return max(l.total, l.rows), !l.estimated
+}
+
+// planOf is the plan of target t.
 func planOf(t target, limit, offset int, count bool) Plan {
 	return Plan{Table: t.table.Name, Index: t.index.Name, Mode: string(t.comp.Mode), Against: t.comp.Against, Limit: limit, Offset: offset, Count: count}
 }
 
-// execute runs every source's plans in parallel, each source under its own
-// deadline.
-func (s *Service) execute(ctx context.Context, p *prepared, req Request, single bool) []*run {
-	// The server's own limit fires first, so that a slow statement ends as a
-	// clean TIMEOUT of its plan rather than a call cut short.
-	runs := buildRuns(p, req, single, s.o.SourceTimeout*9/10)
+// phase1 writes the first call of each source with targets.
+func phase1(p *prepared, req Request, single bool, window int) ([]*run, []*tableState) {
+	var runs []*run
+	var tables []*tableState
+	for si, tids := range p.bySource {
+		if len(tids) == 0 {
+			continue
+		}
+		r := &run{src: si, phase: 1, req: ExecRequest{SourceID: p.sources[si].ID}}
+		runs = append(runs, r)
+		var order []*tableState
+		byTable := map[string]*tableState{}
+		for _, ti := range tids {
+			t := p.targets[ti]
+			ts, ok := byTable[t.table.Name]
+			if !ok {
+				ts = &tableState{src: si, table: t.table, seen: map[string]struct{}{}}
+				byTable[t.table.Name] = ts
+				order = append(order, ts)
+			}
+			ts.targets = append(ts.targets, ti)
+		}
+		tables = append(tables, order...)
+		if single {
+			ts, t := order[0], p.targets[tids[0]]
+			ts.depth = req.Offset + req.Limit
+			r.add(planOf(t, req.Limit, req.Offset, true), tids[0], ts)
+			if req.Offset > 0 {
+				top := planOf(t, 1, 0, false)
+				top.KeysOnly = len(t.table.PrimaryKey) > 0
+				r.add(top, topPlan, nil)
+			}
+			continue
+		}
+		for _, ts := range order {
+			ts.depth = req.Offset + req.Limit
+			if len(ts.targets) > 1 {
+				ts.depth = window
+			}
+			ts.keysOnly = len(ts.table.PrimaryKey) > 0
+			for _, ti := range ts.targets {
+				// Counted, so that a cut list still says how many rows
+				// match (in the same statement: cheaper than counting
+				// apart afterwards).
+				pl := planOf(p.targets[ti], ts.depth, 0, true)
+				pl.KeysOnly = ts.keysOnly
+				r.add(pl, ti, ts)
+			}
+		}
+	}
+	return runs, tables
+}
+
+func (r *run) add(pl Plan, target int, ts *tableState) {
+	r.req.Plans = append(r.req.Plans, pl)
+	r.planTarget = append(r.planTarget, target)
+	r.planTable = append(r.planTable, ts)
+}
+
+// phase2 writes the second call of each source that has rows on the page
+// or tables to count: the page's rows of each table, by key, and the
+// counts of tables whose lists were cut.
+func phase2(p *prepared, page []pageRow, tables []*tableState) []*run {
+	bySource := map[int]*run{}
+	var runs []*run
+	runOf := func(si int) *run {
+		r, ok := bySource[si]
+		if !ok {
+			r = &run{src: si, phase: 2, req: ExecRequest{SourceID: p.sources[si].ID}}
+			bySource[si] = r
+			runs = append(runs, r)
+		}
+		return r
+	}
+	fetches := map[*tableState]int{}
+	for _, pr := range page {
+		ts := pr.table
+		if !ts.keysOnly {
+			continue
+		}
+		r := runOf(ts.src)
+		fi, ok := fetches[ts]
+		if !ok || len(r.req.Fetches[fi].Keys) >= MaxFetchKeys {
+			fi = len(r.req.Fetches)
+			fetches[ts] = fi
+			r.req.Fetches = append(r.req.Fetches, FetchPlan{Table: ts.table.Name})
+			r.fetchTable = append(r.fetchTable, ts)
+		}
+		r.req.Fetches[fi].Keys = append(r.req.Fetches[fi].Keys, pr.key)
+	}
+	for _, ts := range tables {
+		if ts.countOp == "" {
+			continue
+		}
+		r := runOf(ts.src)
+		cp := CountPlan{Table: ts.table.Name, Op: ts.countOp}
+		for _, l := range ts.lists {
+			cp.Matches = append(cp.Matches, planOf(p.targets[l.target], 0, 0, false))
+		}
+		r.req.Counts = append(r.req.Counts, cp)
+		r.countTable = append(r.countTable, ts)
+	}
+	return runs
+}
+
+// runAll runs every call in parallel, each under its own deadline, and
+// checks that each answer has one result per plan, count and fetch.
+func (s *Service) runAll(ctx context.Context, runs []*run, timeout time.Duration) {
 	var wg sync.WaitGroup
 	for _, r := range runs {
+		// The server's own limit fires first, so that a slow statement ends
+		// as a clean TIMEOUT of its plan rather than a call cut short.
+		r.req.StatementTimeout = timeout * 9 / 10
 		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, s.o.SourceTimeout)
+			sctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			start := time.Now()
 			r.resp, r.err = s.call(sctx, r.req)
 			r.elapsed = time.Since(start)
-			if r.err == nil && (len(r.resp.Plans) != len(r.req.Plans) || len(r.resp.Counts) != len(r.req.Counts)) {
-				r.err = errors.New("dbrouter answered with a different number of results than plans")
+			if r.err == nil && (len(r.resp.Plans) != len(r.req.Plans) || len(r.resp.Counts) != len(r.req.Counts) || len(r.resp.Fetches) != len(r.req.Fetches)) {
+				r.err = errors.New("dbrouter answered with a different number of results than plans, counts and fetches")
 			}
 		})
 	}
 	wg.Wait()
-	return runs
 }
 
 // SourceError is a failed call on one source, as the adapter reports it:
@@ -146,26 +268,31 @@ func failure(err error) (statusName, code, msg string) {
 	return StatusFailed, CodeSourceFailed, "The database could not be searched."
 }
 
-// MaxPlansPerCall is the most plans (and counts) dbrouter takes in one
-// ExecuteSearch call.
+// MaxPlansPerCall is the most plans (and counts, and fetches) dbrouter
+// takes in one ExecuteSearch call.
 const MaxPlansPerCall = 200
 
 // call runs req on its source: in one call, or, for a source with more
 // FULLTEXT indexes than one call takes, in several parallel calls whose
 // results are put back in request order.
 func (s *Service) call(ctx context.Context, req ExecRequest) (ExecResponse, error) {
-	if len(req.Plans) <= MaxPlansPerCall && len(req.Counts) <= MaxPlansPerCall {
+	if len(req.Plans) <= MaxPlansPerCall && len(req.Counts) <= MaxPlansPerCall && len(req.Fetches) <= MaxPlansPerCall {
 		return s.o.Sources.Execute(ctx, req)
 	}
 	var parts []ExecRequest
 	for i := 0; i < len(req.Plans); i += MaxPlansPerCall {
 		part := req
-		part.Plans, part.Counts = req.Plans[i:min(i+MaxPlansPerCall, len(req.Plans))], nil
+		part.Plans, part.Counts, part.Fetches = req.Plans[i:min(i+MaxPlansPerCall, len(req.Plans))], nil, nil
 		parts = append(parts, part)
 	}
 	for i := 0; i < len(req.Counts); i += MaxPlansPerCall {
 		part := req
-		part.Plans, part.Counts = nil, req.Counts[i:min(i+MaxPlansPerCall, len(req.Counts))]
+		part.Plans, part.Counts, part.Fetches = nil, req.Counts[i:min(i+MaxPlansPerCall, len(req.Counts))], nil
+		parts = append(parts, part)
+	}
+	for i := 0; i < len(req.Fetches); i += MaxPlansPerCall {
+		part := req
+		part.Plans, part.Counts, part.Fetches = nil, nil, req.Fetches[i:min(i+MaxPlansPerCall, len(req.Fetches))]
 		parts = append(parts, part)
 	}
 	resps := make([]ExecResponse, len(parts))
@@ -182,7 +309,11 @@ func (s *Service) call(ctx context.Context, req ExecRequest) (ExecResponse, erro
 		}
 		out.Plans = append(out.Plans, r.Plans...)
 		out.Counts = append(out.Counts, r.Counts...)
+		out.Fetches = append(out.Fetches, r.Fetches...)
 		out.Queued = max(out.Queued, r.Queued)
 	}
 	return out, nil
 }
+
+// keyString joins primary key values into a map key.
+func keyString(values []string) string { return strings.Join(values, "\x00") }

@@ -32,6 +32,8 @@ type fakeSource struct {
 	ranking map[string][]int
 	err     error // every Execute fails with it
 	block   bool  // Execute waits for its context to end
+	// failFetch fails every fetch plan; failCounts every count.
+	failFetch, failCounts bool
 	// noMatches makes every search but prefix searches ("+word*") find
 	// nothing; prefix searches return the rows having a word with the prefix.
 	noMatches bool
@@ -102,15 +104,77 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 			resp.Counts = append(resp.Counts, PlanResult{Total: 0})
 			continue
 		}
-		seen := map[int]bool{}
+		if s.failCounts {
+			resp.Counts = append(resp.Counts, PlanResult{Total: -1, ErrorCode: CodeTimeout, ErrorMessage: "slow"})
+			continue
+		}
+		hits := map[int]int{}
 		for _, m := range c.Matches {
 			for _, pos := range s.ranking[m.Table+"/"+m.Index] {
-				seen[pos] = true
+				hits[pos]++
 			}
 		}
-		resp.Counts = append(resp.Counts, PlanResult{Total: len(seen)})
+		n := 0
+		for _, h := range hits {
+			if c.Op != CountAll || h == len(c.Matches) {
+				n++
+			}
+		}
+		conds := strings.Repeat("MATCH(…) AGAINST(?) "+map[string]string{CountAll: "AND "}[c.Op], len(c.Matches))
+		resp.Counts = append(resp.Counts, PlanResult{Total: n, Statement: "SELECT COUNT(*) FROM `" + c.Table + "` WHERE " + conds})
+	}
+	for _, f := range req.Fetches {
+		if s.failFetch {
+			resp.Fetches = append(resp.Fetches, PlanResult{Total: -1, ErrorCode: "QUERY_FAILED", ErrorMessage: "refused"})
+			continue
+		}
+		resp.Fetches = append(resp.Fetches, s.fetch(f))
 	}
 	return resp, nil
+}
+
+// columnsOf returns the primary key and searchable columns of t.
+func columnsOf(t *Table) []string {
+	cols := slices.Clone(t.PrimaryKey)
+	for _, c := range t.Columns {
+		if c.IsSearchable && !c.IsPrimaryKey {
+			cols = append(cols, c.Name)
+		}
+	}
+	return cols
+}
+
+// rowOf returns row r of t with the columns cols.
+func rowOf(t *Table, r fakeRow, cols []string, score float64) Row {
+	row := Row{Score: score}
+	for _, c := range cols {
+		if k := slices.Index(t.PrimaryKey, c); k >= 0 {
+			row.Values = append(row.Values, r.pk[k])
+			row.Nulls = append(row.Nulls, false)
+			continue
+		}
+		v, ok := r.values[c]
+		row.Values = append(row.Values, v)
+		row.Nulls = append(row.Nulls, !ok)
+	}
+	return row
+}
+
+// fetch reads rows by key (keys with no row are left out).
+func (s *fakeSource) fetch(f FetchPlan) PlanResult {
+	t := s.table(f.Table)
+	if t == nil {
+		return PlanResult{ErrorCode: "QUERY_FAILED", ErrorMessage: "no such table", Total: -1}
+	}
+	res := PlanResult{Columns: columnsOf(t), Total: -1, Statement: "SELECT … FROM `" + f.Table + "` WHERE (…) IN (" + strings.Repeat("?,", len(f.Keys))[:max(0, 2*len(f.Keys)-1)] + ")"}
+	for _, k := range f.Keys {
+		for _, r := range s.rows[f.Table] {
+			if slices.Equal(r.pk, k) {
+				res.Rows = append(res.Rows, rowOf(t, r, res.Columns, 0))
+			}
+		}
+	}
+	return res
 }
 
 func (s *fakeSource) table(name string) *Table {
@@ -128,13 +192,11 @@ func (s *fakeSource) run(p Plan) PlanResult {
 	if t == nil || !ok {
 		return PlanResult{ErrorCode: "QUERY_FAILED", ErrorMessage: "no such index", Total: -1}
 	}
-	cols := slices.Clone(t.PrimaryKey)
-	for _, c := range t.Columns {
-		if c.IsSearchable && !c.IsPrimaryKey {
-			cols = append(cols, c.Name)
-		}
+	cols := columnsOf(t)
+	if p.KeysOnly {
+		cols = slices.Clone(t.PrimaryKey)
 	}
-	res := PlanResult{Columns: cols, Total: -1, Statement: "SELECT … FROM `" + p.Table + "` WHERE MATCH(…) AGAINST(?)", Elapsed: time.Millisecond}
+	res := PlanResult{Columns: cols, Total: -1, Statement: "SELECT …, MATCH(…) AGAINST(?) AS `score` FROM `" + p.Table + "` WHERE MATCH(…) AGAINST(?) ORDER BY `score` DESC LIMIT ? OFFSET ?", Elapsed: time.Millisecond}
 	if p.Explain {
 		res.Explain = []map[string]string{{"type": "fulltext", "key": p.Index}}
 		return res
@@ -160,18 +222,7 @@ func (s *fakeSource) run(p Plan) PlanResult {
 		if i < p.Offset || i >= p.Offset+p.Limit {
 			continue
 		}
-		r := s.rows[p.Table][pos]
-		row := Row{Score: float64(100 - i)}
-		for _, c := range cols {
-			if k := slices.Index(t.PrimaryKey, c); k >= 0 {
-				row.Values = append(row.Values, r.pk[k])
-				row.Nulls = append(row.Nulls, false)
-				continue
-			}
-			v, ok := r.values[c]
-			row.Values = append(row.Values, v)
-			row.Nulls = append(row.Nulls, !ok)
-		}
+		row := rowOf(t, s.rows[p.Table][pos], cols, float64(100-i))
 		res.Rows = append(res.Rows, row)
 	}
 	return res
@@ -312,6 +363,11 @@ func (gobCodec) Encode(r *Response) ([]byte, error) {
 	var b bytes.Buffer
 	err := gob.NewEncoder(&b).Encode(r)
 	return b.Bytes(), err
+}
+
+// Render stands for the edge's rendering: the page's ids.
+func (gobCodec) Render(r *Response) ([]byte, error) {
+	return []byte(`{"ids":"` + strings.Join(resultIDs(r.Results), ",") + `"}`), nil
 }
 
 func (gobCodec) Decode(b []byte) (*Response, error) {

@@ -83,6 +83,21 @@ func (p *prepared) singleIndexNatural() bool {
 	return len(p.targets) == 1 && p.mode == ModeNatural
 }
 
+// sharedTable reports whether a table of a source is searched by several
+// of the targets.
+func (p *prepared) sharedTable() bool {
+	for _, tids := range p.bySource {
+		for i, a := range tids {
+			for _, b := range tids[i+1:] {
+				if p.targets[a].table == p.targets[b].table {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // ftMode converts a request mode to the compiler's.
 func ftMode(mode string) ftquery.Mode {
 	switch mode {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/pkg/validate"
 	"github.com/altus4/altus/services/search/internal/events"
 )
 
@@ -88,6 +90,10 @@ type Options struct {
 	Store EventStore
 	// MaxWindow bounds offset+limit when rankings are fused (default 1000).
 	MaxWindow int
+	// RankWindow is how many rows each index of a table searched by
+	// several indexes ranks, whatever the page (default 200, at most
+	// MaxWindow); fused results then page that deep.
+	RankWindow int
 	// CacheTTL is how long a cached page lives (default 60s).
 	CacheTTL time.Duration
 	// CacheTimeout bounds each cache call (default 100ms).
@@ -118,6 +124,10 @@ func New(o Options) *Service {
 	if o.MaxWindow <= 0 {
 		o.MaxWindow = 1000
 	}
+	if o.RankWindow <= 0 {
+		o.RankWindow = 200
+	}
+	o.RankWindow = min(o.RankWindow, o.MaxWindow)
 	if o.CacheTTL <= 0 {
 		o.CacheTTL = 60 * time.Second
 	}
@@ -169,6 +179,13 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		return nil, err
 	}
 	resp.ExecutionTime = s.o.Now().Sub(start)
+	if req.Render && s.o.Codec != nil {
+		// Rendered before the page is stored, which then keeps this rendering.
+		if resp.Rendered, err = s.o.Codec.Render(resp); err != nil {
+			s.log.WarnContext(ctx, "search page not rendered; answering it typed", "error", err)
+			resp.Rendered = nil
+		}
+	}
 	if cacheable && versions != nil {
 		s.cacheSet(ctx, key, versions, resp)
 	}
@@ -294,13 +311,14 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 		return resp, !anyFailed(resp.Sources), nil
 	}
 	single := prep.singleIndexNatural()
-	if !single && req.Offset+req.Limit > s.o.MaxWindow {
-		return nil, false, windowError(req, s.o.MaxWindow)
-	}
-	runs := s.execute(ctx, prep, req, single)
-	if err := assemble(prep, runs, req, single, resp); err != nil {
+	if err := s.checkWindow(prep, req, single); err != nil {
 		return nil, false, err
 	}
+	ex, err := s.execute(ctx, prep, req, single, false)
+	if err != nil {
+		return nil, false, err
+	}
+	ex.outcome.finish(ex.page, resp)
 	if len(resp.Results) == 0 && resp.TotalCount == 0 {
 		resp.QueryOptimization = append(resp.QueryOptimization, Optimization{Type: "query", Impact: "medium",
 			Description: "No rows matched. Try other or fewer words, a prefix (data*) in boolean mode, or check the spelling."})
@@ -308,7 +326,66 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 		resp.Suggestions = s.didYouMean(dctx, p, prep, req.Query)
 		cancel()
 	}
-	return resp, !anyFailed(resp.Sources), nil
+	return resp, !anyFailed(resp.Sources) && !ex.outcome.partial, nil
+}
+
+// execution is a search's calls and what came of them.
+type execution struct {
+	phase1, phase2 []*run
+	outcome        *outcome
+	page           []pageRow
+}
+
+// execute runs a search: phase 1 on every source; then, for fused
+// searches, the fusion and phase 2 on the sources that have rows on the
+// page or tables to count. With explain (Analyze), each phase-1 call also
+// asks for the EXPLAIN of its statements. It fails only when every source
+// failed (the calls made are still returned).
+func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool) (*execution, error) {
+	ex := &execution{}
+	var tables []*tableState
+	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow)
+	if explain {
+		for _, r := range ex.phase1 {
+			for _, pl := range slices.Clone(r.req.Plans) {
+				pl.Explain, pl.Count = true, false
+				r.add(pl, explainPlan, nil)
+			}
+		}
+	}
+	s.runAll(ctx, ex.phase1, s.o.SourceTimeout)
+	ex.outcome = collect(p, ex.phase1, tables, req, single)
+	if allFailed(ex.outcome.statuses) {
+		return ex, &AllSourcesFailedError{Sources: ex.outcome.statuses}
+	}
+	ex.page = ex.outcome.page()
+	if !single {
+		ex.phase2 = phase2(p, ex.page, tables)
+		s.runAll(ctx, ex.phase2, s.o.SourceTimeout)
+		ex.outcome.read(ex.phase2)
+	}
+	return ex, nil
+}
+
+// checkWindow refuses pages deeper than fused rankings go: offset+limit is
+// at most the rank window when a table is searched by several indexes, at
+// most MaxWindow otherwise. One index in natural mode pages by SQL and has
+// no bound.
+func (s *Service) checkWindow(p *prepared, req Request, single bool) error {
+	if single {
+		return nil
+	}
+	end := req.Offset + req.Limit
+	if p.sharedTable() && end > s.o.RankWindow {
+		return validate.Field("offset", codeWindow,
+			"offset + limit is %d, but when a table is searched by several FULLTEXT indexes the results are ranked from the first %d matches of each index, so they can be paged %d deep; "+
+				"narrow the search with tables or columns so that each table is searched by one index (those page up to %d), or refine the query.",
+			end, s.o.RankWindow, s.o.RankWindow, s.o.MaxWindow)
+	}
+	if end > s.o.MaxWindow {
+		return windowError(req, s.o.MaxWindow)
+	}
+	return nil
 }
 
 func anyFailed(st []SourceStatus) bool {

@@ -80,13 +80,16 @@ func TestSingleIndexNaturalSearchKeepsTheDatabaseOrderAndPagesWithSQL(t *testing
 	got := f.execs[1].Plans
 	wantPlans := []Plan{
 		{Table: "articles", Index: "ft_title_body", Mode: "natural", Against: got[0].Against, Limit: 10, Offset: 10, Count: true},
-		{Table: "articles", Index: "ft_title_body", Mode: "natural", Against: got[0].Against, Limit: 1, Offset: 0},
+		{Table: "articles", Index: "ft_title_body", Mode: "natural", Against: got[0].Against, Limit: 1, Offset: 0, KeysOnly: true},
 	}
 	if diff := cmp.Diff(wantPlans, got); diff != "" {
 		t.Errorf("plans of page 2 (-want +got):\n%s", diff)
 	}
 	if got[0].Against == "" {
 		t.Error("empty AGAINST text")
+	}
+	if len(f.execs) != 3 {
+		t.Errorf("%d calls for three pages, want one each", len(f.execs))
 	}
 }
 
@@ -125,32 +128,142 @@ func cmpSorted() cmp.Option {
 	})
 }
 
-func TestFusedSearchPagesAreDisjointSlicesOfTheFusedRanking(t *testing.T) {
-	a := newFakeSource("s1", 40, reversed(40), nil)
-	b := newFakeSource("s2", 25, nil, reversed(25))
-	f := &fakeSources{sources: []*fakeSource{a, b}}
-	s := newService(f)
-
-	// The whole fused ranking, from full lists.
+// fusedLists returns the ranked lists of every index of articles in
+// sources, each cut after depth rows, in the order the search sends them.
+func fusedLists(sources []*fakeSource, depth int) []RankedList {
 	var lists []RankedList
-	for _, src := range []*fakeSource{a, b} {
+	for _, src := range sources {
 		t := src.table("articles")
-		for _, ix := range []string{"ft_title", "ft_title_body"} {
+		for _, ix := range t.Indexes {
 			l := RankedList{SourceID: src.desc.ID, Table: "articles"}
-			for _, pos := range src.ranking["articles/"+ix] {
+			for i, pos := range src.ranking["articles/"+ix.Name] {
+				if i == depth {
+					break
+				}
 				r := src.rows["articles"][pos]
 				l.Rows = append(l.Rows, rowKey(src.desc.ID, t, Row{Values: r.pk}))
 			}
 			lists = append(lists, l)
 		}
 	}
-	full := Fuse(lists)
+	return lists
+}
+
+// calls splits the recorded calls into phase 1 (plans) and phase 2
+// (fetches and counts).
+func (f *fakeSources) calls() (phase1, phase2 []ExecRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range f.execs {
+		if len(e.Plans) > 0 {
+			phase1 = append(phase1, e)
+		} else {
+			phase2 = append(phase2, e)
+		}
+	}
+	return phase1, phase2
+}
+
+func (f *fakeSources) reset() {
+	f.mu.Lock()
+	f.execs = nil
+	f.mu.Unlock()
+}
+
+func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
+	a := newFakeSource("s1", 40, reversed(40), nil)
+	b := newFakeSource("s2", 25, nil, reversed(25))
+	f := &fakeSources{sources: []*fakeSource{a, b}}
+	s := newService(f)
+	full := Fuse(fusedLists([]*fakeSource{a, b}, 200))
 
 	seen := map[string]bool{}
 	for page := range 3 {
+		f.reset()
 		resp := search(t, s, Request{Query: "pools", Limit: 7, Offset: page * 7})
 		want := ids(Page(full, page*7, 7))
 		if diff := cmp.Diff(want, resultIDs(resp.Results)); diff != "" {
+			t.Errorf("page %d (-fused +got):\n%s", page+1, diff)
+		}
+		for _, r := range resp.Results {
+			if seen[r.ID] {
+				t.Errorf("%s on two pages", r.ID)
+			}
+			seen[r.ID] = true
+			if len(r.Data) != 3 || !strings.HasPrefix(r.Data[1].Value.(string), "Connection pools") || len(r.MatchedColumns) == 0 || r.Snippet == "" {
+				t.Errorf("result %s was not read whole: data %v, matched %v, snippet %q", r.ID, r.Data, r.MatchedColumns, r.Snippet)
+			}
+		}
+		// Every list is complete (fewer rows than the window): the totals
+		// are the unions of the lists' ids, and nothing is counted apart.
+		if resp.TotalCount != 65 || resp.TotalEstimated {
+			t.Errorf("total = %d (estimated %v), want 65", resp.TotalCount, resp.TotalEstimated)
+		}
+		if got := []int{resp.Sources[0].RowCount, resp.Sources[1].RowCount}; !slices.Equal(got, []int{40, 25}) {
+			t.Errorf("row counts per source = %v", got)
+		}
+		phase1, phase2 := f.calls()
+		if len(phase1) != 2 {
+			t.Fatalf("%d phase-1 calls, want one per source", len(phase1))
+		}
+		for _, e := range phase1 {
+			for _, p := range e.Plans {
+				if !p.KeysOnly || p.Limit != 200 || p.Offset != 0 || !p.Count {
+					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, counted", p)
+				}
+			}
+		}
+		// Phase 2: each source's rows of the page, by key; no count.
+		var fetched []string
+		for _, e := range phase2 {
+			if len(e.Counts) != 0 {
+				t.Errorf("counts %+v with complete lists", e.Counts)
+			}
+			for _, fp := range e.Fetches {
+				for _, k := range fp.Keys {
+					fetched = append(fetched, e.SourceID+":"+fp.Table+":"+k[0])
+				}
+			}
+		}
+		if diff := cmp.Diff(want, fetched, cmpSorted()); diff != "" {
+			t.Errorf("keys fetched (-page +fetched):\n%s", diff)
+		}
+	}
+}
+
+func TestARowFoundByBothIndexesOfItsTableRanksFirst(t *testing.T) {
+	// Each index puts another row first; both put row 3 second (the
+	// "web server" case: task-web-server).
+	src := newFakeSource("s1", 6, []int{0, 2, 4, 5}, []int{1, 2, 3})
+	resp := search(t, newService(&fakeSources{sources: []*fakeSource{src}}), Request{Query: "web server", Limit: 3})
+	if diff := cmp.Diff([]string{"s1:articles:3", "s1:articles:1", "s1:articles:2"}, resultIDs(resp.Results)); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	if resp.Results[0].RelevanceScore != 1 || resp.Results[1].RelevanceScore >= 1 {
+		t.Errorf("relevance %v, %v", resp.Results[0].RelevanceScore, resp.Results[1].RelevanceScore)
+	}
+	if resp.TotalCount != 6 {
+		t.Errorf("total %d, want the union of both lists: 6", resp.TotalCount)
+	}
+}
+
+func TestFusedPagesAreSlicesOfTheFusedListUnderTheRankWindow(t *testing.T) {
+	a := newFakeSource("s1", 40, reversed(40), nil)
+	a.ranking["articles/ft_title"] = []int{5, 1, 7, 30, 2, 9, 11, 3, 0, 38, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32}
+	b := newFakeSource("s2", 25, nil, reversed(25)).onlyIndex("ft_title_body")
+	f := &fakeSources{sources: []*fakeSource{a, b}}
+	const window = 20
+	s := newService(f, func(o *Options) { o.RankWindow = window })
+	// s1's table has two indexes: its lists are cut at the window, always;
+	// s2's one list at offset+limit (cutting it changes nothing above).
+	lists := fusedLists([]*fakeSource{a}, window)
+	lists = append(lists, fusedLists([]*fakeSource{b}, 1000)...)
+	full := Fuse(lists)
+	seen := map[string]bool{}
+	for page := range window / 6 {
+		f.reset()
+		resp := search(t, s, Request{Query: "pools", Limit: 6, Offset: page * 6})
+		if diff := cmp.Diff(ids(Page(full, page*6, 6)), resultIDs(resp.Results)); diff != "" {
 			t.Errorf("page %d (-fused +got):\n%s", page+1, diff)
 		}
 		for _, id := range resultIDs(resp.Results) {
@@ -159,40 +272,128 @@ func TestFusedSearchPagesAreDisjointSlicesOfTheFusedRanking(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		// True totals: each table's two indexes counted together (distinct rows).
-		if resp.TotalCount != 65 || resp.TotalEstimated {
-			t.Errorf("total = %d (estimated %v), want 65", resp.TotalCount, resp.TotalEstimated)
-		}
-		if got := []int{resp.Sources[0].RowCount, resp.Sources[1].RowCount}; !slices.Equal(got, []int{40, 25}) {
-			t.Errorf("row counts per source = %v", got)
-		}
-	}
-	// Each index returns offset+limit rows; each table counts once with both indexes.
-	last := f.execs[len(f.execs)-1]
-	for _, p := range last.Plans {
-		if p.Limit != 21 || p.Offset != 0 || p.Count {
-			t.Errorf("fused plan %+v, want limit 21 offset 0 uncounted", p)
+		phase1, _ := f.calls()
+		for _, e := range phase1 {
+			for _, p := range e.Plans {
+				want := window
+				if e.SourceID == "s2" {
+					want = (page + 1) * 6
+				}
+				if p.Limit != want {
+					t.Errorf("page %d: %s/%s ranks %d rows, want %d", page+1, e.SourceID, p.Index, p.Limit, want)
+				}
+			}
 		}
 	}
-	if len(last.Counts) != 1 || len(last.Counts[0].Matches) != 2 {
-		t.Errorf("counts %+v, want one CountPlan over both indexes", last.Counts)
+	if len(seen) != window/6*6 {
+		t.Errorf("%d distinct results over the pages", len(seen))
+	}
+}
+
+func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
+	// 50 rows: the title index matches rows 0..19, the body index rows 10..39.
+	seq := func(from, to int) []int {
+		var out []int
+		for i := from; i <= to; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		window    int
+		third     []int // a third index, when set
+		failCount bool
+		wantOp    string
+		wantTotal int
+		estimated bool
+	}{
+		{name: "complete lists: the union of their ids", window: 100, wantTotal: 40},
+		{name: "cut lists: |A| + |B| - |A ∩ B|", window: 10, wantOp: CountAll, wantTotal: 20 + 30 - 10},
+		{name: "three cut lists: the rows matching any", window: 10, third: seq(35, 49), wantOp: CountAny, wantTotal: 50},
+		{name: "a count that fails: the largest list, estimated", window: 10, failCount: true, wantOp: CountAll, wantTotal: 30, estimated: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newFakeSource("s1", 50, seq(0, 19), seq(10, 39))
+			if tt.third != nil {
+				tb := &src.desc.Tables[0]
+				tb.Indexes = append(tb.Indexes, Index{Name: "ft_body", Columns: []string{"body"}})
+				src.ranking["articles/ft_body"] = tt.third
+			}
+			src.failCounts = tt.failCount
+			f := &fakeSources{sources: []*fakeSource{src}}
+			resp := search(t, newService(f, func(o *Options) { o.RankWindow = tt.window }), Request{Query: "pools", Limit: 5})
+			if resp.TotalCount != tt.wantTotal || resp.TotalEstimated != tt.estimated {
+				t.Errorf("total %d (estimated %v), want %d (%v)", resp.TotalCount, resp.TotalEstimated, tt.wantTotal, tt.estimated)
+			}
+			_, phase2 := f.calls()
+			var ops []string
+			for _, e := range phase2 {
+				for _, c := range e.Counts {
+					ops = append(ops, c.Op)
+				}
+			}
+			var want []string
+			if tt.wantOp != "" {
+				want = []string{tt.wantOp}
+			}
+			if diff := cmp.Diff(want, ops); diff != "" {
+				t.Errorf("phase-2 counts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAFailedFetchAnswersThePageButDoesNotCacheIt(t *testing.T) {
+	src := newFakeSource("s1", 8, nil, reversed(8))
+	src.failFetch = true
+	cache := newFakeCache()
+	s := newService(&fakeSources{sources: []*fakeSource{src}}, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{} })
+	resp := search(t, s, Request{Query: "pools", Limit: 3})
+	if len(resp.Results) != 3 || resp.Sources[0].Status != StatusOK || resp.Sources[0].ErrorCode == "" {
+		t.Fatalf("%d results, source %+v", len(resp.Results), resp.Sources[0])
+	}
+	if d := resp.Results[0].Data; len(d) != 1 || d[0].Name != "id" {
+		t.Errorf("an unread row shows %v, want its key", d)
+	}
+	s.Wait()
+	if cache.sets != 0 {
+		t.Error("a page with unread rows was cached")
 	}
 }
 
 func TestSearchWindowIsBoundedOnlyWhenFusing(t *testing.T) {
-	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil)}}
-	s := newService(f, func(o *Options) { o.MaxWindow = 100 })
-	_, err := s.Search(context.Background(), alice, Request{Query: "pools", Offset: 90, Limit: 20})
-	if diff := cmp.Diff([]string{"offset:WINDOW_TOO_LARGE"}, violations(t, err)); diff != "" {
-		t.Errorf("fused search past the window (-want +got):\n%s", diff)
+	shared := func() *fakeSources { return &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil)}} }
+	oneEach := func() *fakeSources {
+		return &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil).onlyIndex("ft_title"), newFakeSource("s2", 5, nil, nil).onlyIndex("ft_title")}}
 	}
-	one := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil).onlyIndex("ft_title")}}
-	resp, err := newService(one, func(o *Options) { o.MaxWindow = 100 }).Search(context.Background(), alice, Request{Query: "pools", Offset: 5000, Limit: 20})
-	if err != nil {
-		t.Fatalf("single-index search past the fusion window: %v", err)
+	single := func() *fakeSources {
+		return &fakeSources{sources: []*fakeSource{newFakeSource("s1", 5, nil, nil).onlyIndex("ft_title")}}
 	}
-	if len(resp.Results) != 0 || resp.TotalCount != 5 {
-		t.Errorf("deep page: %d results, total %d", len(resp.Results), resp.TotalCount)
+	tests := []struct {
+		name          string
+		f             *fakeSources
+		offset, limit int
+		want          []string
+	}{
+		{"a table searched by two indexes pages to the rank window", shared(), 30, 20, nil},
+		{"a table searched by two indexes past the rank window", shared(), 31, 20, []string{"offset:WINDOW_TOO_LARGE"}},
+		{"tables searched by one index each page to the max window", oneEach(), 80, 20, nil},
+		{"tables searched by one index each past the max window", oneEach(), 90, 20, []string{"offset:WINDOW_TOO_LARGE"}},
+		{"one index in natural mode pages by SQL", single(), 5000, 20, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newService(tt.f, func(o *Options) { o.MaxWindow = 100; o.RankWindow = 50 })
+			resp, err := s.Search(context.Background(), alice, Request{Query: "pools", Offset: tt.offset, Limit: tt.limit})
+			if diff := cmp.Diff(tt.want, violations(t, err)); diff != "" {
+				t.Fatalf("(-want +got):\n%s", diff)
+			}
+			if err == nil && (len(resp.Results) != 0 || resp.TotalCount == 0) {
+				t.Errorf("deep page: %d results, total %d", len(resp.Results), resp.TotalCount)
+			}
+		})
 	}
 }
 

@@ -51,6 +51,9 @@ type Request struct {
 	// NoCache skips the result cache lookup (the fresh page is still
 	// stored): the caller said "Cache-Control: no-cache".
 	NoCache bool
+	// Render asks for the page pre-rendered (Response.Rendered) by the
+	// Codec, for an edge that passes it through instead of converting it.
+	Render bool
 }
 
 // Response is one page of fused results.
@@ -77,6 +80,11 @@ type Response struct {
 	// is the number of results it holds.
 	Message     any
 	ResultCount int
+	// Rendered is the page as the Codec renders it for the edge (without
+	// the per-request Cached, ExecutionTime and Trends), set when the
+	// request asked for it (Request.Render) or the page came from the
+	// result cache, which stores it beside Message. Opaque here.
+	Rendered []byte
 }
 
 // NumResults is the number of results of the page, filled or not.
@@ -230,19 +238,44 @@ type Plan struct {
 	Offset  int
 	Count   bool
 	Explain bool
+	// KeysOnly returns the primary key and the score of each row only (for
+	// ranking; a FetchPlan reads the page's rows afterwards).
+	KeysOnly bool
 }
 
-// CountPlan counts the distinct rows of a table matching any of its plans.
+// Count operators: a CountPlan counts the rows matching any of its plans
+// (their union) or all of them (their intersection).
+const (
+	CountAny = "any"
+	CountAll = "all"
+)
+
+// CountPlan counts the distinct rows of a table matching any (CountAny) or
+// all (CountAll) of its plans.
 type CountPlan struct {
 	Table   string
 	Matches []Plan
+	Op      string
 }
+
+// FetchPlan reads rows of a table by primary key: the primary key and
+// every searchable column of each.
+type FetchPlan struct {
+	Table string
+	// Keys are primary key values, in key column order, exactly as a plan
+	// returned them.
+	Keys [][]string
+}
+
+// MaxFetchKeys is the most keys one FetchPlan takes.
+const MaxFetchKeys = 1000
 
 // ExecRequest runs plans on one source.
 type ExecRequest struct {
 	SourceID         string
 	Plans            []Plan
 	Counts           []CountPlan
+	Fetches          []FetchPlan
 	StatementTimeout time.Duration
 }
 
@@ -267,11 +300,12 @@ type PlanResult struct {
 	Explain        []map[string]string
 }
 
-// ExecResponse carries one result per plan, then one per count.
+// ExecResponse carries one result per plan, per count and per fetch.
 type ExecResponse struct {
-	Plans  []PlanResult
-	Counts []PlanResult
-	Queued time.Duration
+	Plans   []PlanResult
+	Counts  []PlanResult
+	Fetches []PlanResult
+	Queued  time.Duration
 }
 
 // Sources reaches the caller's data sources through dbrouter. The context
@@ -293,8 +327,14 @@ type ResultCache interface {
 	Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 }
 
-// Codec encodes responses for the cache.
+// Codec encodes responses for the cache and renders them for the edge.
 type Codec interface {
+	// Encode returns the cache value of a page: its encoding and its
+	// rendering (Response.Rendered when set, else rendered now).
 	Encode(*Response) ([]byte, error)
+	// Decode reads a cache value back, its rendering in Rendered.
 	Decode([]byte) (*Response, error)
+	// Render returns the page as the edge shows it, without the
+	// per-request Cached, ExecutionTime and Trends.
+	Render(*Response) ([]byte, error)
 }

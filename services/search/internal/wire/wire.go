@@ -1,6 +1,9 @@
 // Package wire converts the search domain's responses to and from the
 // generated altus.search.v1 messages: for the gRPC adapter, and for the
-// result cache, which stores pages as serialized SearchResponse messages.
+// result cache, which stores each page twice: as a serialized
+// SearchResponse (for gRPC callers) and rendered as the REST API's JSON
+// (for the gateway, which passes it through), so that a hit costs neither
+// kind of caller a conversion.
 package wire
 
 import (
@@ -14,27 +17,90 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/services/search/internal/search"
 )
 
-// Codec encodes pages for the result cache as serialized SearchResponse
-// messages; it implements search.Codec.
+// Codec encodes pages for the result cache and renders them for the REST
+// edge; it implements search.Codec. A cache value is the length of the
+// serialized SearchResponse (a varint), the message, then the page's JSON
+// rendering (Render).
 type Codec struct{}
 
-// Encode serializes r.
-func (Codec) Encode(r *search.Response) ([]byte, error) {
-	b, err := proto.Marshal(ResponseToProto(r))
+// Encode serializes r (its Trends left out: they are per request) and
+// appends its rendering (r.Rendered, or rendered now).
+func (c Codec) Encode(r *search.Response) ([]byte, error) {
+	page := *r
+	page.Trends = nil
+	m, err := proto.Marshal(ResponseToProto(&page))
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode search response: %w", err)
 	}
-	return b, nil
+	rendered := r.Rendered
+	if rendered == nil {
+		if rendered, err = c.Render(&page); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, protowire.SizeVarint(uint64(len(m)))+len(m)+len(rendered))
+	out = protowire.AppendVarint(out, uint64(len(m)))
+	out = append(out, m...)
+	return append(out, rendered...), nil
 }
 
-// Decode reads a serialized SearchResponse without decoding its results:
-// the summary (totals, sources, notices, suggestions…) is decoded for the
-// domain (events, metrics), and the serialized page itself is kept in
-// Message, for the gRPC adapter to send on as it is (CachedToProto).
-func (Codec) Decode(b []byte) (*search.Response, error) {
+// perRequestKeys are the members of a rendered page that change with
+// every answer: the edge adds them (restjson.Prepend).
+var perRequestKeys = []string{"cached", "executionTime"}
+
+// Render returns the page as the REST API renders a SearchResponse
+// (pkg/restjson), without "cached" and "executionTime"; its Trends are
+// left out ("trends": []).
+func (Codec) Render(r *search.Response) ([]byte, error) {
+	page := *r
+	page.Trends = nil
+	full, err := restjson.Render(ResponseToProto(&page))
+	if err != nil {
+		return nil, fmt.Errorf("wire: render search response: %w", err)
+	}
+	out, err := restjson.WithoutKeys(full, perRequestKeys...)
+	if err != nil {
+		return nil, fmt.Errorf("wire: render search response: %w", err)
+	}
+	return out, nil
+}
+
+// RenderedWithTrends returns a rendered page (Codec.Render) with its
+// "trends" replaced by trends, rendered alike.
+func RenderedWithTrends(rendered []byte, trends []search.Trend) ([]byte, error) {
+	m := &searchv1.GetTrendsResponse{Trends: make([]*searchv1.TrendInsight, len(trends))}
+	for i, t := range trends {
+		m.Trends[i] = TrendToProto(t)
+	}
+	obj, err := restjson.Render(m) // {"trends":[…]}
+	if err != nil {
+		return nil, fmt.Errorf("wire: render trends: %w", err)
+	}
+	rest, err := restjson.WithoutKeys(rendered, "trends")
+	if err != nil {
+		return nil, fmt.Errorf("wire: render trends: %w", err)
+	}
+	return restjson.Prepend(rest, string(obj[1:len(obj)-1])), nil
+}
+
+// Decode reads a cache value without decoding its results: the summary
+// (totals, sources, notices, suggestions…) is decoded for the domain
+// (events, metrics); the serialized page is kept in Message, for the gRPC
+// adapter to send on as it is (CachedToProto), and its rendering in
+// Rendered.
+func (Codec) Decode(value []byte) (*search.Response, error) {
+	size, n := protowire.ConsumeVarint(value)
+	if n < 0 || size > uint64(len(value)-n) {
+		return nil, fmt.Errorf("wire: decode search response: not a cached page")
+	}
+	b, rendered := value[n:n+int(size)], value[n+int(size):]
+	if len(rendered) < 2 || rendered[0] != '{' || rendered[len(rendered)-1] != '}' {
+		return nil, fmt.Errorf("wire: decode search response: no rendering")
+	}
 	summary, results, err := splitResults(b)
 	if err != nil {
 		return nil, fmt.Errorf("wire: decode search response: %w", err)
@@ -44,7 +110,7 @@ func (Codec) Decode(b []byte) (*search.Response, error) {
 		return nil, fmt.Errorf("wire: decode search response: %w", err)
 	}
 	r := ResponseFromProto(&m)
-	r.Message, r.ResultCount = Encoded(b), results
+	r.Message, r.ResultCount, r.Rendered = Encoded(b), results, rendered
 	return r, nil
 }
 
