@@ -7,6 +7,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -72,6 +73,17 @@ func noCache(ctx context.Context) bool {
 	return false
 }
 
+// RenderKey is the request metadata whose value "json" asks for a search
+// page pre-rendered as the REST API's JSON (SearchResponse.rendered_json):
+// the gateway sends it and passes the bytes through.
+const RenderKey = "x-altus-render"
+
+// wantsJSON reports whether the request asked for a pre-rendered page.
+func wantsJSON(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return slices.Contains(md.Get(RenderKey), "json")
+}
+
 // Server implements searchv1.SearchServiceServer.
 type Server struct {
 	searchv1.UnimplementedSearchServiceServer
@@ -87,13 +99,23 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 	if err != nil {
 		return nil, err
 	}
+	render := wantsJSON(ctx)
 	resp, err := s.svc.Search(ctx, p, search.Request{
 		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
 		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
-		IncludeAnalytics: req.GetIncludeAnalytics(), NoCache: noCache(ctx),
+		IncludeAnalytics: req.GetIncludeAnalytics(), NoCache: noCache(ctx), Render: render,
 	})
 	if err != nil {
 		return nil, mapErr(err)
+	}
+	if render && len(resp.Rendered) > 0 {
+		rendered := resp.Rendered
+		if len(resp.Trends) > 0 {
+			rendered, err = wire.RenderedWithTrends(rendered, resp.Trends)
+		}
+		if err == nil {
+			return &searchv1.SearchResponse{RenderedJson: rendered, Cached: resp.Cached, ExecutionTime: wire.Millis(resp.ExecutionTime)}, nil
+		}
 	}
 	if m := wire.CachedToProto(resp); m != nil {
 		return m, nil

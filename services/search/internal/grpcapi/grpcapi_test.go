@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/migrate"
+	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/pkg/testenv"
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
@@ -261,7 +263,18 @@ func TestSearchErrorsHaveCanonicalCodesAndReasons(t *testing.T) {
 }
 
 func TestHistorySuggestionsTrendsAndAnalyze(t *testing.T) {
-	h := newHarness(t)
+	// A clock a millisecond further at every reading: the searches are
+	// recorded in the order they ran, even within one millisecond.
+	var mu sync.Mutex
+	clock := time.Now().Truncate(time.Millisecond)
+	h := newHarness(t, func(o *search.Options) {
+		o.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(time.Millisecond)
+			return clock
+		}
+	})
 	ctx := h.as(session)
 	for _, q := range []string{"pool sizing", "pool sizing", "pool tuning"} {
 		if _, err := h.client.Search(ctx, &searchv1.SearchRequest{Query: q}); err != nil {
@@ -360,5 +373,81 @@ func TestCacheControlNoCacheBypassesTheResultCache(t *testing.T) {
 		if search(metadata.AppendToOutgoingContext(ctx, grpcapi.CacheControlKey, v)) {
 			t.Errorf("cache-control: %s was served from the cache", v)
 		}
+	}
+}
+
+// pageJSON renders a response as the gateway does: the pre-rendered page
+// with cached and executionTime put first, or the typed message; without
+// those two fields, which change with every answer.
+func pageJSON(t *testing.T, resp *searchv1.SearchResponse) map[string]any {
+	t.Helper()
+	b := resp.GetRenderedJson()
+	if len(b) > 0 {
+		b = restjson.Prepend(b, `"cached":false,"executionTime":0`)
+	} else {
+		var err error
+		if b, err = restjson.Render(resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	delete(m, "cached")
+	delete(m, "executionTime")
+	return m
+}
+
+func TestTheRESTEdgeGetsPagesPreRenderedFreshAndFromTheCache(t *testing.T) {
+	cache := &memCache{values: map[string][]byte{}, stored: make(chan string, 10)}
+	h := newHarness(t, func(o *search.Options) { o.Cache = cache; o.Codec = wire.Codec{} })
+	ctx := h.as(searchKey)
+	rest := metadata.AppendToOutgoingContext(ctx, grpcapi.RenderKey, "json")
+	req := &searchv1.SearchRequest{Query: "pool", Limit: 2}
+
+	fresh, err := h.client.Search(rest, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fresh.GetRenderedJson()) == 0 || fresh.GetCached() || len(fresh.GetResults()) != 0 || fresh.GetTotalCount() != 0 {
+		t.Fatalf("fresh answer to the edge: %v", fresh)
+	}
+	<-cache.stored
+	hit, err := h.client.Search(rest, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hit.GetRenderedJson()) == 0 || !hit.GetCached() {
+		t.Fatalf("cached answer to the edge: cached %v, %d bytes", hit.GetCached(), len(hit.GetRenderedJson()))
+	}
+	// A gRPC caller that did not ask gets the typed page, which renders alike.
+	typed, err := h.client.Search(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(typed.GetRenderedJson()) != 0 || len(typed.GetResults()) != 2 || !typed.GetCached() {
+		t.Fatalf("typed answer: %v", typed)
+	}
+	want := pageJSON(t, typed)
+	for name, resp := range map[string]*searchv1.SearchResponse{"fresh": fresh, "cached": hit} {
+		if diff := cmp.Diff(want, pageJSON(t, resp)); diff != "" {
+			t.Errorf("%s pre-rendered page (-typed +pre-rendered):\n%s", name, diff)
+		}
+	}
+
+	// With analytics, the caller's trends are rendered into the page.
+	withTrends, err := h.client.Search(rest, &searchv1.SearchRequest{Query: "pool", Limit: 2, IncludeAnalytics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pageJSON(t, withTrends)
+	if trends, _ := got["trends"].([]any); len(trends) != events.TrendDays+events.TrendWeeks || !withTrends.GetCached() {
+		t.Errorf("trends of a cached page for the edge: %v (cached %v)", got["trends"], withTrends.GetCached())
+	}
+	delete(got, "trends")
+	delete(want, "trends")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("page with trends (-typed +pre-rendered):\n%s", diff)
 	}
 }

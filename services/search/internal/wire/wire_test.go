@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
+	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/services/search/internal/search"
 	"github.com/altus4/altus/services/search/internal/wire"
 )
@@ -37,6 +39,13 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rendered, err := wire.Codec{}.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Rendered) != string(rendered) {
+		t.Errorf("the stored rendering differs from the page's:\n%s\n%s", out.Rendered, rendered)
+	}
 	if out.NumResults() != 1 || out.TotalCount != 42 || out.Mode != search.ModeBoolean || len(out.Sources) != 2 {
 		t.Errorf("decoded summary: %+v", out)
 	}
@@ -61,7 +70,67 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 	if wire.CachedToProto(in) != nil {
 		t.Error("a page that did not come from the cache has a cached message")
 	}
-	if _, err := (wire.Codec{}).Decode([]byte{0xff, 0xff}); err == nil {
-		t.Error("garbage decoded")
+	for _, garbage := range [][]byte{{0xff, 0xff}, {0x05, 0x01}, {0x00, '{'}} {
+		if _, err := (wire.Codec{}).Decode(garbage); err == nil {
+			t.Errorf("garbage %x decoded", garbage)
+		}
+	}
+}
+
+// The edge passes a rendered page through with "cached" and
+// "executionTime" put first (as the gateway's marshaler does): the JSON
+// must be the one the typed message renders to.
+func TestRenderedPagesEqualTheTypedRendering(t *testing.T) {
+	trends := []search.Trend{{Period: "2026-03-11", TopQueries: []string{"pools"}, Volume: 2, AvgResponseTime: 5 * time.Millisecond}}
+	tests := []struct {
+		name   string
+		page   *search.Response
+		trends []search.Trend
+	}{
+		{"a page of results", page(), nil},
+		{"with trends", page(), trends},
+		{"an empty page with notices", &search.Response{Page: 1, Limit: 20, Mode: "natural",
+			Notices: []search.Notice{{Code: search.NoticeNoDatabases, Message: "add one"}}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rendered, err := wire.Codec{}.Render(tt.page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Stored and read back, as a cache hit serves it.
+			value, err := wire.Codec{}.Encode(tt.page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hit, err := wire.Codec{}.Decode(value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, r := range map[string][]byte{"fresh": rendered, "cached": hit.Rendered} {
+				if tt.trends != nil {
+					if r, err = wire.RenderedWithTrends(r, tt.trends); err != nil {
+						t.Fatal(err)
+					}
+				}
+				fast := restjson.Prepend(r, `"cached":true,"executionTime":7`)
+				typed := *tt.page
+				typed.Cached, typed.ExecutionTime, typed.Trends = true, 7*time.Millisecond, tt.trends
+				slow, err := restjson.Render(wire.ResponseToProto(&typed))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var a, b map[string]any
+				if err := json.Unmarshal(fast, &a); err != nil {
+					t.Fatalf("%s: not JSON: %v\n%s", name, err, fast)
+				}
+				if err := json.Unmarshal(slow, &b); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(b, a); diff != "" {
+					t.Errorf("%s: the pre-rendered page differs from the typed rendering (-typed +pre-rendered):\n%s", name, diff)
+				}
+			}
+		})
 	}
 }
