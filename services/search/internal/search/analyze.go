@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/altus4/altus/pkg/identity"
@@ -40,14 +40,16 @@ var textTypes = map[string]bool{
 	"char": true, "varchar": true, "tinytext": true, "text": true, "mediumtext": true, "longtext": true,
 }
 
-// Analyze explains a query on the caller's sources. For each source it
-// asks dbrouter for the EXPLAIN of every statement the search would run
-// (the statement with placeholders, never the user's text spliced in),
-// runs them once to time them, and advises a FULLTEXT index for every text
-// column no index covers.
+// Analyze explains a query on the caller's sources: it runs the search of
+// the query's first page (limit 20) as Search runs it, phase by phase,
+// with the EXPLAIN of every ranking statement, and reports each statement
+// dbrouter ran with its exact arguments (the compiled AGAINST text, never
+// the user's text spliced in), its time and rows, so that the statements
+// can be replayed (the load tool's raw-SQL baseline does). It also
+// advises a FULLTEXT index for every text column no index covers.
 func (s *Service) Analyze(ctx context.Context, p identity.Principal, req AnalyzeRequest) (*Analysis, error) {
 	start := s.o.Now()
-	nreq, err := normalize(Request{Query: req.Query, Databases: req.Databases, Mode: req.Mode})
+	nreq, err := normalize(Request{Query: req.Query, Databases: req.Databases, Mode: req.Mode, Limit: analyzeRows})
 	if err != nil {
 		return nil, err
 	}
@@ -74,108 +76,48 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	for _, n := range prep.notices {
 		recs = append(recs, n.Message)
 	}
-
-	type analysed struct {
-		req     ExecRequest
-		resp    ExecResponse
-		err     error
-		elapsed time.Duration
+	single := prep.singleIndexNatural()
+	statuses := prep.statuses
+	byPhase := [3]map[int]*run{{}, {}, {}}
+	if len(prep.targets) > 0 {
+		ex, _ := s.execute(ctx, prep, nreq, single, true)
+		statuses = ex.outcome.statuses
+		for _, r := range ex.phase1 {
+			byPhase[1][r.src] = r
+		}
+		for _, r := range ex.phase2 {
+			byPhase[2][r.src] = r
+		}
 	}
-	results := make([]*analysed, len(sources))
-	var wg sync.WaitGroup
-	for si, tids := range prep.bySource {
-		if len(tids) == 0 {
-			continue
-		}
-		an := &analysed{req: ExecRequest{SourceID: sources[si].ID, StatementTimeout: s.o.SourceTimeout}}
-		for _, ti := range tids {
-			pl := planOf(prep.targets[ti], analyzeRows, 0, false)
-			pl.Explain = true
-			an.req.Plans = append(an.req.Plans, pl)
-		}
-		for _, ti := range tids {
-			an.req.Plans = append(an.req.Plans, planOf(prep.targets[ti], analyzeRows, 0, true))
-		}
-		results[si] = an
-		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, 2*s.o.SourceTimeout)
-			defer cancel()
-			t0 := time.Now()
-			an.resp, an.err = s.call(sctx, an.req)
-			an.elapsed = time.Since(t0)
-		})
-	}
-	wg.Wait()
 
 	var perSource []any
 	for si, src := range sources {
-		st := prep.statuses[si]
-		entry := map[string]any{"id": src.ID, "name": src.Name, "database": src.Database}
-		an := results[si]
+		st := statuses[si]
+		entry := map[string]any{"id": src.ID, "name": src.Name, "database": src.Database, "status": st.Status}
+		r1, r2 := byPhase[1][si], byPhase[2][si]
 		switch {
-		case an == nil:
-			entry["status"] = st.Status
+		case r1 == nil:
 			entry["errorCode"] = st.ErrorCode
 			entry["message"] = st.Message
 			entry["statements"] = []any{}
-		case an.err != nil:
-			stName, code, msg := failure(an.err)
-			entry["status"], entry["errorCode"], entry["message"] = stName, code, msg
-			entry["elapsedMs"] = ms(an.elapsed)
+		case r1.err != nil:
+			entry["errorCode"], entry["message"] = st.ErrorCode, st.Message
+			entry["elapsedMs"] = ms(r1.elapsed)
 			entry["statements"] = []any{}
-			recs = append(recs, fmt.Sprintf("%s could not be analysed: %s", sourceLabel(src), msg))
+			recs = append(recs, fmt.Sprintf("%s could not be analysed: %s", sourceLabel(src), st.Message))
 		default:
-			entry["status"] = StatusOK
-			entry["elapsedMs"] = ms(an.elapsed)
-			entry["queuedMs"] = ms(an.resp.Queued)
-			n := len(prep.bySource[si])
-			var stmts []any
-			for k, ti := range prep.bySource[si] {
-				t := prep.targets[ti]
-				stmt := map[string]any{
-					"table": t.table.Name, "index": t.index.Name, "columns": toAny(t.index.Columns),
-					"mode": string(t.comp.Mode),
-					// The compiled AGAINST argument (what the placeholders
-					// receive), never the raw user text.
-					"against": t.comp.Against, "limit": float64(analyzeRows),
-				}
-				if k < len(an.resp.Plans) {
-					ex := an.resp.Plans[k]
-					stmt["statement"] = ex.Statement
-					rows := make([]any, len(ex.Explain))
-					for i, r := range ex.Explain {
-						m := map[string]any{}
-						for kk, v := range r {
-							m[kk] = v
-						}
-						rows[i] = m
-					}
-					stmt["explain"] = rows
-					if ex.ErrorCode != "" {
-						stmt["explainError"] = ex.ErrorCode + ": " + ex.ErrorMessage
-					}
-				}
-				if n+k < len(an.resp.Plans) {
-					run := an.resp.Plans[n+k]
-					if stmt["statement"] == nil || stmt["statement"] == "" {
-						stmt["statement"] = run.Statement
-					}
-					stmt["elapsedMs"] = ms(run.Elapsed)
-					stmt["rows"] = float64(len(run.Rows))
-					if run.Total >= 0 {
-						stmt["total"] = float64(run.Total)
-						stmt["totalEstimated"] = run.TotalEstimated
-					}
-					if run.ErrorCode != "" {
-						stmt["error"] = run.ErrorCode + ": " + run.ErrorMessage
-					}
-					if run.Elapsed >= slowStatement {
-						recs = append(recs, fmt.Sprintf("The search of `%s` through index `%s` on %s took %.0f ms; a more specific query (more or rarer words, boolean mode with +required terms) reads fewer rows.",
-							t.table.Name, t.index.Name, sourceLabel(src), ms(run.Elapsed)))
-					}
-				}
-				stmts = append(stmts, stmt)
+			if st.ErrorCode != "" {
+				entry["errorCode"], entry["message"] = st.ErrorCode, st.Message
 			}
+			elapsed, queued := r1.elapsed, r1.resp.Queued
+			stmts := s.phase1Statements(prep, r1, &recs)
+			if r2 != nil {
+				elapsed += r2.elapsed
+				queued = max(queued, r2.resp.Queued)
+				stmts = append(stmts, phase2Statements(prep, r2)...)
+			}
+			entry["elapsedMs"] = ms(elapsed)
+			entry["queuedMs"] = ms(queued)
 			entry["statements"] = stmts
 		}
 		perSource = append(perSource, entry)
@@ -190,8 +132,169 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	if a.Recommendations == nil {
 		a.Recommendations = []string{}
 	}
-	a.Performance = map[string]any{"mode": mode, "totalTimeMs": ms(s.o.Now().Sub(start)), "sources": perSource}
+	phases := []any{map[string]any{"phase": 1.0, "description": "Every FULLTEXT index searched, the statements of all sources in parallel: " +
+		"one index in natural mode returns the page's rows (LIMIT/OFFSET); otherwise each index returns the primary keys and scores it ranks, " +
+		"which are fused (reciprocal rank fusion)."}}
+	if !single {
+		phases = append(phases, map[string]any{"phase": 2.0, "description": "Once phase 1 has answered, in parallel: the page's rows read by primary key, " +
+			"and the counts the ranked lists could not give."})
+	}
+	a.Performance = map[string]any{"mode": mode, "totalTimeMs": ms(s.o.Now().Sub(start)),
+		"limit": float64(nreq.Limit), "offset": 0.0, "rankWindow": float64(s.o.RankWindow), "phases": phases, "sources": perSource}
 	return a, nil
+}
+
+// phase1Statements describes the ranking statements of one source's first
+// call, each with its EXPLAIN (the call's explain plans, which follow its
+// plans in the same order).
+func (s *Service) phase1Statements(p *prepared, r *run, recs *[]string) []any {
+	n := 0
+	for _, ti := range r.planTarget {
+		if ti != explainPlan {
+			n++
+		}
+	}
+	var stmts []any
+	for k := range n {
+		pl, res := r.req.Plans[k], r.resp.Plans[k]
+		ti := r.planTarget[k]
+		t := p.targets[r.planTarget[0]]
+		if ti >= 0 {
+			t = p.targets[ti]
+		}
+		kind := "search"
+		if ti == topPlan {
+			kind = "bestScore"
+		}
+		stmt := map[string]any{
+			"phase": 1.0, "kind": kind, "table": pl.Table, "index": pl.Index, "columns": toAny(t.index.Columns), "mode": pl.Mode,
+			// The compiled AGAINST argument (what the placeholders
+			// receive), never the raw user text.
+			"against": pl.Against, "limit": float64(pl.Limit), "offset": float64(pl.Offset),
+			"keysOnly": pl.KeysOnly, "counted": pl.Count,
+		}
+		describe(stmt, res, []any{pl.Against, pl.Against, float64(pl.Limit), float64(pl.Offset)})
+		stmt["rows"] = float64(len(res.Rows))
+		if res.Total >= 0 {
+			stmt["total"] = float64(res.Total)
+			stmt["totalEstimated"] = res.TotalEstimated
+		}
+		if n+k < len(r.resp.Plans) {
+			ex := r.resp.Plans[n+k]
+			rows := make([]any, len(ex.Explain))
+			for i, row := range ex.Explain {
+				m := map[string]any{}
+				for kk, v := range row {
+					m[kk] = v
+				}
+				rows[i] = m
+			}
+			stmt["explain"] = rows
+			if ex.ErrorCode != "" {
+				stmt["explainError"] = ex.ErrorCode + ": " + ex.ErrorMessage
+			}
+		}
+		if res.Elapsed >= slowStatement {
+			*recs = append(*recs, fmt.Sprintf("The search of `%s` through index `%s` on %s took %.0f ms; a more specific query (more or rarer words, boolean mode with +required terms) reads fewer rows.",
+				pl.Table, pl.Index, sourceLabel(p.sources[r.src]), ms(res.Elapsed)))
+		}
+		stmts = append(stmts, stmt)
+	}
+	return stmts
+}
+
+// phase2Statements describes the fetches and counts of one source's
+// second call.
+func phase2Statements(p *prepared, r *run) []any {
+	var stmts []any
+	for fi, f := range r.req.Fetches {
+		res := PlanResult{Total: -1}
+		if r.err == nil {
+			res = r.resp.Fetches[fi]
+		}
+		t, _ := p.sources[r.src].table(f.Table)
+		var args []any
+		for _, key := range f.Keys {
+			for i, v := range key {
+				args = append(args, keyArg(t, i, v))
+			}
+		}
+		stmt := map[string]any{"phase": 2.0, "kind": "fetch", "table": f.Table, "keys": float64(len(f.Keys))}
+		describe(stmt, res, args)
+		stmt["rows"] = float64(len(res.Rows))
+		stmts = append(stmts, stmt)
+	}
+	for ci, c := range r.req.Counts {
+		res := PlanResult{Total: -1}
+		if r.err == nil {
+			res = r.resp.Counts[ci]
+		}
+		var indexes, args []any
+		for _, m := range c.Matches {
+			indexes = append(indexes, m.Index)
+			args = append(args, m.Against)
+		}
+		stmt := map[string]any{"phase": 2.0, "kind": "count", "op": c.Op, "table": c.Table, "indexes": indexes}
+		describe(stmt, res, args)
+		if res.Total >= 0 {
+			stmt["total"] = float64(res.Total)
+			stmt["totalEstimated"] = res.TotalEstimated
+		}
+		stmts = append(stmts, stmt)
+	}
+	return stmts
+}
+
+// describe adds a statement's text, its arguments (when they are as many
+// as its placeholders), time and outcome to stmt.
+func describe(stmt map[string]any, res PlanResult, args []any) {
+	stmt["statement"] = res.Statement
+	if res.Statement != "" && countPlaceholders(res.Statement) == len(args) {
+		stmt["args"] = args
+	}
+	stmt["elapsedMs"] = ms(res.Elapsed)
+	if res.ErrorCode != "" {
+		stmt["error"] = res.ErrorCode + ": " + res.ErrorMessage
+	}
+}
+
+// keyArg is the argument dbrouter binds for value v of primary key column
+// i of t: integer columns as numbers (as strings past 2^53, which a JSON
+// number cannot hold exactly), others as the text plans return.
+func keyArg(t *Table, i int, v string) any {
+	if i < len(t.PrimaryKey) {
+		if c, ok := t.Column(t.PrimaryKey[i]); ok && isIntegerType(c.Type) {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n <= maxSafeInteger && n >= -maxSafeInteger {
+				return float64(n)
+			}
+		}
+	}
+	return v
+}
+
+// countPlaceholders counts the "?" placeholders of a statement, outside
+// quoted strings, quoted identifiers and comments.
+func countPlaceholders(stmt string) int {
+	n := 0
+	for i := 0; i < len(stmt); i++ {
+		switch c := stmt[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			for i++; i < len(stmt) && stmt[i] != c; i++ {
+				if stmt[i] == '\\' && c != '`' {
+					i++
+				}
+			}
+		case c == '/' && i+1 < len(stmt) && stmt[i+1] == '*':
+			end := strings.Index(stmt[i+2:], "*/")
+			if end < 0 {
+				return n
+			}
+			i += end + 3
+		case c == '?':
+			n++
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) float64 {

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -15,15 +16,17 @@ func TestAnalyzeExplainsTimesAndAdvisesIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One call with the EXPLAIN of every statement, then each statement run once, counted.
-	if len(f.execs) != 1 {
-		t.Fatalf("%d calls, want 1", len(f.execs))
+	// The search as it runs: phase 1 ranks keys with both indexes (with
+	// the EXPLAIN of each), phase 2 reads the page's rows.
+	phase1, phase2 := f.calls()
+	if len(phase1) != 1 || len(phase2) != 1 {
+		t.Fatalf("%d and %d calls, want one per phase", len(phase1), len(phase2))
 	}
 	var explained, run []string
-	for _, p := range f.execs[0].Plans {
+	for _, p := range phase1[0].Plans {
 		if p.Explain {
 			explained = append(explained, p.Index)
-		} else if p.Count {
+		} else if p.Count && p.KeysOnly {
 			run = append(run, p.Index)
 		}
 		if strings.Contains(p.Against, "the") {
@@ -39,13 +42,35 @@ func TestAnalyzeExplainsTimesAndAdvisesIndexes(t *testing.T) {
 
 	srcs := a.Performance["sources"].([]any)
 	stmts := srcs[0].(map[string]any)["statements"].([]any)
-	if len(stmts) != 2 {
+	if len(stmts) != 3 {
 		t.Fatalf("statements: %v", stmts)
 	}
-	st := stmts[0].(map[string]any)
-	for _, k := range []string{"statement", "explain", "elapsedMs", "against", "total"} {
-		if st[k] == nil {
-			t.Errorf("statement lacks %s: %v", k, st)
+	against := phase1[0].Plans[0].Against
+	wantArgs := [][]any{
+		{against, against, 200.0, 0.0},
+		{against, against, 200.0, 0.0},
+		{1.0, 2.0, 3.0, 4.0, 5.0},
+	}
+	for i, x := range stmts {
+		st := x.(map[string]any)
+		wantPhase, wantKind := 1.0, "search"
+		if i == 2 {
+			wantPhase, wantKind = 2.0, "fetch"
+		}
+		if st["phase"] != wantPhase || st["kind"] != wantKind {
+			t.Errorf("statement %d: phase %v kind %v, want %v %v", i, st["phase"], st["kind"], wantPhase, wantKind)
+		}
+		if diff := cmp.Diff(wantArgs[i], st["args"]); diff != "" {
+			t.Errorf("statement %d: args (-want +got):\n%s", i, diff)
+		}
+		keys := []string{"statement", "elapsedMs", "rows"}
+		if i < 2 {
+			keys = append(keys, "explain", "against", "total")
+		}
+		for _, k := range keys {
+			if st[k] == nil {
+				t.Errorf("statement %d lacks %s: %v", i, k, st)
+			}
 		}
 	}
 
@@ -93,5 +118,45 @@ func TestAnalyzeOfAFailedSourceSaysSo(t *testing.T) {
 	_, err = newService(&fakeSources{}).Analyze(context.Background(), alice, AnalyzeRequest{Query: ""})
 	if diff := cmp.Diff([]string{"query:REQUIRED"}, violations(t, err)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestAnalyzeGivesEveryStatementOfTheSearchByPhaseWithItsArguments(t *testing.T) {
+	seq := func(n int) []int { return seqPerm(n) }
+	tests := []struct {
+		name   string
+		src    func() *fakeSource
+		window int
+		want   []string // phase/kind/args of each statement
+	}{
+		{
+			name: "one index in natural mode: one statement",
+			src:  func() *fakeSource { return newFakeSource("s1", 30, nil, nil).onlyIndex("ft_title") },
+			want: []string{"1/search/[pools pools 20 0]"},
+		},
+		{
+			name:   "two indexes with cut lists: keys, then the page's rows and the intersection count",
+			src:    func() *fakeSource { return newFakeSource("s1", 30, seq(30), seq(30)) },
+			window: 25,
+			want: []string{"1/search/[pools pools 25 0]", "1/search/[pools pools 25 0]",
+				"2/fetch/[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20]", "2/count/[pools pools]"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeSources{sources: []*fakeSource{tt.src()}}
+			a, err := newService(f, func(o *Options) { o.RankWindow = tt.window }).Analyze(context.Background(), alice, AnalyzeRequest{Query: "pools"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, x := range a.Performance["sources"].([]any)[0].(map[string]any)["statements"].([]any) {
+				st := x.(map[string]any)
+				got = append(got, fmt.Sprintf("%v/%v/%v", st["phase"], st["kind"], st["args"]))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("statements (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
