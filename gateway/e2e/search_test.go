@@ -114,6 +114,23 @@ func (s *Suite) doSearch(t *testing.T, key string, body map[string]any) searchDa
 	return d
 }
 
+// pageData is the data of a search answer as JSON values, without the
+// members that change with every answer (cached, executionTime).
+func pageData(t *testing.T, r *Response) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.Decode(t, &m)
+	if _, ok := m["cached"]; !ok {
+		t.Errorf("no cached member: %s", r.Raw)
+	}
+	if _, ok := m["executionTime"]; !ok {
+		t.Errorf("no executionTime member: %s", r.Raw)
+	}
+	delete(m, "cached")
+	delete(m, "executionTime")
+	return m
+}
+
 // Words the fixture text is made of; "pool" and "connection" appear with
 // varying frequency so that scores differ from row to row.
 var fixtureWords = []string{"replica", "latency", "cursor", "index", "vacuum", "shard", "backup", "schema", "tuning", "buffer"}
@@ -312,15 +329,23 @@ func TestSearch(t *testing.T) {
 		if got := top.source(connDocs.ID).RowCount; got != wantDocs {
 			t.Errorf("docs row count %d, want %d", got, wantDocs)
 		}
-		tables := map[string]bool{}
 		for _, r := range top.Results {
-			tables[r.Database+"/"+r.Table] = true
 			if len(r.MatchedColumns) == 0 || r.Snippet == "" || len(r.Highlights) == 0 || !strings.Contains(r.Highlights[0].Fragments[0], "<mark>") {
 				t.Errorf("result %s: matched %v, snippet %q, highlights %+v", r.ID, r.MatchedColumns, r.Snippet, r.Highlights)
 			}
 		}
-		if len(tables) != 2 {
-			t.Errorf("the top list mixes %d tables, want both sources: %v", len(tables), tables)
+		// Every article matches both of its table's indexes, so they all
+		// rank above the posts (found by one index); the posts follow.
+		all := s.doSearch(t, key, body(100, 0))
+		tables := map[string]int{}
+		for i, r := range all.Results {
+			tables[r.Database+"/"+r.Table]++
+			if r.Database == connKB.ID && i < wantDocs {
+				t.Errorf("post %s at %d, above articles found by two indexes", r.ID, i)
+			}
+		}
+		if len(tables) != 2 || tables[connDocs.ID+"/articles"] != wantDocs {
+			t.Errorf("the list of 100 holds %v, want the %d articles then posts", tables, wantDocs)
 		}
 	})
 
@@ -417,12 +442,18 @@ func TestSearch(t *testing.T) {
 
 	t.Run("cache hit on the second search, invalidated by an update of the source", func(t *testing.T) {
 		body := map[string]any{"query": "connection tuning", "limit": 7}
-		first := s.doSearch(t, key, body)
-		second := s.doSearch(t, key, body)
+		r1 := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+		Expect(t, r1, http.StatusOK, "")
+		r2 := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+		Expect(t, r2, http.StatusOK, "")
+		var first, second searchData
+		r1.Decode(t, &first)
+		r2.Decode(t, &second)
 		if first.Cached || !second.Cached {
 			t.Fatalf("cached: first %v, second %v", first.Cached, second.Cached)
 		}
-		if diff := cmp.Diff(first.ids(), second.ids()); diff != "" {
+		// The cached page is the page, but for cached and executionTime.
+		if diff := cmp.Diff(pageData(t, r1), pageData(t, r2)); diff != "" {
 			t.Errorf("cached page differs (-first +second):\n%s", diff)
 		}
 		r := s.Call(t, http.MethodPost, "/api/v1/search", key, body, "Cache-Control", "no-cache")
@@ -615,6 +646,204 @@ func TestSearchWithRedisDownRunsUncached(t *testing.T) {
 			t.Errorf("search took %s with Redis down", took)
 		}
 	}
+}
+
+// rankingTenant creates a database whose packages table is searched by two
+// FULLTEXT indexes, (name, summary) and (summary, description):
+//   - "web server": package 1 says it five times in its name (first by
+//     name), package 3 five times in its description (first by
+//     description), package 2, task-web-server, says it in its name,
+//     summary and description: second by each index;
+//   - "library": 180 packages, a third by both indexes (summary), a third
+//     by name only, a third by description only.
+func rankingTenant(t *testing.T) Tenant {
+	t.Helper()
+	tenant := TenantDatabase(t)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := tenant.DB.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("DROP TABLE articles")
+	exec("DROP TABLE notes")
+	exec(`CREATE TABLE packages (
+		id INT PRIMARY KEY,
+		name VARCHAR(200) NOT NULL,
+		summary VARCHAR(255) NOT NULL,
+		description TEXT NOT NULL,
+		FULLTEXT KEY ft_name_summary (name, summary),
+		FULLTEXT KEY ft_summary_description (summary, description)
+	) ENGINE=InnoDB`)
+	var q strings.Builder
+	q.WriteString("INSERT INTO packages (id, name, summary, description) VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)")
+	args := []any{
+		1, strings.Repeat("web-server-", 5) + "tools", "assorted tools", "assorted tools for files",
+		2, "task-web-server", "web server", "installs a web server",
+		3, "httpd", "a daemon", strings.Repeat("web server ", 5),
+	}
+	for i := 10; i < 190; i++ {
+		name, summary, desc := fmt.Sprintf("pkg%d", i), fmt.Sprintf("utility number %d", i), fmt.Sprintf("does task %d well", i)
+		switch i % 3 {
+		case 0:
+			summary = fmt.Sprintf("shared library %d", i)
+		case 1:
+			name = fmt.Sprintf("library-%d", i)
+		case 2:
+			desc = fmt.Sprintf("a library doing task %d", i)
+		}
+		q.WriteString(", (?, ?, ?, ?)")
+		args = append(args, i, name, summary, desc)
+	}
+	exec(q.String(), args...)
+	return tenant
+}
+
+// sqlRanking returns the ids of packages in MariaDB's order for one index.
+func sqlRanking(t *testing.T, db *sql.DB, columns, query string) []int64 {
+	t.Helper()
+	rows, err := db.Query("SELECT id FROM packages WHERE MATCH("+columns+") AGAINST(?) ORDER BY MATCH("+columns+") AGAINST(?) DESC, id", query, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Reciprocal rank fusion over a table searched by two indexes, under a
+// rank window of 100: the row both indexes find ranks first, totals are
+// the rows matching either index, pages are disjoint slices of the fused
+// list as deep as the window, and no deeper.
+func TestFusedRankingOfATableSearchedByTwoIndexes(t *testing.T) {
+	s := StartSuite(t, map[string]string{"ALTUS_SEARCH_RANK_WINDOW": "100"})
+	tenant := rankingTenant(t)
+	u := s.Register(t)
+	_, key := s.CreateKey(t, u, map[string]any{"name": "ranking key", "permissions": []string{"search", "analytics"}})
+	conn := s.AddDatabase(t, u, "packages", tenant)
+	pkg := func(id int64) string { return conn.ID + ":packages:" + strconv.FormatInt(id, 10) }
+
+	t.Run("the row found by both indexes ranks first", func(t *testing.T) {
+		byName := sqlRanking(t, tenant.DB, "name, summary", "web server")
+		byDesc := sqlRanking(t, tenant.DB, "summary, description", "web server")
+		if len(byName) < 2 || len(byDesc) < 2 || byName[0] != 1 || byName[1] != 2 || byDesc[0] != 3 || byDesc[1] != 2 {
+			t.Fatalf("fixture: by name %v, by description %v; want 1 then 2, and 3 then 2", byName, byDesc)
+		}
+		d := s.doSearch(t, key, map[string]any{"query": "web server", "limit": 3})
+		if diff := cmp.Diff([]string{pkg(2), pkg(1), pkg(3)}, d.ids()); diff != "" {
+			t.Errorf("order (-want +got):\n%s", diff)
+		}
+		if len(d.Results) > 0 && (d.Results[0].RelevanceScore != 1 || d.Results[0].Data["name"] != "task-web-server") {
+			t.Errorf("first result: %+v", d.Results[0])
+		}
+	})
+
+	t.Run("totals are the rows matching either index", func(t *testing.T) {
+		for _, query := range []string{"library", "web server", "task"} {
+			want := count(t, tenant.DB, "SELECT COUNT(*) FROM packages WHERE MATCH(name, summary) AGAINST(?) OR MATCH(summary, description) AGAINST(?)", query, query)
+			d := s.doSearch(t, key, map[string]any{"query": query, "limit": 5})
+			if d.TotalCount != want || d.TotalEstimated || d.source(conn.ID).RowCount != want {
+				t.Errorf("%q: total %d (estimated %v, source %d), want %d", query, d.TotalCount, d.TotalEstimated, d.source(conn.ID).RowCount, want)
+			}
+		}
+		// Each index matches more than the window: the total is counted,
+		// not read from the lists.
+		if a, b := len(sqlRanking(t, tenant.DB, "name, summary", "library")), len(sqlRanking(t, tenant.DB, "summary, description", "library")); a <= 100 || b <= 100 {
+			t.Fatalf("fixture: %d and %d matches of library, want more than the window (100)", a, b)
+		}
+	})
+
+	t.Run("pages are disjoint slices of the fused list down to the window", func(t *testing.T) {
+		top := s.doSearch(t, key, map[string]any{"query": "library", "limit": 100})
+		if len(top.Results) != 100 {
+			t.Fatalf("%d results in the window", len(top.Results))
+		}
+		seen := map[string]bool{}
+		for page := range 5 {
+			d := s.doSearch(t, key, map[string]any{"query": "library", "limit": 20, "offset": page * 20})
+			if diff := cmp.Diff(top.ids()[page*20:page*20+20], d.ids()); diff != "" {
+				t.Errorf("page %d (-fused list +page):\n%s", page+1, diff)
+			}
+			for _, r := range d.Results {
+				if seen[r.ID] {
+					t.Errorf("%s on two pages", r.ID)
+				}
+				seen[r.ID] = true
+				if r.RelevanceScore <= 0 || r.RelevanceScore > 1 || r.Data["summary"] == nil || len(r.MatchedColumns) == 0 {
+					t.Errorf("result %s: relevance %v, data %v, matched %v", r.ID, r.RelevanceScore, r.Data, r.MatchedColumns)
+				}
+			}
+		}
+		// The fused list is reciprocal rank fusion (k = 60) of MariaDB's
+		// own rankings by each index, cut at the window: a row scores the
+		// sum of 1/(60 + rank) over the rankings it is in; ties by id.
+		score := map[int64]float64{}
+		for _, cols := range []string{"name, summary", "summary, description"} {
+			for rank, id := range sqlRanking(t, tenant.DB, cols, "library")[:100] {
+				score[id] += 1 / float64(60+rank+1)
+			}
+		}
+		var fused []int64
+		for id := range score {
+			fused = append(fused, id)
+		}
+		slices.SortFunc(fused, func(a, b int64) int {
+			switch {
+			case score[a] > score[b] || score[a] == score[b] && a < b:
+				return -1
+			case a == b:
+				return 0
+			}
+			return 1
+		})
+		want := make([]string, 100)
+		for i, id := range fused[:100] {
+			want[i] = pkg(id)
+		}
+		if diff := cmp.Diff(want, top.ids()); diff != "" {
+			t.Errorf("fused list (-RRF of the SQL rankings +altus):\n%s", diff)
+		}
+		r := s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": "library", "limit": 20, "offset": 81})
+		Expect(t, r, http.StatusBadRequest, "VALIDATION_ERROR")
+		if !strings.Contains(string(r.Error.Details), "WINDOW_TOO_LARGE") || !strings.Contains(string(r.Error.Details), "100") {
+			t.Errorf("details: %s", r.Error.Details)
+		}
+	})
+
+	t.Run("analyze gives every statement by phase with its arguments", func(t *testing.T) {
+		r := s.Call(t, http.MethodPost, "/api/v1/search/analyze", key, map[string]any{"query": "library"})
+		Expect(t, r, http.StatusOK, "")
+		var a struct {
+			Performance struct {
+				Sources []struct {
+					Statements []struct {
+						Phase     int    `json:"phase"`
+						Kind      string `json:"kind"`
+						Op        string `json:"op"`
+						Statement string `json:"statement"`
+						Args      []any  `json:"args"`
+						Error     string `json:"error"`
+					} `json:"statements"`
+				} `json:"sources"`
+			} `json:"performance"`
+		}
+		r.Decode(t, &a)
+		var got []string
+		for _, st := range a.Performance.Sources[0].Statements {
+			got = append(got, fmt.Sprintf("%d/%s%s", st.Phase, st.Kind, st.Op))
+			if st.Error != "" || len(st.Args) != strings.Count(st.Statement, "?") {
+				t.Errorf("%s: %d args for %q (error %q)", st.Kind, len(st.Args), st.Statement, st.Error)
+			}
+		}
+		if diff := cmp.Diff([]string{"1/search", "1/search", "2/fetch", "2/countall"}, got); diff != "" {
+			t.Errorf("statements (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // benchPosts fills kb.posts with n rows of text drawn from a vocabulary of
