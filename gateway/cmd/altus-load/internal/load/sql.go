@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +27,10 @@ type Statement struct {
 	Source string `json:"source"`
 	SQL    string `json:"sql"`
 	Args   []any  `json:"args"`
+	// Phase orders the statements of a query: those of a phase run
+	// together once every statement of the phases before has answered
+	// (1: ranking; 2: the page's rows and counts). 0 counts as 1.
+	Phase int `json:"phase"`
 }
 
 // StatementResolver returns the statements of one query.
@@ -49,13 +55,17 @@ type SQLOptions struct {
 }
 
 // SQL runs, for each query, the same statements Altus would run, straight
-// through go-sql-driver/mysql: all of a query's statements concurrently (as
-// the search service runs one per index in parallel), the request ending
-// when the slowest ends.
+// through go-sql-driver/mysql, phase after phase as the search service
+// does: the statements of a phase concurrently (across indexes and
+// sources), the next phase once the slowest has answered; the request ends
+// with the last phase.
 type SQL struct {
-	opts  SQLOptions
-	dbs   map[string]*sql.DB
-	plans [][]plan
+	opts SQLOptions
+	dbs  map[string]*sql.DB
+	// plans holds each query's phases, each phase's statements.
+	plans [][][]plan
+	// run runs one statement (runPlan; tests watch the order).
+	run func(context.Context, plan) Outcome
 }
 
 type plan struct {
@@ -70,7 +80,7 @@ func NewSQL(opts SQLOptions) *SQL {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 64
 	}
-	return &SQL{opts: opts, dbs: map[string]*sql.DB{}}
+	return &SQL{opts: opts, dbs: map[string]*sql.DB{}, run: runPlan}
 }
 
 // Name implements Target.
@@ -116,7 +126,7 @@ func (s *SQL) Prepare(ctx context.Context, queries []Query) error {
 	if s.opts.Resolve == nil {
 		return errors.New("load: the sql target needs statements: the analyze route, or -sql and -args")
 	}
-	s.plans = make([][]plan, len(queries))
+	s.plans = make([][][]plan, len(queries))
 	for i, q := range queries {
 		stmts, err := s.opts.Resolve(ctx, q)
 		if err != nil {
@@ -125,6 +135,9 @@ func (s *SQL) Prepare(ctx context.Context, queries []Query) error {
 		if len(stmts) == 0 {
 			return fmt.Errorf("load: no statements for %s query %q", q.Mode, q.Text)
 		}
+		stmts = slices.Clone(stmts)
+		slices.SortStableFunc(stmts, func(a, b Statement) int { return cmp.Compare(max(a.Phase, 1), max(b.Phase, 1)) })
+		last := 0
 		for _, st := range stmts {
 			db, err := s.open(st.Source)
 			if err != nil {
@@ -136,7 +149,12 @@ func (s *SQL) Prepare(ctx context.Context, queries []Query) error {
 					return fmt.Errorf("load: prepare %q: %w", st.SQL, err)
 				}
 			}
-			s.plans[i] = append(s.plans[i], p)
+			if phase := max(st.Phase, 1); phase != last || len(s.plans[i]) == 0 {
+				s.plans[i] = append(s.plans[i], nil)
+				last = phase
+			}
+			ph := len(s.plans[i]) - 1
+			s.plans[i][ph] = append(s.plans[i][ph], p)
 		}
 	}
 	for _, db := range s.dbs {
@@ -147,11 +165,21 @@ func (s *SQL) Prepare(ctx context.Context, queries []Query) error {
 	return nil
 }
 
-// Do implements Target (noCache does not apply: there is no cache).
+// Do implements Target (noCache does not apply: there is no cache): the
+// query's phases in turn, the statements of each concurrently.
 func (s *SQL) Do(ctx context.Context, qi int, _ bool) Outcome {
-	ps := s.plans[qi]
+	for _, ps := range s.plans[qi] {
+		if o := s.runPhase(ctx, ps); !o.OK() {
+			return o
+		}
+	}
+	return Outcome{}
+}
+
+// runPhase runs statements concurrently; the first failure is the outcome.
+func (s *SQL) runPhase(ctx context.Context, ps []plan) Outcome {
 	if len(ps) == 1 {
-		return runPlan(ctx, ps[0])
+		return s.run(ctx, ps[0])
 	}
 	outs := make([]Outcome, len(ps))
 	var wg sync.WaitGroup
@@ -159,7 +187,7 @@ func (s *SQL) Do(ctx context.Context, qi int, _ bool) Outcome {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = runPlan(ctx, ps[i])
+			outs[i] = s.run(ctx, ps[i])
 		}()
 	}
 	wg.Wait()
@@ -217,10 +245,12 @@ func sqlOutcome(err error) Outcome {
 // Close implements Target.
 func (s *SQL) Close() error {
 	var errs []error
-	for _, ps := range s.plans {
-		for _, p := range ps {
-			if p.stmt != nil {
-				errs = append(errs, p.stmt.Close())
+	for _, phases := range s.plans {
+		for _, ps := range phases {
+			for _, p := range ps {
+				if p.stmt != nil {
+					errs = append(errs, p.stmt.Close())
+				}
 			}
 		}
 	}
@@ -291,6 +321,15 @@ func AnalyzeResolver(baseURL, key string, databases []string, limit int) Stateme
 			return nil, fmt.Errorf("analyze answered HTTP %d %s %s (give -sql and -args instead)",
 				resp.StatusCode, env.Error.Code, env.Error.Message)
 		}
+		var page struct {
+			Performance struct {
+				Limit int `json:"limit"`
+			} `json:"performance"`
+		}
+		if json.Unmarshal(env.Data, &page) == nil && page.Performance.Limit > 0 && page.Performance.Limit != limit {
+			return nil, fmt.Errorf("the analyze route gives the statements of pages of %d results, and the searches ask for %d: run with -limit %d, or give -sql and -args",
+				page.Performance.Limit, limit, page.Performance.Limit)
+		}
 		stmts, err := ExtractStatements(env.Data, defaultSource, limit)
 		if err != nil {
 			return nil, err
@@ -329,10 +368,11 @@ var (
 
 // ExtractStatements finds the statements in the data of an analyze answer:
 // every object with a "statement" (or "sql") string that is a SELECT, its
-// "args" (or "arguments"/"params"/"parameters") array, and the source id of
-// the nearest enclosing object that names one ("sourceId", "databaseId",
-// "source" or "id"), defaultSource otherwise. The same
-// statement with the same arguments on the same source is kept once.
+// "args" (or "arguments"/"params"/"parameters") array, its "phase" (1 when
+// absent), and the source id of the nearest enclosing object that names
+// one ("sourceId", "databaseId", "source" or "id"), defaultSource
+// otherwise. The same statement with the same arguments on the same source
+// in the same phase is kept once.
 //
 // An object without an arguments array but with an "against" string (the
 // compiled AGAINST text) gets its arguments from the placeholders'
@@ -375,10 +415,18 @@ func ExtractStatements(data []byte, defaultSource string, limit int) ([]Statemen
 				if against, ok := t["against"].(string); ok && args == nil {
 					args = inferArgs(text, against, limit)
 				}
-				key := fmt.Sprintf("%s\x00%s\x00%v", source, text, args)
+				phase := 1
+				if n, ok := t["phase"].(json.Number); ok {
+					if p, err := n.Int64(); err == nil && p > 0 {
+						phase = int(p)
+					} else if f, err := n.Float64(); err == nil && f >= 1 {
+						phase = int(f)
+					}
+				}
+				key := fmt.Sprintf("%d\x00%s\x00%s\x00%v", phase, source, text, args)
 				if !seen[key] {
 					seen[key] = true
-					out = append(out, Statement{Source: source, SQL: text, Args: args})
+					out = append(out, Statement{Source: source, SQL: text, Args: args, Phase: phase})
 				}
 				break
 			}

@@ -2,9 +2,12 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,9 +36,9 @@ func TestExtractStatementsFindsEveryStatementWithItsSourceAndArgs(t *testing.T) 
 		t.Fatal(err)
 	}
 	want := []Statement{
-		{Source: "src-a", SQL: "SELECT name FROM packages WHERE MATCH(summary, description) AGAINST(? IN BOOLEAN MODE) LIMIT ?", Args: []any{"+web +server", int64(20)}},
-		{Source: "src-a", SQL: "/* count */ select COUNT(*) FROM packages WHERE MATCH(name, summary) AGAINST(?)", Args: []any{"web server"}},
-		{Source: "src-b", SQL: "SELECT id FROM changelog_entries WHERE MATCH(body) AGAINST(?) LIMIT ? OFFSET ?", Args: []any{"web", int64(20), 0.5}},
+		{Source: "src-a", SQL: "SELECT name FROM packages WHERE MATCH(summary, description) AGAINST(? IN BOOLEAN MODE) LIMIT ?", Args: []any{"+web +server", int64(20)}, Phase: 1},
+		{Source: "src-a", SQL: "/* count */ select COUNT(*) FROM packages WHERE MATCH(name, summary) AGAINST(?)", Args: []any{"web server"}, Phase: 1},
+		{Source: "src-b", SQL: "SELECT id FROM changelog_entries WHERE MATCH(body) AGAINST(?) LIMIT ? OFFSET ?", Args: []any{"web", int64(20), 0.5}, Phase: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("statements (-want +got):\n%s", diff)
@@ -51,7 +54,7 @@ func TestExtractStatementsUsesTheDefaultSourceAndDropsDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Statement{{Source: "only", SQL: "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", Args: []any{"x"}}}
+	want := []Statement{{Source: "only", SQL: "SELECT 1 FROM t WHERE MATCH(a) AGAINST(?)", Args: []any{"x"}, Phase: 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("statements (-want +got):\n%s", diff)
 	}
@@ -79,7 +82,7 @@ func TestAnalyzeResolverAsksTheAnalyzeRouteWithTheQueryAndKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Statement{{Source: "s1", SQL: "SELECT 1", Args: []any{}}}, got); diff != "" {
+	if diff := cmp.Diff([]Statement{{Source: "s1", SQL: "SELECT 1", Args: []any{}, Phase: 1}}, got); diff != "" {
 		t.Errorf("statements (-want +got):\n%s", diff)
 	}
 	if gotAuth != "Bearer key1" || gotBody != `{"databases":["s1"],"query":"web","searchMode":"boolean"}` {
@@ -111,7 +114,9 @@ func TestSQLTargetRunsTheStatementsOnTheRealServer(t *testing.T) {
 					return []Statement{{SQL: "SELECT nope FROM packages"}}, nil
 				}
 				return []Statement{
-					{Source: "s1", SQL: "SELECT name, MATCH(summary) AGAINST(?) AS score FROM packages WHERE MATCH(summary) AGAINST(?) ORDER BY score DESC LIMIT ?", Args: []any{q.Text, q.Text, int64(10)}},
+					{Source: "s1", SQL: "SELECT name, MATCH(summary) AGAINST(?) AS score FROM packages WHERE MATCH(summary) AGAINST(?) ORDER BY score DESC LIMIT ?", Args: []any{q.Text, q.Text, int64(10)}, Phase: 1},
+					{Source: "s1", SQL: "SELECT name, summary FROM packages FORCE INDEX (PRIMARY) WHERE name IN (?, ?)", Args: []any{"nginx", "apache2"}, Phase: 2},
+					{Source: "s1", SQL: "SELECT COUNT(*) FROM packages WHERE MATCH(summary) AGAINST(? IN BOOLEAN MODE) AND MATCH(summary) AGAINST(?)", Args: []any{q.Text, q.Text}, Phase: 2},
 					{Source: "s1", SQL: "SELECT COUNT(*) FROM packages WHERE MATCH(summary) AGAINST(? IN BOOLEAN MODE)", Args: []any{q.Text}},
 				}, nil
 			}
@@ -216,5 +221,98 @@ func TestAnalyzeResolverRefusesStatementsWithoutTheirArguments(t *testing.T) {
 	defer srv.Close()
 	if _, err := AnalyzeResolver(srv.URL, "k", nil, 20)(context.Background(), Query{Text: "web server"}); err == nil {
 		t.Error("statements with placeholders and no arguments were accepted")
+	}
+}
+
+func TestExtractStatementsOfATwoPhaseAnalyzeAnswer(t *testing.T) {
+	data := `{"query":"web server","performance":{"mode":"natural","limit":20,"rankWindow":200,"phases":[{"phase":1},{"phase":2}],"sources":[
+	  {"id":"src-a","status":"ok","statements":[
+	    {"phase":1,"kind":"search","index":"ft_a","statement":"SELECT id, MATCH(a) AGAINST(?) AS score FROM t WHERE MATCH(a) AGAINST(?) ORDER BY score DESC LIMIT ? OFFSET ?","args":["web","web",200,0],"explain":[{"id":"1"}]},
+	    {"phase":1,"kind":"search","index":"ft_b","statement":"SELECT id, MATCH(b) AGAINST(?) AS score FROM t WHERE MATCH(b) AGAINST(?) ORDER BY score DESC LIMIT ? OFFSET ?","args":["web","web",200,0]},
+	    {"phase":2,"kind":"fetch","statement":"SELECT id, a, b FROM t FORCE INDEX (PRIMARY) WHERE id IN (?, ?)","args":[7,3]},
+	    {"phase":2,"kind":"count","op":"all","statement":"SELECT COUNT(*) FROM t WHERE MATCH(a) AGAINST(?) AND MATCH(b) AGAINST(?)","args":["web","web"]}]},
+	  {"id":"src-b","status":"ok","statements":[
+	    {"phase":1,"kind":"search","statement":"SELECT id, MATCH(a) AGAINST(?) AS score FROM t WHERE MATCH(a) AGAINST(?) ORDER BY score DESC LIMIT ? OFFSET ?","args":["web","web",200,0]}]}]}}`
+	got, err := ExtractStatements([]byte(data), "", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phases []string
+	for _, st := range got {
+		phases = append(phases, fmt.Sprintf("%s/%d/%v", st.Source, st.Phase, st.Args))
+	}
+	want := []string{"src-a/1/[web web 200 0]", "src-a/1/[web web 200 0]", "src-a/2/[7 3]", "src-a/2/[web web]", "src-b/1/[web web 200 0]"}
+	if diff := cmp.Diff(want, phases); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+	if got[2].Args[0] != int64(7) {
+		t.Errorf("a key argument is %T, want int64", got[2].Args[0])
+	}
+}
+
+func TestAnalyzeResolverRefusesStatementsOfAnotherPageSize(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"success":true,"data":{"performance":{"limit":20,"sources":[{"id":"s1","statements":[{"statement":"SELECT 1","args":[]}]}]}}}`))
+	}))
+	defer srv.Close()
+	if _, err := AnalyzeResolver(srv.URL, "k", nil, 50)(context.Background(), Query{Text: "web"}); err == nil {
+		t.Error("statements of pages of 20 were taken for pages of 50")
+	}
+	if _, err := AnalyzeResolver(srv.URL, "k", nil, 20)(context.Background(), Query{Text: "web"}); err != nil {
+		t.Errorf("pages of 20: %v", err)
+	}
+}
+
+func TestSQLTargetRunsPhasesInTurnAndEachPhaseConcurrently(t *testing.T) {
+	started := make(chan string, 8)
+	release := make(chan struct{})
+	s := NewSQL(SQLOptions{})
+	s.run = func(ctx context.Context, p plan) Outcome {
+		started <- p.text
+		if strings.HasPrefix(p.text, "rank") {
+			<-release
+		}
+		if p.text == "rank bad" {
+			return Outcome{Kind: "mysql 1054"}
+		}
+		return Outcome{}
+	}
+	s.plans = [][][]plan{
+		{{{text: "rank a"}, {text: "rank b"}}, {{text: "fetch"}, {text: "count"}}},
+		{{{text: "rank bad"}}, {{text: "fetch"}}},
+	}
+	done := make(chan Outcome)
+	go func() { done <- s.Do(context.Background(), 0, true) }()
+	// Both statements of phase 1 run at once, and phase 2 waits for them.
+	got := []string{<-started, <-started}
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"rank a", "rank b"}, got); diff != "" {
+		t.Fatalf("phase 1 (-want +got):\n%s", diff)
+	}
+	select {
+	case st := <-started:
+		t.Fatalf("%s started before phase 1 ended", st)
+	default:
+	}
+	close(release)
+	if o := <-done; !o.OK() {
+		t.Fatalf("outcome %+v", o)
+	}
+	got = []string{<-started, <-started}
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"count", "fetch"}, got); diff != "" {
+		t.Errorf("phase 2 (-want +got):\n%s", diff)
+	}
+	// A failed phase ends the request: the next does not run.
+	if o := s.Do(context.Background(), 1, true); o.Kind != "mysql 1054" {
+		t.Errorf("outcome %+v, want the failure of phase 1", o)
+	}
+	if st := <-started; st != "rank bad" {
+		t.Errorf("ran %s", st)
+	}
+	select {
+	case st := <-started:
+		t.Errorf("%s ran after phase 1 failed", st)
+	default:
 	}
 }
