@@ -91,18 +91,7 @@ const benchLimit = 20
 // interceptor chain, the owner check, the cached schema, validation, the
 // statement built, its span and the pooled connection.
 func BenchmarkExecuteSearch(b *testing.B) {
-	cfg := debianDatabase(b)
-	h := newHarness(b)
-	if _, err := h.admin.Exec("GRANT SELECT ON `" + cfg.Database + "`.* TO '" + h.user + "'@'%'"); err != nil {
-		b.Fatal(err)
-	}
-	port := int32(cfg.Port)
-	created, err := h.client.CreateDataSource(h.as("owner"), &dbrouterv1.CreateDataSourceRequest{
-		Name: "debian", Host: cfg.Host, Port: &port, Database: cfg.Database, Username: h.user, Password: h.pass})
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := created.GetConnection().GetId()
+	h, id := debianSource(b)
 	call := func(ctx context.Context, q string) {
 		resp, err := h.client.ExecuteSearch(ctx, &dbrouterv1.ExecuteSearchRequest{SourceId: id, Plans: []*dbrouterv1.SearchPlan{
 			{Table: "packages", Index: "ft_description", Mode: "natural", Against: q, Limit: benchLimit},
@@ -116,7 +105,101 @@ func BenchmarkExecuteSearch(b *testing.B) {
 			b.Errorf("%q: %s %s, %d rows", q, p.GetErrorCode(), p.GetErrorMessage(), len(p.GetRows()))
 		}
 	}
-	runBoth(b, h.as("owner"), call)
+	// A fresh identity per run: a signed one expires after a minute.
+	runBoth(b, func() context.Context { return h.as("owner") }, call)
+}
+
+// debianSource returns a harness with a source of "owner" on the Debian
+// database, and its id.
+func debianSource(b *testing.B) (*harness, string) {
+	cfg := debianDatabase(b)
+	h := newHarness(b)
+	if _, err := h.admin.Exec("GRANT SELECT ON `" + cfg.Database + "`.* TO '" + h.user + "'@'%'"); err != nil {
+		b.Fatal(err)
+	}
+	port := int32(cfg.Port)
+	created, err := h.client.CreateDataSource(h.as("owner"), &dbrouterv1.CreateDataSourceRequest{
+		Name: "debian", Host: cfg.Host, Port: &port, Database: cfg.Database, Username: h.user, Password: h.pass})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h, created.GetConnection().GetId()
+}
+
+// BenchmarkTwoPhase measures the calls of a two-phase search on every
+// Debian package, through the RPC, one at a time: a counted natural-mode
+// plan on ft_description that returns the text columns (full) against the
+// same plan returning keys and scores only (keys), for a page of 20 and
+// for the search service's rank window of 200 rows; and the fetch of a
+// page of 20 keys (each query's top 20) with every text column.
+func BenchmarkTwoPhase(b *testing.B) {
+	h, id := debianSource(b)
+	// A fresh identity per run: a signed one expires after a minute.
+	ctx := h.as("owner")
+	execute := func(req *dbrouterv1.ExecuteSearchRequest) *dbrouterv1.ExecuteSearchResponse {
+		req.SourceId = id
+		resp, err := h.client.ExecuteSearch(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range append(resp.GetPlans(), resp.GetFetches()...) {
+			if r.GetErrorCode() != "" {
+				b.Fatalf("%s: %s", r.GetErrorCode(), r.GetErrorMessage())
+			}
+		}
+		return resp
+	}
+	plan := func(q string, limit int32, keysOnly bool) *dbrouterv1.SearchPlan {
+		return &dbrouterv1.SearchPlan{Table: "packages", Index: "ft_description", Mode: "natural", Against: q, Limit: limit, Count: true, KeysOnly: keysOnly}
+	}
+	for _, set := range []struct {
+		name    string
+		queries []string
+	}{{"common", commonQueries}, {"rare", rareQueries}} {
+		// Each query's top 20 keys, and a warm pool, schema cache and server.
+		pages := make([][]*dbrouterv1.RowKey, len(set.queries))
+		for i, q := range set.queries {
+			resp := execute(&dbrouterv1.ExecuteSearchRequest{Plans: []*dbrouterv1.SearchPlan{plan(q, benchLimit, true), plan(q, 200, false)}})
+			for _, r := range resp.GetPlans()[0].GetRows() {
+				pages[i] = append(pages[i], &dbrouterv1.RowKey{Values: r.GetValues()})
+			}
+			if len(pages[i]) != benchLimit {
+				b.Fatalf("%q: %d rows", q, len(pages[i]))
+			}
+		}
+		for _, limit := range []int32{benchLimit, 200} {
+			for _, keysOnly := range []bool{false, true} {
+				name := "full"
+				if keysOnly {
+					name = "keys"
+				}
+				b.Run(fmt.Sprintf("%s/plan/limit=%d/%s", set.name, limit, name), func(b *testing.B) {
+					ctx = h.as("owner")
+					i := 0
+					for b.Loop() {
+						q := set.queries[i%len(set.queries)]
+						i++
+						resp := execute(&dbrouterv1.ExecuteSearchRequest{Plans: []*dbrouterv1.SearchPlan{plan(q, limit, keysOnly)}})
+						if p := resp.GetPlans()[0]; len(p.GetRows()) == 0 || p.GetTotal() < int32(len(p.GetRows())) {
+							b.Fatalf("%q: %d rows, total %d", q, len(p.GetRows()), p.GetTotal())
+						}
+					}
+				})
+			}
+		}
+		b.Run(set.name+"/fetch/keys=20", func(b *testing.B) {
+			ctx = h.as("owner")
+			i := 0
+			for b.Loop() {
+				keys := pages[i%len(pages)]
+				i++
+				resp := execute(&dbrouterv1.ExecuteSearchRequest{Fetches: []*dbrouterv1.FetchPlan{{Table: "packages", Keys: keys}}})
+				if n := len(resp.GetFetches()[0].GetRows()); n != len(keys) {
+					b.Fatalf("%d rows of %d keys", n, len(keys))
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkRawStatement runs the same statement (as ExecuteSearch builds
@@ -170,20 +253,21 @@ func BenchmarkRawStatement(b *testing.B) {
 			b.Errorf("%q: %v, %d rows", q, err, n)
 		}
 	}
-	runBoth(b, ctx, call)
+	runBoth(b, func() context.Context { return ctx }, call)
 }
 
 // runBoth runs call over each query set one at a time (c=1) and from 16
-// goroutines (c=16).
-func runBoth(b *testing.B, ctx context.Context, call func(context.Context, string)) {
+// goroutines (c=16), with a context from newCtx for each run.
+func runBoth(b *testing.B, newCtx func() context.Context, call func(context.Context, string)) {
 	for _, set := range []struct {
 		name    string
 		queries []string
 	}{{"common", commonQueries}, {"rare", rareQueries}} {
 		for _, q := range set.queries {
-			call(ctx, q) // warm the pool, the schema cache and the server's caches
+			call(newCtx(), q) // warm the pool, the schema cache and the server's caches
 		}
 		b.Run(set.name+"/c=1", func(b *testing.B) {
+			ctx := newCtx()
 			i := 0
 			for b.Loop() {
 				call(ctx, set.queries[i%len(set.queries)])
@@ -192,6 +276,7 @@ func runBoth(b *testing.B, ctx context.Context, call func(context.Context, strin
 		})
 		b.Run(set.name+"/c=16", func(b *testing.B) {
 			b.SetParallelism(8) // 8 x GOMAXPROCS (2 here) = 16 callers
+			ctx := newCtx()
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
