@@ -144,6 +144,17 @@ var fetchCases = []fetchCase{
 		fetch: [][]string{{"00ff", "1999-12-31T23:59:59.25Z", "1023"}, {"", "2024-05-01T10:30:00Z", "5"}, {"", "2024-05-01T10:30:00Z", "6"}},
 		want:  []int{1, 0},
 	},
+	{
+		name: "DATE and TIMESTAMP",
+		setup: []string{
+			"CREATE TABLE t (d DATE, ts TIMESTAMP(3), title VARCHAR(100), PRIMARY KEY (d, ts), FULLTEXT KEY ft (title))",
+			"INSERT INTO t VALUES ('2024-02-29', '2024-02-29 12:00:00.125', 'walnut one'), ('2024-03-01', '2024-03-01 00:00:01', 'walnut two')",
+		},
+		table: "t", pkCols: 2,
+		rows:  [][]string{{"2024-02-29T00:00:00Z", "2024-02-29T12:00:00.125Z", "walnut one"}, {"2024-03-01T00:00:00Z", "2024-03-01T00:00:01Z", "walnut two"}},
+		fetch: [][]string{{"2024-03-01T00:00:00Z", "2024-03-01T00:00:01Z"}, {"2024-02-29T00:00:00Z", "2024-02-29T12:00:00.126Z"}},
+		want:  []int{1},
+	},
 }
 
 // sortedRows returns the values of rows, sorted.
