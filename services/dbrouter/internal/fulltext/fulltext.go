@@ -223,8 +223,8 @@ type Response struct {
 	// statements were built from.
 	Version     int
 	Fingerprint string
-	// Queued is the longest time any plan waited for the concurrency cap
-	// and a connection.
+	// Queued is the longest time any plan, count or fetch waited for the
+	// concurrency cap and a connection.
 	Queued time.Duration
 }
 
