@@ -47,8 +47,8 @@ type job struct {
 }
 
 // prepare validates every plan, count and fetch of req against sc and
-// builds their statements; any problem is reported in one *validate.Error naming the
-// fields (in the request's JSON names), and nothing is run.
+// builds their statements; any problem is reported in one *validate.Error
+// naming the fields (in the request's JSON names), and nothing is run.
 func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 	var c validate.Collector
 	if len(req.Plans)+len(req.Counts)+len(req.Fetches) == 0 {
