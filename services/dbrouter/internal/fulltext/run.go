@@ -30,6 +30,11 @@ const (
 	errMariaDBStatementTimeout = 1969 // max_statement_time exceeded
 	errMySQLQueryTimeout       = 3024 // MAX_EXECUTION_TIME exceeded
 	errQueryInterrupted        = 1317
+	// A statement stopped by the time limit inside InnoDB's full-text search
+	// comes back with the storage engine's code, HA_ERR_ABORTED_BY_USER
+	// ("operation was interrupted"), and inside a sort as "Sort aborted".
+	errEngineAborted = 188
+	errSortAborted   = 1028
 )
 
 // Statement outcomes, as metric labels.
@@ -393,7 +398,7 @@ func isInterrupted(err error) bool {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case errMariaDBStatementTimeout, errMySQLQueryTimeout, errQueryInterrupted:
+		case errMariaDBStatementTimeout, errMySQLQueryTimeout, errQueryInterrupted, errEngineAborted, errSortAborted:
 			return true
 		}
 	}
