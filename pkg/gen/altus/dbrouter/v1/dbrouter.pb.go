@@ -1707,7 +1707,9 @@ func (x *SearchPlan) GetKeysOnly() bool {
 }
 
 // RowKey is one row's primary key values, in primary key column order, as
-// a plan returned them.
+// a plan returned them: integers (and BIT) in decimal, binary types in
+// lowercase hex, dates and times in RFC 3339, anything else as the server
+// prints it. Every value a plan returns fetches its row.
 type RowKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
