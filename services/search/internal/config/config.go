@@ -26,6 +26,11 @@ type Config struct {
 	// fused order never depends on the page asked; such results page that
 	// deep (offset+limit at most RankWindow).
 	RankWindow int `env:"ALTUS_SEARCH_RANK_WINDOW" envDefault:"200"`
+	// CountScanRows: the matches of a table searched by several indexes
+	// whose lists were cut are counted by one scan when the table has at
+	// most this many rows (the server's estimate), else through the
+	// indexes (each list counted, then their intersection). 0: never scan.
+	CountScanRows int `env:"ALTUS_SEARCH_COUNT_SCAN_ROWS" envDefault:"200000"`
 	// CacheTTL is how long a page of results is served from the cache.
 	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`
 	// CacheTimeout bounds each call to the cache service: a slow or absent
@@ -88,6 +93,9 @@ func (c *Config) validate(p *shared.Problems) {
 	}
 	if c.RankWindow < 100 || c.RankWindow > 1000 || c.RankWindow > c.MaxWindow {
 		p.Addf("ALTUS_SEARCH_RANK_WINDOW must be between 100 and 1000 and at most ALTUS_SEARCH_MAX_WINDOW (%d); got %d", c.MaxWindow, c.RankWindow)
+	}
+	if c.CountScanRows < 0 {
+		p.Addf("ALTUS_SEARCH_COUNT_SCAN_ROWS must be 0 (never scan) or more; got %d", c.CountScanRows)
 	}
 	if c.CacheTTL < time.Second || c.CacheTTL > 24*time.Hour {
 		p.Addf("ALTUS_SEARCH_CACHE_TTL must be between 1s and 24h (e.g. 60s); got %s", c.CacheTTL)

@@ -91,7 +91,7 @@ func sourceFromProto(s *dbrouterv1.SourceDescription) search.Source {
 	}
 	out.Tables = make([]search.Table, len(s.GetTables()))
 	for i, t := range s.GetTables() {
-		tb := search.Table{Name: t.GetTable(), PrimaryKey: t.GetPrimaryKey(), Engine: t.GetEngine()}
+		tb := search.Table{Name: t.GetTable(), PrimaryKey: t.GetPrimaryKey(), Engine: t.GetEngine(), EstimatedRows: int(t.GetEstimatedRows())}
 		tb.Columns = make([]search.Column, len(t.GetColumns()))
 		for j, c := range t.GetColumns() {
 			tb.Columns[j] = search.Column{Name: c.GetName(), Type: c.GetType(), IsSearchable: c.GetIsSearchable(),

@@ -133,10 +133,11 @@ func collect(p *prepared, runs []*run, tables []*tableState, req Request, single
 // phase2Count returns the operator of the count a table needs after phase
 // 1, "" when its lists tell its number of matches: a table with one list
 // (counted by it), or whose lists all hold every match (their union is
-// counted from the ids). With two cut lists A and B the number of matches
-// is |A| + |B| - |A ∩ B|, the intersection counted through the indexes;
-// with more, the rows matching any index are counted (a scan, under
-// dbrouter's count budget).
+// counted from the ids). Otherwise a table small enough to scan counts the
+// rows matching any index (CountAny); a larger one, whose lists were
+// counted, with two lists A and B, counts their intersection through the
+// indexes (CountAll): the matches are |A| + |B| - |A ∩ B|; with more, the
+// rows matching any (a scan, under dbrouter's count budget).
 //
 // Only the indexes whose lists answered are counted.
 func (ts *tableState) phase2Count() string {
@@ -150,7 +151,7 @@ func (ts *tableState) phase2Count() string {
 	switch {
 	case complete:
 		return ""
-	case len(ts.lists) == 2:
+	case ts.counted && len(ts.lists) == 2:
 		return CountAll
 	}
 	return CountAny

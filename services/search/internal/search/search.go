@@ -94,6 +94,12 @@ type Options struct {
 	// several indexes ranks, whatever the page (default 200, at most
 	// MaxWindow); fused results then page that deep.
 	RankWindow int
+	// CountScanRows: a table searched by several indexes whose lists are
+	// cut is counted by one scan (the rows matching any index) when the
+	// server estimates it at most this many rows; a larger one through its
+	// indexes (each list counted in phase 1, their intersection in phase
+	// 2). 0 takes the default (200,000); negative never scans.
+	CountScanRows int
 	// CacheTTL is how long a cached page lives (default 60s).
 	CacheTTL time.Duration
 	// CacheTimeout bounds each cache call (default 100ms).
@@ -126,6 +132,9 @@ func New(o Options) *Service {
 	}
 	if o.RankWindow <= 0 {
 		o.RankWindow = 200
+	}
+	if o.CountScanRows == 0 {
+		o.CountScanRows = DefaultCountScanRows
 	}
 	o.RankWindow = min(o.RankWindow, o.MaxWindow)
 	if o.CacheTTL <= 0 {
@@ -344,7 +353,7 @@ type execution struct {
 func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool) (*execution, error) {
 	ex := &execution{}
 	var tables []*tableState
-	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow)
+	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow, s.o.CountScanRows)
 	if explain {
 		for _, r := range ex.phase1 {
 			for _, pl := range slices.Clone(r.req.Plans) {

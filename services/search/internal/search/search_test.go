@@ -208,8 +208,8 @@ func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
 		}
 		for _, e := range phase1 {
 			for _, p := range e.Plans {
-				if !p.KeysOnly || p.Limit != 200 || p.Offset != 0 || !p.Count {
-					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, counted", p)
+				if !p.KeysOnly || p.Limit != 200 || p.Offset != 0 || p.Count {
+					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, uncounted (a small table)", p)
 				}
 			}
 		}
@@ -299,25 +299,32 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 		}
 		return out
 	}
+	const large = DefaultCountScanRows + 1
 	tests := []struct {
 		name      string
+		rows      int // the table's estimated rows
 		window    int
 		third     []int // a third index, when set
 		failCount bool
-		wantOp    string
-		wantTotal int
-		estimated bool
+		// wantCounted: phase 1 counts the lists; wantOp: the phase-2 count.
+		wantCounted bool
+		wantOp      string
+		wantTotal   int
+		estimated   bool
 	}{
 		{name: "complete lists: the union of their ids", window: 100, wantTotal: 40},
-		{name: "cut lists: |A| + |B| - |A ∩ B|", window: 10, wantOp: CountAll, wantTotal: 20 + 30 - 10},
-		{name: "three cut lists: the rows matching any", window: 10, third: seq(35, 49), wantOp: CountAny, wantTotal: 50},
-		{name: "a count that fails: the largest list, estimated", window: 10, failCount: true, wantOp: CountAll, wantTotal: 30, estimated: true},
+		{name: "cut lists of a small table: one scan counts the rows matching either", window: 10, wantOp: CountAny, wantTotal: 40},
+		{name: "cut lists of a large table: |A| + |B| - |A ∩ B|", rows: large, window: 10, wantCounted: true, wantOp: CountAll, wantTotal: 20 + 30 - 10},
+		{name: "three cut lists of a large table: the rows matching any", rows: large, window: 10, third: seq(35, 49), wantCounted: true, wantOp: CountAny, wantTotal: 50},
+		{name: "a failed intersection: the largest list, estimated", rows: large, window: 10, failCount: true, wantCounted: true, wantOp: CountAll, wantTotal: 30, estimated: true},
+		{name: "a failed scan: the rows seen, estimated", window: 10, failCount: true, wantOp: CountAny, wantTotal: 20, estimated: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := newFakeSource("s1", 50, seq(0, 19), seq(10, 39))
+			tb := &src.desc.Tables[0]
+			tb.EstimatedRows = tt.rows
 			if tt.third != nil {
-				tb := &src.desc.Tables[0]
 				tb.Indexes = append(tb.Indexes, Index{Name: "ft_body", Columns: []string{"body"}})
 				src.ranking["articles/ft_body"] = tt.third
 			}
@@ -327,7 +334,12 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 			if resp.TotalCount != tt.wantTotal || resp.TotalEstimated != tt.estimated {
 				t.Errorf("total %d (estimated %v), want %d (%v)", resp.TotalCount, resp.TotalEstimated, tt.wantTotal, tt.estimated)
 			}
-			_, phase2 := f.calls()
+			phase1, phase2 := f.calls()
+			for _, p := range phase1[0].Plans {
+				if p.Count != tt.wantCounted {
+					t.Errorf("phase-1 plan %s counted: %v, want %v", p.Index, p.Count, tt.wantCounted)
+				}
+			}
 			var ops []string
 			for _, e := range phase2 {
 				for _, c := range e.Counts {

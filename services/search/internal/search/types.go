@@ -200,6 +200,9 @@ type Table struct {
 	PrimaryKey []string
 	// Engine is e.g. "InnoDB", "MyISAM" or "Aria" ("" is taken as InnoDB).
 	Engine string
+	// EstimatedRows is the server's estimate of the table's rows (0 when
+	// unknown or empty).
+	EstimatedRows int
 }
 
 // Column is one column of a table.
