@@ -727,7 +727,7 @@ func TestFusedRankingOfATableSearchedByTwoIndexes(t *testing.T) {
 	for _, tc := range []struct {
 		name, scanRows, op string
 	}{
-		{"counted by a scan", "200000", "any"},
+		{"counted by a scan", "1000000", "any"},
 		{"counted through the indexes", "0", "all"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string) error {
 		Store:             store,
 		MaxWindow:         cfg.MaxWindow,
 		RankWindow:        cfg.RankWindow,
-		CountScanRows:     countScanRows(cfg.CountScanRows),
+		CountScanRows:     cfg.CountScanRows,
 		CacheTTL:          cfg.CacheTTL,
 		CacheTimeout:      cfg.CacheTimeout,
 		SourceTimeout:     cfg.SourceTimeout,
@@ -160,15 +160,6 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	return p.Run(ctx)
-}
-
-// countScanRows turns ALTUS_SEARCH_COUNT_SCAN_ROWS (0: never scan) into
-// search.Options.CountScanRows (negative: never).
-func countScanRows(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }
 
 // openDatabase creates the metadata database when missing and opens it.

@@ -30,7 +30,7 @@ type Config struct {
 	// whose lists were cut are counted by one scan when the table has at
 	// most this many rows (the server's estimate), else through the
 	// indexes (each list counted, then their intersection). 0: never scan.
-	CountScanRows int `env:"ALTUS_SEARCH_COUNT_SCAN_ROWS" envDefault:"200000"`
+	CountScanRows int `env:"ALTUS_SEARCH_COUNT_SCAN_ROWS" envDefault:"0"`
 	// CacheTTL is how long a page of results is served from the cache.
 	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`
 	// CacheTimeout bounds each call to the cache service: a slow or absent

@@ -10,7 +10,7 @@ import (
 
 func TestDefaults(t *testing.T) {
 	c := config.Default()
-	if c.GRPCPort != 50051 || c.MaxWindow != 1000 || c.RankWindow != 200 || c.CountScanRows != 200000 || c.CacheTTL != 60*time.Second || c.CacheTimeout != 100*time.Millisecond ||
+	if c.GRPCPort != 50051 || c.MaxWindow != 1000 || c.RankWindow != 200 || c.CountScanRows != 0 || c.CacheTTL != 60*time.Second || c.CacheTimeout != 100*time.Millisecond ||
 		c.SourceTimeout != 5*time.Second || c.SuggestTimeout != 300*time.Millisecond || c.DidYouMeanTimeout != 100*time.Millisecond ||
 		c.EventQueue != 10000 || c.EventFlushInterval != time.Second || !c.Migrate {
 		t.Errorf("defaults: %+v", c)

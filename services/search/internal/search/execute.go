@@ -105,15 +105,6 @@ func planOf(t target, limit, offset int, count bool) Plan {
 	return Plan{Table: t.table.Name, Index: t.index.Name, Mode: string(t.comp.Mode), Against: t.comp.Against, Limit: limit, Offset: offset, Count: count}
 }
 
-// DefaultCountScanRows is the largest table (estimated rows) whose matches
-// of several indexes are counted by a scan. Measured on the Debian
-// packages (63,666 rows, two indexes): the scan (OR of the MATCHes) took
-// 25-70 ms whatever the query; counting through the indexes took the
-// window count of each list in phase 1 (up to 90 ms more on the slowest
-// ranking statement) and the intersection (6 ms for a few hundred
-// matches, 180 ms for 27,000).
-const DefaultCountScanRows = 200_000
-
 // phase1 writes the first call of each source with targets.
 func phase1(p *prepared, req Request, single bool, window, scanRows int) ([]*run, []*tableState) {
 	var runs []*run
@@ -152,7 +143,7 @@ func phase1(p *prepared, req Request, single bool, window, scanRows int) ([]*run
 			ts.depth, ts.counted = req.Offset+req.Limit, true
 			if len(ts.targets) > 1 {
 				ts.depth = window
-				ts.counted = scanRows < 0 || ts.table.EstimatedRows > scanRows
+				ts.counted = ts.table.EstimatedRows > scanRows || scanRows <= 0
 			}
 			ts.keysOnly = len(ts.table.PrimaryKey) > 0
 			for _, ti := range ts.targets {

@@ -96,9 +96,9 @@ type Options struct {
 	RankWindow int
 	// CountScanRows: a table searched by several indexes whose lists are
 	// cut is counted by one scan (the rows matching any index) when the
-	// server estimates it at most this many rows; a larger one through its
+	// server estimates it at most this many rows; otherwise through its
 	// indexes (each list counted in phase 1, their intersection in phase
-	// 2). 0 takes the default (200,000); negative never scans.
+	// 2). 0 never scans.
 	CountScanRows int
 	// CacheTTL is how long a cached page lives (default 60s).
 	CacheTTL time.Duration
@@ -132,9 +132,6 @@ func New(o Options) *Service {
 	}
 	if o.RankWindow <= 0 {
 		o.RankWindow = 200
-	}
-	if o.CountScanRows == 0 {
-		o.CountScanRows = DefaultCountScanRows
 	}
 	o.RankWindow = min(o.RankWindow, o.MaxWindow)
 	if o.CacheTTL <= 0 {

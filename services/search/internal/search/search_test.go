@@ -208,8 +208,8 @@ func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
 		}
 		for _, e := range phase1 {
 			for _, p := range e.Plans {
-				if !p.KeysOnly || p.Limit != 200 || p.Offset != 0 || p.Count {
-					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, uncounted (a small table)", p)
+				if !p.KeysOnly || p.Limit != 200 || p.Offset != 0 || !p.Count {
+					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, counted", p)
 				}
 			}
 		}
@@ -299,7 +299,7 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 		}
 		return out
 	}
-	const large = DefaultCountScanRows + 1
+	const scanRows, large = 1000, 1001
 	tests := []struct {
 		name      string
 		rows      int // the table's estimated rows
@@ -330,7 +330,7 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 			}
 			src.failCounts = tt.failCount
 			f := &fakeSources{sources: []*fakeSource{src}}
-			resp := search(t, newService(f, func(o *Options) { o.RankWindow = tt.window }), Request{Query: "pools", Limit: 5})
+			resp := search(t, newService(f, func(o *Options) { o.RankWindow, o.CountScanRows = tt.window, scanRows }), Request{Query: "pools", Limit: 5})
 			if resp.TotalCount != tt.wantTotal || resp.TotalEstimated != tt.estimated {
 				t.Errorf("total %d (estimated %v), want %d (%v)", resp.TotalCount, resp.TotalEstimated, tt.wantTotal, tt.estimated)
 			}
