@@ -30,8 +30,9 @@ func page() *search.Response {
 }
 
 // BenchmarkCacheHitDecode measures what a cache hit costs the search
-// service besides the calls: the stored page read by the codec and
-// marshalled to be sent, against decoding and re-encoding the message.
+// service besides the calls: the stored page (message and rendering) read
+// by the codec and marshalled to be sent, against decoding and
+// re-encoding the message.
 func BenchmarkCacheHitDecode(b *testing.B) {
 	enc, err := wire.Codec{}.Encode(page())
 	if err != nil {
@@ -48,10 +49,14 @@ func BenchmarkCacheHitDecode(b *testing.B) {
 			}
 		}
 	})
+	msg, err := proto.Marshal(wire.ResponseToProto(page()))
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Run("decode-encode", func(b *testing.B) {
 		for b.Loop() {
 			var m searchv1.SearchResponse
-			if err := proto.Unmarshal(enc, &m); err != nil {
+			if err := proto.Unmarshal(msg, &m); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := proto.Marshal(&m); err != nil {
@@ -60,4 +65,15 @@ func BenchmarkCacheHitDecode(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(len(enc)), "bytes")
+}
+
+// BenchmarkRender measures what pre-rendering a fresh page for the REST
+// edge costs the search service (the gateway then passes it through).
+func BenchmarkRender(b *testing.B) {
+	p := page()
+	for b.Loop() {
+		if _, err := (wire.Codec{}).Render(p); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
