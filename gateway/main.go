@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,17 +26,12 @@ import (
 	"github.com/altus4/altus/pkg/process"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("gateway", run) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, args []string) error {
+	if err := process.NoArgs("gateway", args); err != nil {
+		return err
+	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err

@@ -289,3 +289,38 @@ func PortOr(port, def int) int {
 	}
 	return def
 }
+
+// Checker is a service's configuration: it records its own problems.
+type Checker interface {
+	Check(p *Problems)
+}
+
+// Load parses environ (os.Environ() form; nil means the process
+// environment) into a new T and checks it, reporting every problem in one
+// error.
+func Load[T any, PT interface {
+	*T
+	Checker
+}](environ []string) (T, error) {
+	var c T
+	var p Problems
+	Parse(&c, environ, &p)
+	PT(&c).Check(&p)
+	return c, p.Err()
+}
+
+// Defaults returns a T with every default of its `env` tags applied and
+// nothing checked.
+func Defaults[T any]() T {
+	var c T
+	var p Problems
+	Parse(&c, []string{}, &p)
+	return c
+}
+
+// Validate checks c and reports every problem in one error.
+func Validate(c Checker) error {
+	var p Problems
+	c.Check(&p)
+	return p.Err()
+}

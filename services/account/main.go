@@ -9,12 +9,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -37,42 +34,19 @@ import (
 // pruneEvery is how often expired sessions are deleted.
 const pruneEvery = time.Hour
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "account:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("account", run) }
 
 func run(ctx context.Context, args []string) error {
-	migrateOnly := false
-	switch {
-	case len(args) == 0:
-	case len(args) == 1 && args[0] == "migrate":
-		migrateOnly = true
-	default:
-		return fmt.Errorf("unknown arguments %q: run `account` to serve or `account migrate` to apply migrations", args)
+	migrateOnly, err := process.MigrateOnly("account", args)
+	if err != nil {
+		return err
 	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err
 	}
 	if migrateOnly {
-		log := telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "account")
-		db, err := openDatabase(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		n, err := migrate.Up(ctx, db, "account", store.Migrations(), log)
-		if err != nil {
-			return err
-		}
-		log.Info("migrations applied", "count", n)
-		return nil
+		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "account"), "account", store.Migrations())
 	}
 
 	p, err := process.Start(ctx, process.Options{Service: "account", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
@@ -83,7 +57,7 @@ func run(ctx context.Context, args []string) error {
 		p.Log.Warn(w)
 	}
 
-	db, err := openDatabase(ctx, cfg)
+	db, err := migrate.Database(ctx, cfg.MySQL)
 	if err != nil {
 		return err
 	}
@@ -131,15 +105,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	p.App.AddServer(pruner(svc, p.Log))
 	return p.Run(ctx)
-}
-
-// openDatabase creates the metadata database when missing and opens it.
-func openDatabase(ctx context.Context, cfg config.Config) (*sql.DB, error) {
-	dsn := cfg.MySQL.DSN()
-	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
-		return nil, err
-	}
-	return migrate.Open(ctx, dsn, cfg.MySQL.MaxOpenConns)
 }
 
 // pruner runs the hourly deletion of expired sessions beside the servers.

@@ -6,10 +6,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	"github.com/altus4/altus/pkg/grpcx"
@@ -22,17 +19,12 @@ import (
 	"github.com/altus4/altus/services/cache/internal/redisx"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cache:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("cache", run) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, args []string) error {
+	if err := process.NoArgs("cache", args); err != nil {
+		return err
+	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ const runMainEnv = "ALTUS_CACHE_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(runMainEnv) == "1" {
+		os.Args = os.Args[:1] // the test flags are not the binary's arguments
 		main()
 		return
 	}

@@ -12,12 +12,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -41,42 +38,19 @@ import (
 	"github.com/altus4/altus/services/dbrouter/internal/store"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dbrouter:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("dbrouter", run) }
 
 func run(ctx context.Context, args []string) error {
-	migrateOnly := false
-	switch {
-	case len(args) == 0:
-	case len(args) == 1 && args[0] == "migrate":
-		migrateOnly = true
-	default:
-		return fmt.Errorf("unknown arguments %q: run `dbrouter` to serve or `dbrouter migrate` to apply migrations", args)
+	migrateOnly, err := process.MigrateOnly("dbrouter", args)
+	if err != nil {
+		return err
 	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err
 	}
 	if migrateOnly {
-		log := telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "dbrouter")
-		db, err := openDatabase(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		n, err := migrate.Up(ctx, db, migrations.Service, migrations.FS, log)
-		if err != nil {
-			return err
-		}
-		log.Info("migrations applied", "count", n)
-		return nil
+		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "dbrouter"), migrations.Service, migrations.FS)
 	}
 
 	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
@@ -87,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 		p.Log.Warn(w)
 	}
 
-	db, err := openDatabase(ctx, cfg)
+	db, err := migrate.Database(ctx, cfg.MySQL)
 	if err != nil {
 		return err
 	}
@@ -167,15 +141,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	p.App.AddServer(sweeper(svc, cfg, p.Log))
 	return p.Run(ctx)
-}
-
-// openDatabase creates the metadata database when missing and opens it.
-func openDatabase(ctx context.Context, cfg config.Config) (*sql.DB, error) {
-	dsn := cfg.MySQL.DSN()
-	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
-		return nil, err
-	}
-	return migrate.Open(ctx, dsn, cfg.MySQL.MaxOpenConns)
 }
 
 // sweeper closes, beside the servers, the pools of sources changed or

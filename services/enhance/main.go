@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -19,17 +17,12 @@ import (
 	"github.com/altus4/altus/services/enhance/internal/grpcapi"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "enhance:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("enhance", run) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, args []string) error {
+	if err := process.NoArgs("enhance", args); err != nil {
+		return err
+	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err

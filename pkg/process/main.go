@@ -1,0 +1,42 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Main runs a binary: run gets a context cancelled on SIGINT or SIGTERM and
+// the command-line arguments; an error is printed as "<name>: <error>" and
+// the process exits with status 1. It is the whole of every main function.
+func Main(name string, run func(ctx context.Context, args []string) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// MigrateOnly reads the arguments of a service that owns tables: none to
+// serve, or "migrate" to apply its migrations and exit.
+func MigrateOnly(name string, args []string) (bool, error) {
+	switch {
+	case len(args) == 0:
+		return false, nil
+	case len(args) == 1 && args[0] == "migrate":
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown arguments %q: run `%s` to serve or `%s migrate` to apply its migrations", args, name, name)
+}
+
+// NoArgs reads the arguments of a service that takes none.
+func NoArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown arguments %q: `%s` takes none (it is configured by environment variables)", args, name)
+	}
+	return nil
+}
