@@ -6,12 +6,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/altus4/altus/pkg/grpcx"
 )
 
 // Main runs a binary: run gets a context cancelled on SIGINT or SIGTERM and
 // the command-line arguments; an error is printed as "<name>: <error>" and
 // the process exits with status 1. It is the whole of every main function.
+// It first installs the suite's gRPC buffer pool (grpcx.UseTieredBufferPool).
 func Main(name string, run func(ctx context.Context, args []string) error) {
+	if err := grpcx.UseTieredBufferPool(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()

@@ -9,14 +9,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-
-	"google.golang.org/grpc/experimental"
-	"google.golang.org/grpc/mem"
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -37,55 +31,19 @@ import (
 	"github.com/altus4/altus/services/search/internal/wire"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "search:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("search", run) }
 
 func run(ctx context.Context, args []string) error {
-	// The process's gRPC buffer pool, set before any gRPC client or server
-	// exists (the call is not safe later). gRPC's default pool has tiers of
-	// 256 B, 4, 16 and 32 KiB and 1 MiB, and zeroes the whole capacity of a
-	// buffer it hands out again: a page of 40 KiB (received from the cache,
-	// sent to the gateway) cost a 1 MiB clear at each hop, most of a cache
-	// hit's CPU. With a tier at every power of two from 256 B to 4 MiB a
-	// buffer is at most twice its message.
-	pool, err := mem.NewBinaryTieredBufferPool(8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22)
+	migrateOnly, err := process.MigrateOnly("search", args)
 	if err != nil {
-		return fmt.Errorf("grpc buffer pool: %w", err)
-	}
-	experimental.SetDefaultBufferPool(pool)
-
-	migrateOnly := false
-	switch {
-	case len(args) == 0:
-	case len(args) == 1 && args[0] == "migrate":
-		migrateOnly = true
-	default:
-		return fmt.Errorf("unknown arguments %q: run `search` to serve or `search migrate` to apply migrations", args)
+		return err
 	}
 	cfg, err := config.Load(nil)
 	if err != nil {
 		return err
 	}
 	if migrateOnly {
-		log := telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "search")
-		db, err := openDatabase(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		n, err := migrate.Up(ctx, db, events.Service, events.Migrations(), log)
-		if err != nil {
-			return err
-		}
-		log.Info("migrations applied", "count", n)
-		return nil
+		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "search"), events.Service, events.Migrations())
 	}
 
 	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
@@ -96,7 +54,7 @@ func run(ctx context.Context, args []string) error {
 		p.Log.Warn(w)
 	}
 
-	db, err := openDatabase(ctx, cfg)
+	db, err := migrate.Database(ctx, cfg.MySQL)
 	if err != nil {
 		return err
 	}
@@ -160,13 +118,4 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	return p.Run(ctx)
-}
-
-// openDatabase creates the metadata database when missing and opens it.
-func openDatabase(ctx context.Context, cfg config.Config) (*sql.DB, error) {
-	dsn := cfg.MySQL.DSN()
-	if err := migrate.EnsureDatabase(ctx, dsn); err != nil {
-		return nil, err
-	}
-	return migrate.Open(ctx, dsn, cfg.MySQL.MaxOpenConns)
 }

@@ -108,11 +108,12 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	}
 	var data []byte
 	var err error
-	if sr, ok := env.data.(*searchv1.SearchResponse); ok && len(sr.GetRenderedJson()) > 0 {
-		// The search service rendered the page already (restjson, the same
-		// options): pass it through with the two per-request fields.
-		data = restjson.Prepend(sr.GetRenderedJson(), `"cached":`+strconv.FormatBool(sr.GetCached())+`,"executionTime":`+strconv.Itoa(int(sr.GetExecutionTime())))
-	} else if data, err = m.JSONPb.Marshal(env.data); err != nil {
+	if sr, ok := env.data.(*searchv1.SearchResponse); ok {
+		data, err = searchPage(sr)
+	} else {
+		data, err = m.JSONPb.Marshal(env.data)
+	}
+	if err != nil {
 		return nil, err
 	}
 	meta, err := json.Marshal(env.meta)
@@ -127,6 +128,20 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	b.Write(meta)
 	b.WriteString("}\n")
 	return b.Bytes(), nil
+}
+
+// searchPage renders a search page: the service's pre-rendered JSON with
+// the two per-request fields, or (a page it did not pre-render) the typed
+// message without renderedJson, an internal field of no REST shape.
+func searchPage(sr *searchv1.SearchResponse) ([]byte, error) {
+	if len(sr.GetRenderedJson()) > 0 {
+		return restjson.Prepend(sr.GetRenderedJson(), `"cached":`+strconv.FormatBool(sr.GetCached())+`,"executionTime":`+strconv.Itoa(int(sr.GetExecutionTime()))), nil
+	}
+	full, err := restjson.Render(sr)
+	if err != nil {
+		return nil, err
+	}
+	return restjson.WithoutKeys(full, "renderedJson")
 }
 
 // ContentType is always JSON.

@@ -70,7 +70,7 @@ func TestMarshalerPassesPreRenderedSearchPagesThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rendered, err := restjson.WithoutKeys(full, "cached", "executionTime")
+	rendered, err := restjson.WithoutKeys(full, "cached", "executionTime", "renderedJson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,5 +92,8 @@ func TestMarshalerPassesPreRenderedSearchPagesThrough(t *testing.T) {
 	json.Unmarshal(slow, &b)
 	if diff := cmp.Diff(b.Data, a.Data); diff != "" {
 		t.Fatalf("pre-rendered page differs from the rendered one (-slow +fast):\n%s", diff)
+	}
+	if _, ok := a.Data["renderedJson"]; ok {
+		t.Fatal("the internal renderedJson field reached the REST page")
 	}
 }

@@ -56,31 +56,17 @@ type Config struct {
 const DefaultAdminPort = 9091
 
 // Default returns the configuration with every default applied.
-func Default() Config {
-	var c Config
-	var p shared.Problems
-	shared.Parse(&c, []string{}, &p)
-	return c
-}
+func Default() Config { return shared.Defaults[Config]() }
 
 // Load reads the configuration from environ (os.Environ() form; nil means
-// the process environment) and validates it, reporting every problem at once.
-func Load(environ []string) (Config, error) {
-	var c Config
-	var p shared.Problems
-	shared.Parse(&c, environ, &p)
-	c.validate(&p)
-	return c, p.Err()
-}
+// the process environment) and checks it, reporting every problem at once.
+func Load(environ []string) (Config, error) { return shared.Load[Config](environ) }
 
 // Validate checks the configuration and reports every problem in one error.
-func (c *Config) Validate() error {
-	var p shared.Problems
-	c.validate(&p)
-	return p.Err()
-}
+func (c *Config) Validate() error { return shared.Validate(c) }
 
-func (c *Config) validate(p *shared.Problems) {
+// Check records every problem of the configuration in p.
+func (c *Config) Check(p *shared.Problems) {
 	c.Runtime.Validate(p)
 	c.MySQL.Validate(p)
 	c.Warnings = c.Secrets.Validate(c.Runtime, false, p)

@@ -11,7 +11,7 @@ import (
 
 // cacheKeyVersion changes whenever the encoding below or the shape of the
 // cached response changes, so that old entries are never read.
-const cacheKeyVersion = "search-cache-v2"
+const cacheKeyVersion = "search-cache-v3"
 
 // VersionKey is the cache version counter of a user's sources: dbrouter
 // moves it whenever one of the user's sources is created, updated, deleted

@@ -48,12 +48,13 @@ func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	return append(out, rendered...), nil
 }
 
-// perRequestKeys are the members of a rendered page that change with
-// every answer: the edge adds them (restjson.Prepend).
-var perRequestKeys = []string{"cached", "executionTime"}
+// omittedKeys are the members a rendered page leaves out: the two that
+// change with every answer (the edge adds them with restjson.Prepend), and
+// renderedJson itself, which is no part of the REST shape.
+var omittedKeys = []string{"cached", "executionTime", "renderedJson"}
 
 // Render returns the page as the REST API renders a SearchResponse
-// (pkg/restjson), without "cached" and "executionTime"; its Trends are
+// (pkg/restjson), without "cached", "executionTime" and "renderedJson"; its Trends are
 // left out ("trends": []).
 func (Codec) Render(r *search.Response) ([]byte, error) {
 	page := *r
@@ -62,7 +63,7 @@ func (Codec) Render(r *search.Response) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wire: render search response: %w", err)
 	}
-	out, err := restjson.WithoutKeys(full, perRequestKeys...)
+	out, err := restjson.WithoutKeys(full, omittedKeys...)
 	if err != nil {
 		return nil, fmt.Errorf("wire: render search response: %w", err)
 	}
