@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"time"
@@ -45,11 +46,13 @@ func Resolve(ctx context.Context, signer *Signer, auth Authenticator) (context.C
 	if !ok || !strings.EqualFold(scheme, "bearer") || bearer == "" {
 		return ctx, ErrMalformed
 	}
-	p, err := auth.Authenticate(ctx, strings.TrimSpace(bearer))
+	bearer = strings.TrimSpace(bearer)
+	p, err := auth.Authenticate(ctx, bearer)
 	if err != nil {
 		return ctx, err
 	}
-	return With(ctx, p, signer.Sign(p, AssertionTTL)), nil
+	sum := sha256.Sum256([]byte(bearer))
+	return With(ctx, p, signer.SignFor(string(sum[:]), p, AssertionTTL)), nil
 }
 
 // UnaryClientInterceptor forwards the assertion carried by the context on

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,18 +77,34 @@ var (
 	ErrExpired   = errors.New("identity: assertion expired")
 )
 
-// Signer signs and verifies assertions.
+// Signer signs and verifies assertions. It remembers the assertions it has
+// verified (until they expire) and the ones it has signed per caller, so
+// that a busy caller costs one signature and one verification per few
+// minutes, not per request.
 type Signer struct {
 	key []byte
 	now func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]claims
+	signed   map[string]signedEntry
 }
+
+type signedEntry struct {
+	p         Principal
+	assertion string
+	exp       time.Time
+}
+
+// cacheLimit bounds the remembered assertions; past it they are forgotten.
+const cacheLimit = 10000
 
 // NewSigner derives the assertion key from secret (JWT_SECRET), so that an
 // assertion can never be mistaken for a session token or vice versa.
 func NewSigner(secret string) *Signer {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte("altus internal identity assertion v1"))
-	return &Signer{key: mac.Sum(nil), now: time.Now}
+	return &Signer{key: mac.Sum(nil), now: time.Now, verified: map[string]claims{}, signed: map[string]signedEntry{}}
 }
 
 type claims struct {
@@ -102,31 +119,81 @@ func (s *Signer) Sign(p Principal, ttl time.Duration) string {
 	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 }
 
+// SignFor returns an assertion for p valid for at least half of ttl,
+// reusing the one last signed under key (e.g. a hash of the caller's
+// credential) while p is unchanged.
+func (s *Signer) SignFor(key string, p Principal, ttl time.Duration) string {
+	now := s.now()
+	s.mu.Lock()
+	e, ok := s.signed[key]
+	s.mu.Unlock()
+	if ok && now.Add(ttl/2).Before(e.exp) && samePrincipal(e.p, p) {
+		return e.assertion
+	}
+	a := s.Sign(p, ttl)
+	s.mu.Lock()
+	if s.signed == nil || len(s.signed) >= cacheLimit {
+		s.signed = map[string]signedEntry{}
+	}
+	s.signed[key] = signedEntry{p: p, assertion: a, exp: now.Add(ttl)}
+	s.mu.Unlock()
+	return a
+}
+
+func samePrincipal(a, b Principal) bool {
+	return a.UserID == b.UserID && a.Email == b.Email && a.Name == b.Name && a.Role == b.Role &&
+		a.SessionID == b.SessionID && a.ExpiresAt.Equal(b.ExpiresAt) && a.APIKeyID == b.APIKeyID &&
+		slices.Equal(a.Permissions, b.Permissions) && a.Tier == b.Tier && a.Environment == b.Environment
+}
+
 // Verify checks an assertion and returns its principal.
 func (s *Signer) Verify(assertion string) (Principal, error) {
+	s.mu.Lock()
+	c, ok := s.verified[assertion]
+	s.mu.Unlock()
+	if ok {
+		if s.now().Unix() > c.Exp {
+			return Principal{}, ErrExpired
+		}
+		return c.Principal, nil
+	}
+	c, err := s.verify(assertion)
+	if err != nil {
+		return Principal{}, err
+	}
+	s.mu.Lock()
+	if s.verified == nil || len(s.verified) >= cacheLimit {
+		s.verified = map[string]claims{}
+	}
+	s.verified[assertion] = c
+	s.mu.Unlock()
+	return c.Principal, nil
+}
+
+func (s *Signer) verify(assertion string) (claims, error) {
 	payload, sig, ok := strings.Cut(assertion, ".")
 	if !ok {
-		return Principal{}, ErrMalformed
+		return claims{}, ErrMalformed
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
-		return Principal{}, ErrMalformed
+		return claims{}, ErrMalformed
 	}
 	if !hmac.Equal(got, s.mac(payload)) {
-		return Principal{}, ErrSignature
+		return claims{}, ErrSignature
 	}
 	body, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return Principal{}, ErrMalformed
+		return claims{}, ErrMalformed
 	}
 	var c claims
 	if err := json.Unmarshal(body, &c); err != nil || c.UserID == "" {
-		return Principal{}, ErrMalformed
+		return claims{}, ErrMalformed
 	}
 	if s.now().Unix() > c.Exp {
-		return Principal{}, ErrExpired
+		return claims{}, ErrExpired
 	}
-	return c.Principal, nil
+	return c, nil
 }
 
 func (s *Signer) mac(payload string) []byte {

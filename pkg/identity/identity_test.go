@@ -68,3 +68,45 @@ func TestCanTreatsAdminPermissionAsEveryPermission(t *testing.T) {
 		}
 	}
 }
+
+func TestSignForReusesAnAssertionUntilThePrincipalOrHalfItsLifeChanges(t *testing.T) {
+	now := time.Now()
+	s := NewSigner(strings.Repeat("s", 32))
+	s.now = func() time.Time { return now }
+	p := Principal{UserID: "u1", Role: RoleUser, APIKeyID: "k1", Permissions: []string{PermSearch}, Tier: "free"}
+	a := s.SignFor("key-a", p, time.Minute)
+	if b := s.SignFor("key-a", p, time.Minute); b != a {
+		t.Fatal("the same caller got a new assertion at once")
+	}
+	changed := p
+	changed.Tier = "pro"
+	if b := s.SignFor("key-a", changed, time.Minute); b == a {
+		t.Fatal("a changed principal kept the old assertion")
+	} else if got, err := s.Verify(b); err != nil || got.Tier != "pro" {
+		t.Fatalf("new assertion verifies to %+v, %v", got, err)
+	}
+	now = now.Add(31 * time.Second)
+	if b := s.SignFor("key-a", changed, time.Minute); b == a {
+		t.Fatal("an assertion past half its life was reused")
+	}
+}
+
+func TestVerifyRemembersValidAssertionsButNotPastTheirExpiry(t *testing.T) {
+	now := time.Now()
+	s := NewSigner(strings.Repeat("s", 32))
+	s.now = func() time.Time { return now }
+	a := s.Sign(Principal{UserID: "u1", Role: RoleUser}, time.Minute)
+	if _, err := s.Verify(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(a); err != nil {
+		t.Fatalf("remembered assertion: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.Verify(a); !errors.Is(err, ErrExpired) {
+		t.Fatalf("remembered assertion after expiry: %v, want ErrExpired", err)
+	}
+	if _, err := s.Verify(a[:len(a)-2] + "xx"); err == nil {
+		t.Fatal("a tampered assertion verified")
+	}
+}

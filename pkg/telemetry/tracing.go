@@ -35,7 +35,9 @@ type TracingConfig struct {
 // SetupTracing installs the global tracer provider and the W3C trace-context
 // and baggage propagators. An OTLP exporter is created only when
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set;
-// OTEL_EXPORTER_OTLP_PROTOCOL chooses "http/protobuf" (default) or "grpc".
+// OTEL_EXPORTER_OTLP_PROTOCOL chooses "http/protobuf" (default) or "grpc",
+// and the standard OTEL_TRACES_SAMPLER variables choose the sampling. With
+// no exporter, spans are not recorded at all.
 // The returned function flushes and stops the provider; call it last.
 func SetupTracing(ctx context.Context, cfg TracingConfig) (func(context.Context) error, error) {
 	getenv := cfg.Getenv
@@ -50,10 +52,7 @@ func SetupTracing(ctx context.Context, cfg TracingConfig) (func(context.Context)
 		semconv.ServiceName(name),
 		semconv.ServiceVersion(cfg.Version),
 	)
-	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
-	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	exp := cfg.Exporter
 	if exp == nil && (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "") {
 		var err error
@@ -63,7 +62,14 @@ func SetupTracing(ctx context.Context, cfg TracingConfig) (func(context.Context)
 		}
 	}
 	if exp != nil {
+		// The SDK reads OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG;
+		// without them every trace is sampled (parent-based).
 		opts = append(opts, sdktrace.WithBatcher(exp))
+	} else {
+		// Nothing to export to: spans still carry ids (for logs and for the
+		// trace context passed on) but record nothing, which costs close to
+		// nothing on every hop.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
