@@ -5,7 +5,6 @@
 package rest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -106,37 +105,49 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	if !ok {
 		return m.JSONPb.Marshal(v)
 	}
+	meta, err := json.Marshal(env.meta)
+	if err != nil {
+		return nil, err
+	}
+	if sr, ok := env.data.(*searchv1.SearchResponse); ok && len(sr.GetRenderedJson()) > 0 {
+		// A page the search service rendered (restjson, the same options):
+		// written once, with the two per-request fields in front.
+		rendered := sr.GetRenderedJson()
+		b := make([]byte, 0, len(rendered)+len(meta)+96)
+		b = append(b, `{"success":true,"data":{"cached":`...)
+		b = strconv.AppendBool(b, sr.GetCached())
+		b = append(b, `,"executionTime":`...)
+		b = strconv.AppendInt(b, int64(sr.GetExecutionTime()), 10)
+		if len(rendered) > 2 {
+			b = append(b, ',')
+		}
+		b = append(b, rendered[1:]...)
+		return appendMeta(b, meta), nil
+	}
 	var data []byte
-	var err error
 	if sr, ok := env.data.(*searchv1.SearchResponse); ok {
-		data, err = searchPage(sr)
+		data, err = typedSearchPage(sr)
 	} else {
 		data, err = m.JSONPb.Marshal(env.data)
 	}
 	if err != nil {
 		return nil, err
 	}
-	meta, err := json.Marshal(env.meta)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Grow(len(data) + len(meta) + 40)
-	b.WriteString(`{"success":true,"data":`)
-	b.Write(data)
-	b.WriteString(`,"meta":`)
-	b.Write(meta)
-	b.WriteString("}\n")
-	return b.Bytes(), nil
+	b := make([]byte, 0, len(data)+len(meta)+48)
+	b = append(b, `{"success":true,"data":`...)
+	b = append(b, data...)
+	return appendMeta(b, meta), nil
 }
 
-// searchPage renders a search page: the service's pre-rendered JSON with
-// the two per-request fields, or (a page it did not pre-render) the typed
-// message without renderedJson, an internal field of no REST shape.
-func searchPage(sr *searchv1.SearchResponse) ([]byte, error) {
-	if len(sr.GetRenderedJson()) > 0 {
-		return restjson.Prepend(sr.GetRenderedJson(), `"cached":`+strconv.FormatBool(sr.GetCached())+`,"executionTime":`+strconv.Itoa(int(sr.GetExecutionTime()))), nil
-	}
+func appendMeta(b, meta []byte) []byte {
+	b = append(b, `,"meta":`...)
+	b = append(b, meta...)
+	return append(b, "}\n"...)
+}
+
+// typedSearchPage renders a search page the service did not pre-render,
+// without renderedJson, an internal field of no REST shape.
+func typedSearchPage(sr *searchv1.SearchResponse) ([]byte, error) {
 	full, err := restjson.Render(sr)
 	if err != nil {
 		return nil, err

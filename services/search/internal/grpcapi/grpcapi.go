@@ -103,7 +103,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 	resp, err := s.svc.Search(ctx, p, search.Request{
 		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
 		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
-		IncludeAnalytics: req.GetIncludeAnalytics(), NoCache: noCache(ctx), Render: render,
+		IncludeAnalytics: req.GetIncludeAnalytics(), MaxValueChars: int(req.GetMaxValueChars()), NoCache: noCache(ctx), Render: render,
 	})
 	if err != nil {
 		return nil, mapErr(err)

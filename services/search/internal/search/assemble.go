@@ -327,8 +327,8 @@ func normalised(score, top float64) float64 {
 func (p *prepared) result(best int, columns []string, row Row, hits []int, id string) Result {
 	t := p.targets[best]
 	src := p.sources[t.src]
-	res := Result{ID: id, Table: t.table.Name, Database: src.ID, Categories: []string{},
-		Data: rowData(t.table, columns, row)}
+	res := Result{ID: id, Table: t.table.Name, Database: src.ID, Categories: []string{}}
+	res.Data, res.TruncatedColumns = rowData(t.table, columns, row, p.maxValueChars)
 	// The columns searched by the indexes that found the row, each with
 	// the matcher of the terms compiled for its index.
 	var searched []string

@@ -11,7 +11,7 @@ import (
 
 // cacheKeyVersion changes whenever the encoding below or the shape of the
 // cached response changes, so that old entries are never read.
-const cacheKeyVersion = "search-cache-v3"
+const cacheKeyVersion = "search-cache-v4"
 
 // VersionKey is the cache version counter of a user's sources: dbrouter
 // moves it whenever one of the user's sources is created, updated, deleted
@@ -22,7 +22,7 @@ func VersionKey(userID string) string { return "sources:" + userID }
 // "search:" + hex(sha256(canonical encoding)). The encoding holds the user,
 // the requested source ids, tables and columns (sorted: their order does
 // not change the answer), the mode, the query with its whitespace
-// collapsed, the offset and the limit; every field is length-prefixed, so
+// collapsed, the offset, the limit and the value length; every field is length-prefixed, so
 // no two different requests encode alike. It is built from the request
 // alone so that a hit needs no call to dbrouter; the versions of
 // VersionKey(user) make a stale entry unreachable.
@@ -37,6 +37,7 @@ func CacheKey(userID string, r Request) string {
 	writeString(h, strings.Join(strings.Fields(r.Query), " "))
 	writeInt(h, r.Offset)
 	writeInt(h, r.Limit)
+	writeInt(h, r.MaxValueChars)
 	return "search:" + hex.EncodeToString(h.Sum(nil))
 }
 

@@ -31,7 +31,9 @@ type target struct {
 
 // prepared is a search resolved against the described sources.
 type prepared struct {
-	sources []Source
+	// maxValueChars bounds the text values of the results' data.
+	maxValueChars int
+	sources       []Source
 	// bySource lists the target indexes of each source.
 	bySource [][]int
 	targets  []target
@@ -118,12 +120,13 @@ func prepare(sources []Source, req Request, mode string) (*prepared, error) {
 		return nil, err
 	}
 	p := &prepared{
-		sources:  sources,
-		bySource: make([][]int, len(sources)),
-		statuses: make([]SourceStatus, len(sources)),
-		mode:     mode,
-		query:    ftquery.Parse(req.Query),
-		rules:    map[rulesKey]ftquery.Rules{},
+		maxValueChars: req.MaxValueChars,
+		sources:       sources,
+		bySource:      make([][]int, len(sources)),
+		statuses:      make([]SourceStatus, len(sources)),
+		mode:          mode,
+		query:         ftquery.Parse(req.Query),
+		rules:         map[rulesKey]ftquery.Rules{},
 	}
 	if probs := p.query.Problems(); len(probs) > 0 {
 		p.notices = append(p.notices, Notice{Code: NoticeQueryRepaired, Message: strings.Join(probs, " ")})

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // integerTypes are the SQL data types whose values are JSON numbers in
@@ -95,8 +96,9 @@ func rowKey(sourceID string, t *Table, row Row) RowKey {
 }
 
 // rowData returns the fields of a row, typed by the table's column types.
-func rowData(t *Table, columns []string, row Row) []Field {
+func rowData(t *Table, columns []string, row Row, maxChars int) ([]Field, []string) {
 	out := make([]Field, 0, len(columns))
+	var truncated []string
 	for i, name := range columns {
 		if i >= len(row.Values) {
 			break
@@ -106,7 +108,35 @@ func rowData(t *Table, columns []string, row Row) []Field {
 		if c, ok := t.Column(name); ok {
 			typ = c.Type
 		}
-		out = append(out, Field{Name: name, Value: typedValue(typ, row.Values[i], null)})
+		v := typedValue(typ, row.Values[i], null)
+		if text, ok := v.(string); ok && maxChars > 0 {
+			if cut, was := crop(text, maxChars); was {
+				v = cut
+				truncated = append(truncated, name)
+			}
+		}
+		out = append(out, Field{Name: name, Value: v})
 	}
-	return out
+	return out, truncated
+}
+
+// crop cuts text to at most max characters, at the last space of its second
+// half when there is one, and ends it with "…". A text of exactly
+// MaxValueChars characters is taken as already cut by dbrouter (which reads
+// no more of a column) and reported cut.
+func crop(text string, max int) (string, bool) {
+	n := utf8.RuneCountInString(text)
+	if n <= max {
+		return text, n == MaxValueChars
+	}
+	end := 0
+	for i := range max {
+		_, size := utf8.DecodeRuneInString(text[end:])
+		end += size
+		_ = i
+	}
+	if sp := strings.LastIndexAny(text[:end], " \t\n"); sp > end/2 {
+		end = sp
+	}
+	return strings.TrimRight(text[:end], " \t\n,;:") + "…", true
 }

@@ -48,6 +48,9 @@ type Request struct {
 	Offset    int
 	// IncludeAnalytics adds the caller's trends to the response.
 	IncludeAnalytics bool
+	// MaxValueChars is the longest text value of a result's Data (0:
+	// DefaultMaxValueChars); longer ones are cut (Result.TruncatedColumns).
+	MaxValueChars int
 	// NoCache skips the result cache lookup (the fresh page is still
 	// stored): the caller said "Cache-Control: no-cache".
 	NoCache bool
@@ -109,6 +112,8 @@ type Result struct {
 	Snippet    string
 	Categories []string
 	Highlights []Highlight
+	// TruncatedColumns are the columns of Data whose value was cut.
+	TruncatedColumns []string
 }
 
 // Field is one column of a result: Value is nil (SQL NULL), an int64

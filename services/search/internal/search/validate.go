@@ -17,6 +17,13 @@ const (
 	// SQL OFFSET (deeper pages are better reached with a narrower query).
 	MaxOffsetWindow = 100000
 	maxListItems    = 100
+	// DefaultMaxValueChars and MaxValueChars bound the text values of a
+	// result's data: a page of whole documents would weigh hundreds of KB
+	// and the snippet and highlights already show what matched; a caller
+	// who wants more asks for up to MaxValueChars (what dbrouter reads of a
+	// column, ALTUS_SEARCH_MAX_VALUE_BYTES).
+	DefaultMaxValueChars = 1000
+	MaxValueChars        = 8192
 )
 
 // Violation codes.
@@ -42,6 +49,11 @@ func normalize(r Request) (Request, error) {
 	case n > MaxQueryRunes:
 		c.Add("query", codeTooLong, "query is %d characters long; the limit is %d.", n, MaxQueryRunes)
 	}
+	if r.MaxValueChars == 0 {
+		r.MaxValueChars = DefaultMaxValueChars
+	}
+	c.Check(r.MaxValueChars >= 1 && r.MaxValueChars <= MaxValueChars, "maxValueChars", codeOutOfRange,
+		"maxValueChars must be between 1 and %d (default %d); got %d.", MaxValueChars, DefaultMaxValueChars, r.MaxValueChars)
 	if r.Limit == 0 {
 		r.Limit = DefaultLimit
 	}

@@ -72,7 +72,7 @@ func TestNormalizeAppliesDefaultsAndCleansLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Request{Query: "pools", Mode: ModeBoolean, Limit: DefaultLimit,
+	want := Request{Query: "pools", Mode: ModeBoolean, Limit: DefaultLimit, MaxValueChars: DefaultMaxValueChars,
 		Databases: []string{"a", "b"}, Columns: []string{"title"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

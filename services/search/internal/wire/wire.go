@@ -230,6 +230,7 @@ func resultToProto(r search.Result) *searchv1.SearchResult {
 		MatchedColumns: r.MatchedColumns, Data: &structpb.Struct{Fields: fields},
 		Snippet: r.Snippet, Categories: r.Categories,
 	}
+	m.TruncatedColumns = r.TruncatedColumns
 	for _, h := range r.Highlights {
 		m.Highlights = append(m.Highlights, &searchv1.Highlight{Column: h.Column, Fragments: h.Fragments})
 	}
@@ -321,6 +322,7 @@ func resultFromProto(m *searchv1.SearchResult) search.Result {
 	for _, k := range names {
 		r.Data = append(r.Data, search.Field{Name: k, Value: valueFromProto(fields[k])})
 	}
+	r.TruncatedColumns = m.GetTruncatedColumns()
 	for _, h := range m.GetHighlights() {
 		r.Highlights = append(r.Highlights, search.Highlight{Column: h.GetColumn(), Fragments: h.GetFragments()})
 	}

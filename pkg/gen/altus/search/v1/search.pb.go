@@ -41,8 +41,12 @@ type SearchRequest struct {
 	// Zero or more.
 	Offset           int32 `protobuf:"varint,7,opt,name=offset,proto3" json:"offset,omitempty"`
 	IncludeAnalytics bool  `protobuf:"varint,8,opt,name=include_analytics,json=includeAnalytics,proto3" json:"include_analytics,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Longest text value in a result's data, in characters: 1 to 8192,
+	// default 1000. A longer value is cut at a word boundary and ends with
+	// "…"; its column is listed in the result's truncatedColumns.
+	MaxValueChars int32 `protobuf:"varint,9,opt,name=max_value_chars,json=maxValueChars,proto3" json:"max_value_chars,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SearchRequest) Reset() {
@@ -131,6 +135,13 @@ func (x *SearchRequest) GetIncludeAnalytics() bool {
 	return false
 }
 
+func (x *SearchRequest) GetMaxValueChars() int32 {
+	if x != nil {
+		return x.MaxValueChars
+	}
+	return 0
+}
+
 // SearchResult is one matching row.
 type SearchResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -146,9 +157,11 @@ type SearchResult struct {
 	Snippet    string           `protobuf:"bytes,7,opt,name=snippet,proto3" json:"snippet,omitempty"`
 	Categories []string         `protobuf:"bytes,8,rep,name=categories,proto3" json:"categories,omitempty"`
 	// HTML-escaped fragments of the matched columns with <mark> around matched terms.
-	Highlights    []*Highlight `protobuf:"bytes,9,rep,name=highlights,proto3" json:"highlights,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Highlights []*Highlight `protobuf:"bytes,9,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	// Columns of data whose value was cut (see SearchRequest.max_value_chars).
+	TruncatedColumns []string `protobuf:"bytes,10,rep,name=truncated_columns,json=truncatedColumns,proto3" json:"truncated_columns,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SearchResult) Reset() {
@@ -240,6 +253,13 @@ func (x *SearchResult) GetCategories() []string {
 func (x *SearchResult) GetHighlights() []*Highlight {
 	if x != nil {
 		return x.Highlights
+	}
+	return nil
+}
+
+func (x *SearchResult) GetTruncatedColumns() []string {
+	if x != nil {
+		return x.TruncatedColumns
 	}
 	return nil
 }
@@ -1409,7 +1429,7 @@ var File_altus_search_v1_search_proto protoreflect.FileDescriptor
 
 const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\n" +
-	"\x1caltus/search/v1/search.proto\x12\x0faltus.search.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n" +
+	"\x1caltus/search/v1/search.proto\x12\x0faltus.search.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n" +
 	"\rSearchRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x16\n" +
@@ -1419,7 +1439,8 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"searchMode\x12\x14\n" +
 	"\x05limit\x18\x06 \x01(\x05R\x05limit\x12\x16\n" +
 	"\x06offset\x18\a \x01(\x05R\x06offset\x12+\n" +
-	"\x11include_analytics\x18\b \x01(\bR\x10includeAnalytics\"\xc5\x02\n" +
+	"\x11include_analytics\x18\b \x01(\bR\x10includeAnalytics\x12&\n" +
+	"\x0fmax_value_chars\x18\t \x01(\x05R\rmaxValueChars\"\xf2\x02\n" +
 	"\fSearchResult\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1a\n" +
@@ -1433,7 +1454,9 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"categories\x12:\n" +
 	"\n" +
 	"highlights\x18\t \x03(\v2\x1a.altus.search.v1.HighlightR\n" +
-	"highlights\"A\n" +
+	"highlights\x12+\n" +
+	"\x11truncated_columns\x18\n" +
+	" \x03(\tR\x10truncatedColumns\"A\n" +
 	"\tHighlight\x12\x16\n" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1c\n" +
 	"\tfragments\x18\x02 \x03(\tR\tfragments\"\xbf\x01\n" +
