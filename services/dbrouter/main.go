@@ -100,7 +100,8 @@ func run(ctx context.Context, args []string) error {
 
 	svc, err := datasource.New(datasource.Options{
 		Store: store.New(db), Cipher: cipher, Pools: pools, Schemas: schemas, Log: p.Log,
-		Bumper: cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+		Bumper:    cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+		LookupTTL: cfg.Sources.LookupTTL,
 	})
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ type Sources struct {
 	// SweepInterval is how often pools of sources deleted or changed
 	// through another replica are closed.
 	SweepInterval time.Duration `env:"ALTUS_SOURCE_SWEEP_INTERVAL" envDefault:"30s"`
+	// LookupTTL is how long a source read for a search is reused: a search
+	// then skips that metadata read, and a source deleted or changed through
+	// another replica is searched with its old settings for at most this long.
+	LookupTTL time.Duration `env:"ALTUS_SOURCE_LOOKUP_TTL" envDefault:"1s"`
 }
 
 // Search configures how search plans run on the users' databases.
@@ -97,6 +101,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.Sources.IdleTimeout < time.Second {
 		p.Addf("ALTUS_SOURCE_IDLE_TIMEOUT must be at least 1s; got %s", c.Sources.IdleTimeout)
+	}
+	if c.Sources.LookupTTL < 0 || c.Sources.LookupTTL > time.Minute {
+		p.Addf("ALTUS_SOURCE_LOOKUP_TTL must be between 0 and 1m; got %s", c.Sources.LookupTTL)
 	}
 	if c.Sources.SweepInterval < time.Second {
 		p.Addf("ALTUS_SOURCE_SWEEP_INTERVAL must be at least 1s; got %s", c.Sources.SweepInterval)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -197,6 +198,11 @@ type Options struct {
 	Bumper VersionBumper
 	// BumpTimeout bounds one bump (DefaultBumpTimeout when zero).
 	BumpTimeout time.Duration
+	// LookupTTL is how long a source read for a search is reused before it
+	// is read again (0: read for every call). A search saves the metadata
+	// read; a source deleted or changed through another replica is still
+	// searched with its old settings for at most this long.
+	LookupTTL time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives failures that do not fail a call (e.g. a status write).
@@ -217,6 +223,9 @@ type Service struct {
 	bumps           *prometheus.CounterVec
 	now             func() time.Time
 	log             *slog.Logger
+	// lookups remembers, for LookupTTL, the sources read for searches.
+	lookupTTL time.Duration
+	lookups   sync.Map // lookupKey -> lookup
 }
 
 // New returns a Service.
@@ -228,6 +237,7 @@ func New(o Options) (*Service, error) {
 		store: o.Store, cipher: o.Cipher, pools: o.Pools, schemas: o.Schemas,
 		probe: o.Probe, statusTimeout: o.StatusTimeout, describeTimeout: o.DescribeTimeout,
 		bumper: o.Bumper, bumpTimeout: o.BumpTimeout, bumps: newBumpCounter(), now: o.Now, log: o.Log,
+		lookupTTL: o.LookupTTL,
 	}
 	if s.probe == nil {
 		opts := o.Pools.Options()
@@ -271,6 +281,35 @@ func (s *Service) get(ctx context.Context, userID, id string) (store.Source, err
 	}
 	return src, nil
 }
+
+type lookupKey struct{ userID, id string }
+
+type lookup struct {
+	src store.Source
+	exp time.Time
+}
+
+// getForSearch is get, remembered for LookupTTL.
+func (s *Service) getForSearch(ctx context.Context, userID, id string) (store.Source, error) {
+	if s.lookupTTL <= 0 {
+		return s.get(ctx, userID, id)
+	}
+	k := lookupKey{userID, id}
+	now := s.now()
+	if v, ok := s.lookups.Load(k); ok && now.Before(v.(lookup).exp) {
+		return v.(lookup).src, nil
+	}
+	src, err := s.get(ctx, userID, id)
+	if err != nil {
+		s.lookups.Delete(k)
+		return src, err
+	}
+	s.lookups.Store(k, lookup{src: src, exp: now.Add(s.lookupTTL)})
+	return src, nil
+}
+
+// forget drops a source from the searches' lookups (it changed here).
+func (s *Service) forget(userID, id string) { s.lookups.Delete(lookupKey{userID, id}) }
 
 func (s *Service) settings(src store.Source) (pool.Settings, error) {
 	password, err := s.cipher.Decrypt(src.Password)
@@ -392,6 +431,7 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 		s.log.WarnContext(ctx, "could not open the pool of an updated data source", "source", id, "error", err)
 	}
 	s.schemas.Invalidate(id)
+	s.forget(userID, id)
 	s.bump(ctx, userID, id, "updated")
 	return connectionOf(merged), nil
 }
@@ -411,6 +451,7 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	}
 	s.pools.Drop(id)
 	s.schemas.Invalidate(id)
+	s.forget(userID, id)
 	s.bump(ctx, userID, id, "deleted")
 	return nil
 }

@@ -626,3 +626,40 @@ func TestStoredPasswordThatNoLongerDecryptsIsAConnectionFailure(t *testing.T) {
 		t.Errorf("Schema after repair = %v", err)
 	}
 }
+
+// A source read for searches is reused for LookupTTL: the replica that
+// deletes it forgets it at once, another replica within the TTL.
+func TestSearchLookupsAreForgottenOnDeleteAndExpireElsewhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	withTTL := func() *Service {
+		svc, err := New(Options{Store: e.store, Cipher: e.cipher, Pools: e.pools, Schemas: e.schemas, Now: e.clock.Now, LookupTTL: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	here, there := withTTL(), withTTL()
+	c, err := here.Create(ctx, "user-a", e.input("src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []*Service{here, there} {
+		if _, _, err := svc.OpenSearch(ctx, "user-a", c.ID); err != nil {
+			t.Fatalf("OpenSearch: %v", err)
+		}
+	}
+	if err := here.Delete(ctx, "user-a", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := here.OpenSearch(ctx, "user-a", c.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the deleting replica still opens the source: %v", err)
+	}
+	if _, _, err := there.OpenSearch(ctx, "user-b", c.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another user opened the source through a remembered lookup: %v", err)
+	}
+	e.clock.Advance(1100 * time.Millisecond)
+	if _, _, err := there.OpenSearch(ctx, "user-a", c.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another replica still opens the deleted source after the TTL: %v", err)
+	}
+}

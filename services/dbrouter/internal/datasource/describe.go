@@ -103,7 +103,7 @@ func (s *Service) describe(ctx context.Context, src store.Source) Description {
 // the cache, read now on a miss), reading the source's row once: what a
 // search on the source needs.
 func (s *Service) OpenSearch(ctx context.Context, userID, id string) (Source, schema.Schema, error) {
-	src, err := s.get(ctx, userID, id)
+	src, err := s.getForSearch(ctx, userID, id)
 	if err != nil {
 		return Source{}, schema.Schema{}, err
 	}
