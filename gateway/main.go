@@ -36,12 +36,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := process.Start(ctx, process.Options{Service: "gateway", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	p, err := process.Start(ctx, process.Options{Service: "gateway", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		p.Log.Warn(w)
 	}
 
 	conns := map[string]*grpc.ClientConn{}

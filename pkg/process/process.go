@@ -6,6 +6,8 @@ package process
 
 import (
 	"context"
+	"database/sql"
+	"io/fs"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 	"github.com/altus4/altus/pkg/config"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/telemetry"
 )
 
@@ -34,6 +37,8 @@ type Options struct {
 	Stdout io.Writer
 	// Getenv reads the OTEL_* variables; nil means os.Getenv.
 	Getenv func(string) string
+	// Warnings from the configuration are logged at start.
+	Warnings []string
 }
 
 // Process is a running binary's shared machinery.
@@ -53,6 +58,9 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TracingConfig{ServiceName: o.Service, Version: config.Version, Getenv: o.Getenv})
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range o.Warnings {
+		log.Warn(w)
 	}
 	app := lifecycle.New(log, o.Runtime.DrainDelay, o.Runtime.StopTimeout)
 	app.AddCloser("tracing", shutdownTracing)
@@ -107,4 +115,21 @@ func (p *Process) Run(ctx context.Context) error {
 	err := p.App.Run(ctx)
 	p.Log.Info("stopped")
 	return err
+}
+
+// MetadataDatabase opens the metadata database (creating it when missing),
+// closes it on shutdown, and applies the service's migrations when apply is
+// set (a service's ALTUS_MIGRATE).
+func (p *Process) MetadataDatabase(ctx context.Context, cfg config.MySQL, apply bool, fsys fs.FS) (*sql.DB, error) {
+	db, err := migrate.Database(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.App.AddCloser("metadata database", func(context.Context) error { return db.Close() })
+	if apply {
+		if _, err := migrate.Up(ctx, db, p.Service, fsys, p.Log); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
 }

@@ -29,12 +29,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := process.Start(ctx, process.Options{Service: "cache", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	p, err := process.Start(ctx, process.Options{Service: "cache", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		p.Log.Warn(w)
 	}
 
 	client, err := redisx.New(cfg.Redis, redisx.Options{ClientCacheBytes: cfg.ClientCacheMB << 20})

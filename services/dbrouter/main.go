@@ -53,23 +53,14 @@ func run(ctx context.Context, args []string) error {
 		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "dbrouter"), migrations.Service, migrations.FS)
 	}
 
-	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		p.Log.Warn(w)
 	}
 
-	db, err := migrate.Database(ctx, cfg.MySQL)
+	db, err := p.MetadataDatabase(ctx, cfg.MySQL, cfg.Migrate, migrations.FS)
 	if err != nil {
 		return err
-	}
-	p.App.AddCloser("metadata database", func(context.Context) error { return db.Close() })
-	if cfg.Migrate {
-		if _, err := migrate.Up(ctx, db, migrations.Service, migrations.FS, p.Log); err != nil {
-			return err
-		}
 	}
 
 	cipher, err := credential.New(cfg.Secrets.EncryptionKeyBytes())

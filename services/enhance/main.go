@@ -27,12 +27,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := process.Start(ctx, process.Options{Service: "enhance", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	p, err := process.Start(ctx, process.Options{Service: "enhance", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		p.Log.Warn(w)
 	}
 
 	accountConn, err := grpcx.Dial(cfg.Services.Account)

@@ -46,23 +46,14 @@ func run(ctx context.Context, args []string) error {
 		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "search"), events.Service, events.Migrations())
 	}
 
-	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout})
+	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
-	}
-	for _, w := range cfg.Warnings {
-		p.Log.Warn(w)
 	}
 
-	db, err := migrate.Database(ctx, cfg.MySQL)
+	db, err := p.MetadataDatabase(ctx, cfg.MySQL, cfg.Migrate, events.Migrations())
 	if err != nil {
 		return err
-	}
-	p.App.AddCloser("metadata database", func(context.Context) error { return db.Close() })
-	if cfg.Migrate {
-		if _, err := migrate.Up(ctx, db, events.Service, events.Migrations(), p.Log); err != nil {
-			return err
-		}
 	}
 	store := events.NewStore(db)
 	recorder := events.NewRecorder(store, events.RecorderOptions{
