@@ -49,7 +49,7 @@ lint: vet ## Lint protos (buf) and Go (go vet, gofmt).
 
 .PHONY: tidy
 tidy: ## go mod tidy every module.
-	@for m in $(MODULES) tools; do (cd $$m && go mod tidy) || exit 1; done
+	@for m in $(MODULES) tools; do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
 
 .PHONY: run
 run: ## Start MariaDB, Redis, every service and the gateway in the background (http://127.0.0.1:3000).
@@ -63,8 +63,13 @@ stop: ## Stop what make run started.
 bench: ## Load-test the running suite (make run first): rest, grpc and raw SQL, 1 and 16 users; .run/bench-*.json.
 	./deploy/local/bench.sh $(BENCH_ARGS)
 
+.PHONY: modules
+modules: ## Check that every module builds on its own (GOWORK=off).
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build on its own: run make tidy"; exit 1; }; done
+
 .PHONY: test
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
 	./deploy/local/deps.sh
+	$(MAKE) --no-print-directory modules
 	go vet $(ALL_PKGS)
 	go test -count=1 -timeout 15m $(ALL_PKGS)
