@@ -49,7 +49,8 @@ fi
 
 export DB_HOST=${DB_HOST:-127.0.0.1} DB_PORT=${DB_PORT:-3306} DB_USERNAME=${DB_USERNAME:-root}
 export DB_PASSWORD=${DB_PASSWORD:-} DB_DATABASE=${DB_DATABASE:-altus4}
-EMAIL=${ALTUS_DEMO_EMAIL:-demo@altus.local}
+EMAIL=${ALTUS_DEMO_EMAIL:-$(sed -n 's/^ALTUS_DEMO_EMAIL=//p' "$RUN_DIR/secrets.env" 2>/dev/null | tail -n 1)}
+EMAIL=${EMAIL:-demo@altus.local}
 URL=http://127.0.0.1:$GATEWAY_PORT
 GRPC=127.0.0.1:${GRPC_PORT[search]}
 LISTS=/var/lib/apt/lists
@@ -110,7 +111,21 @@ esac
 
 # --- 2. the demo user, its sources and API key -------------------------------------
 say "demo: provisioning $EMAIL through $URL"
-"$demo" provision -url "$URL" -grpc "$GRPC" -email "$EMAIL" -out "$RUN_DIR/demo.env"
+status=0
+"$demo" provision -url "$URL" -grpc "$GRPC" -email "$EMAIL" -out "$RUN_DIR/demo.env" || status=$?
+if [ "$status" = 4 ] && [ -z "${ALTUS_DEMO_EMAIL:-}" ]; then
+	# The user exists with a password this checkout does not know (a fresh
+	# clone against an old metadata database): use a user of its own, kept.
+	EMAIL="demo-$(random_hex 3)@altus.local"
+	(
+		umask 077
+		printf 'ALTUS_DEMO_EMAIL=%s\n' "$EMAIL" >>"$secrets"
+	)
+	say "demo: provisioning $EMAIL instead (recorded in ${secrets#"$ROOT"/})"
+	status=0
+	"$demo" provision -url "$URL" -grpc "$GRPC" -email "$EMAIL" -out "$RUN_DIR/demo.env" || status=$?
+fi
+[ "$status" = 0 ] || exit "$status"
 # shellcheck source=/dev/null
 source "$RUN_DIR/demo.env"
 KEY=${ALTUS_DEMO_API_KEY%%,*}

@@ -34,6 +34,10 @@ import (
 // exitStale is the exit status of `load -check` when the data must be loaded.
 const exitStale = 3
 
+// exitOtherPassword is the exit status of `provision` when the user exists
+// with a password other than the one given (demo.sh then picks another user).
+const exitOtherPassword = 4
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
@@ -42,6 +46,9 @@ func main() {
 	switch {
 	case errors.As(err, &st):
 		os.Exit(int(st))
+	case errors.Is(err, errOtherPassword):
+		fmt.Fprintln(os.Stderr, "altus-demo:", err)
+		os.Exit(exitOtherPassword)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "altus-demo:", err)
 		os.Exit(1)

@@ -201,8 +201,7 @@ func session(ctx context.Context, c *client, o provisionOptions, prev string) (s
 		err = c.call(ctx, http.MethodPost, "/api/v1/auth/login", "",
 			map[string]string{"email": o.Email, "password": o.Password}, &out)
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-			return "", fmt.Errorf("demo: %s exists with another password than the one in .run/secrets.env "+
-				"(delete that user, or put its password in the secrets file): %w", o.Email, err)
+			return "", fmt.Errorf("demo: %s %w (delete that user, or put its password in the secrets file): %w", o.Email, errOtherPassword, err)
 		}
 	}
 	if err != nil {
@@ -210,6 +209,10 @@ func session(ctx context.Context, c *client, o provisionOptions, prev string) (s
 	}
 	return out.Token, nil
 }
+
+// errOtherPassword means the demo user exists with another password than
+// the one in the secrets file (e.g. a fresh checkout against an old database).
+var errOtherPassword = errors.New("exists with another password than the one in .run/secrets.env")
 
 // promote gives the user the admin role.
 func promote(ctx context.Context, o provisionOptions) error {
