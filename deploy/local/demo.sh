@@ -149,9 +149,12 @@ and an API key (search + analytics, free tier: 1,000 requests an hour):
   # boolean mode: a phrase, a required and an excluded term, on the packages only
   curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
     -d '{"query":"\"web server\" +proxy -apache","searchMode":"boolean","databases":["$PKG"],"limit":5}'
-  # query expansion, and paging
+  # paging; and query expansion on the changelogs (expansion re-searches with the
+  # words of the best rows: slow on the long package descriptions)
   curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
-    -d '{"query":"chess","searchMode":"expansion","limit":5,"offset":5}'
+    -d '{"query":"chess","limit":5,"offset":5}'
+  curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
+    -d '{"query":"openssl","searchMode":"expansion","databases":["$CHL"],"limit":5}'
   # semantic (answers as natural language until an AI provider is configured)
   curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
     -d '{"query":"tools to compress files","searchMode":"semantic","limit":5}'
