@@ -7,9 +7,9 @@ package process
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
