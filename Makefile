@@ -71,5 +71,6 @@ modules: ## Check that every module builds on its own (GOWORK=off).
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
 	./deploy/local/deps.sh
 	$(MAKE) --no-print-directory modules
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(ALL_PKGS)
 	go test -count=1 -timeout 15m $(ALL_PKGS)
