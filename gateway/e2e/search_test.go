@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -1006,20 +1005,7 @@ func BenchmarkSearchVersusRawSQL(b *testing.B) {
 // search service, and from there to the cache (versioned lookup and store)
 // and to dbrouter (describe and execute).
 func TestOneTraceSpansGatewaySearchCacheAndDBRouter(t *testing.T) {
-	capture := &otlpCapture{spans: map[string]map[string][]string{}}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: capture}
-	go srv.Serve(lis)
-	defer srv.Close()
-
-	s := StartSuite(t, map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + lis.Addr().String(),
-		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-		"OTEL_BSP_SCHEDULE_DELAY":     "100",
-	})
+	capture, s := startTracedSuite(t)
 	docs, _ := searchTenants(t)
 	u := s.Register(t)
 	_, key := s.CreateKey(t, u, map[string]any{"name": "traced"})

@@ -67,9 +67,10 @@ func (c *otlpCapture) services(traceID string) map[string][]string {
 	return out
 }
 
-// One request's trace id is carried from the client through the gateway to
-// the account service (credential check) and the dbrouter service (listing).
-func TestOneTraceSpansGatewayAccountAndDBRouter(t *testing.T) {
+// startTracedSuite starts an OTLP/HTTP receiver and a suite exporting its
+// spans to it.
+func startTracedSuite(t *testing.T) (*otlpCapture, *Suite) {
+	t.Helper()
 	capture := &otlpCapture{spans: map[string]map[string][]string{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,13 +78,19 @@ func TestOneTraceSpansGatewayAccountAndDBRouter(t *testing.T) {
 	}
 	srv := &http.Server{Handler: capture}
 	go srv.Serve(lis)
-	defer srv.Close()
-
+	t.Cleanup(func() { srv.Close() })
 	s := StartSuite(t, map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + lis.Addr().String(),
 		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
 		"OTEL_BSP_SCHEDULE_DELAY":     "100",
 	})
+	return capture, s
+}
+
+// One request's trace id is carried from the client through the gateway to
+// the account service (credential check) and the dbrouter service (listing).
+func TestOneTraceSpansGatewayAccountAndDBRouter(t *testing.T) {
+	capture, s := startTracedSuite(t)
 	u := s.Register(t)
 
 	traceID := strings.Repeat("ab", 8) + randomHex(8)

@@ -22,8 +22,11 @@ import (
 
 	_ "github.com/go-sql-driver/mysql" // registers the "mysql" driver
 	"github.com/redis/rueidis"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/altus4/altus/pkg/config"
+	"github.com/altus4/altus/pkg/grpcx"
 )
 
 func getenv(k, def string) string {
@@ -148,4 +151,23 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// DialServing connects to a gRPC server on 127.0.0.1:port, waits (without
+// polling, up to 30 s) until it reports service SERVING, and closes the
+// connection when the test ends.
+func DialServing(t testing.TB, ctx context.Context, port int, service string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpcx.Dial("127.0.0.1:" + strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	h, err := healthpb.NewHealthClient(conn).Check(wctx, &healthpb.HealthCheckRequest{Service: service}, grpc.WaitForReady(true))
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health of %s = %v, %v", service, h, err)
+	}
+	return conn
 }

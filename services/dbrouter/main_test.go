@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
-	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/testenv"
@@ -86,17 +83,9 @@ func TestServeMigratesAndAnswersUntilCancelled(t *testing.T) {
 		<-done
 	})
 
-	conn, err := grpcx.Dial("127.0.0.1:" + strconv.Itoa(port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := testenv.DialServing(t, ctx, port, dbrouterv1.DBRouterService_ServiceDesc.ServiceName)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	h, err := healthpb.NewHealthClient(conn).Check(wctx, &healthpb.HealthCheckRequest{Service: dbrouterv1.DBRouterService_ServiceDesc.ServiceName}, grpc.WaitForReady(true))
-	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("health = %v, %v", h, err)
-	}
 	assertion := identity.NewSigner(jwtSecret).Sign(identity.Principal{UserID: "main-user", Role: identity.RoleUser}, time.Minute)
 	list, err := dbrouterv1.NewDBRouterServiceClient(conn).ListDataSources(
 		metadata.AppendToOutgoingContext(wctx, identity.MetadataKey, assertion), &dbrouterv1.ListDataSourcesRequest{})

@@ -10,13 +10,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
-	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/testenv"
@@ -100,17 +98,9 @@ func TestServeAnswersAndWritesQueuedEventsOnShutdown(t *testing.T) {
 		<-done
 	})
 
-	conn, err := grpcx.Dial("127.0.0.1:" + strconv.Itoa(port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := testenv.DialServing(t, ctx, port, searchv1.SearchService_ServiceDesc.ServiceName)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	h, err := healthpb.NewHealthClient(conn).Check(wctx, &healthpb.HealthCheckRequest{Service: searchv1.SearchService_ServiceDesc.ServiceName}, grpc.WaitForReady(true))
-	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("health = %v, %v", h, err)
-	}
 	client := searchv1.NewSearchServiceClient(conn)
 	if _, err := client.Search(wctx, &searchv1.SearchRequest{Query: "pool"}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("search without a caller: %v", err)
