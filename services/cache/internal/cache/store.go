@@ -64,6 +64,11 @@ type Store struct {
 	// localHits counts versioned values served from process memory.
 	localHits       atomic.Uint64
 	allowed, denied atomic.Uint64
+
+	// floors remembers the counters this process moved (full Redis key ->
+	// floor), so that its own reads never see a value older than its own
+	// bump while Redis's invalidation is still on its way.
+	floors versionFloors
 }
 
 // New returns a Store over client. Redis is presumed up until a health

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -110,6 +111,7 @@ func (s *Store) BumpVersions(ctx context.Context, versionKeys []string) ([]int64
 				return err
 			}
 			out[i] = n
+			s.floors.raise(s.prefix+versionNamespace+versionKeys[i], n, s.now())
 		}
 		return nil
 	})
@@ -127,17 +129,64 @@ func (s *Store) readVersions(ctx context.Context, versionKeys []string) ([]int64
 	for i, k := range versionKeys {
 		cmds[i] = rueidis.CT(s.client.B().Get().Key(s.prefix+versionNamespace+k).Cache(), localTTL)
 	}
+	now := s.now()
 	for i, r := range s.client.DoMultiCache(ctx, cmds...) {
 		n, err := r.AsInt64()
-		if rueidis.IsRedisNil(err) {
-			continue
-		}
-		if err != nil {
+		if err != nil && !rueidis.IsRedisNil(err) {
 			return nil, err
+		}
+		full := s.prefix + versionNamespace + versionKeys[i]
+		if floor, ok := s.floors.get(full, now); ok && n < floor {
+			// This process moved the counter and the memory copy predates
+			// the move (Redis's invalidation has not arrived yet): ask Redis.
+			if n, err = s.client.Do(ctx, s.client.B().Get().Key(full).Build()).AsInt64(); err != nil {
+				return nil, err
+			}
 		}
 		out[i] = n
 	}
 	return out, nil
+}
+
+// versionFloors holds, for a while, the values this process moved counters
+// to. A floor outlives any memory copy that could contradict it (localTTL),
+// then it is dropped.
+type versionFloors struct {
+	mu sync.Mutex
+	m  map[string]versionFloor
+}
+
+type versionFloor struct {
+	value int64
+	until time.Time
+}
+
+func (f *versionFloors) raise(key string, value int64, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = make(map[string]versionFloor)
+	}
+	if len(f.m) > 4096 {
+		for k, e := range f.m {
+			if now.After(e.until) {
+				delete(f.m, k)
+			}
+		}
+	}
+	if e, ok := f.m[key]; !ok || e.value < value {
+		f.m[key] = versionFloor{value: value, until: now.Add(localTTL)}
+	}
+}
+
+func (f *versionFloors) get(key string, now time.Time) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.m[key]
+	if !ok || now.After(e.until) {
+		return 0, false
+	}
+	return e.value, true
 }
 
 func (s *Store) versionedKey(key string, versions []int64) string {
