@@ -67,6 +67,19 @@ var Policies = map[string]Policy{
 	"POST /api/v1/search/analyze":    {Auth: AuthAPIKey, Permission: identity.PermAnalytics},
 	"GET /api/v1/search/trends":      {Auth: AuthAPIKey, Permission: identity.PermAnalytics},
 	"GET /api/v1/search/history":     {Auth: AuthAPIKey, Permission: identity.PermSearch},
+	"POST /api/v1/search/clicks":     {Auth: AuthAPIKey, Permission: identity.PermSearch},
+
+	"GET /api/v1/analytics/search-trends":             {Auth: AuthSession},
+	"GET /api/v1/analytics/performance":               {Auth: AuthSession},
+	"GET /api/v1/analytics/popular-queries":           {Auth: AuthSession},
+	"GET /api/v1/analytics/search-history":            {Auth: AuthSession},
+	"GET /api/v1/analytics/insights":                  {Auth: AuthSession},
+	"GET /api/v1/analytics/dashboard":                 {Auth: AuthSession},
+	"GET /api/v1/analytics/zero-result-queries":       {Auth: AuthSession},
+	"GET /api/v1/analytics/click-through":             {Auth: AuthSession},
+	"GET /api/v1/analytics/admin/system-overview":     {Auth: AuthSession, AdminRole: true},
+	"GET /api/v1/analytics/admin/user-activity":       {Auth: AuthSession, AdminRole: true},
+	"GET /api/v1/analytics/admin/performance-metrics": {Auth: AuthSession, AdminRole: true},
 }
 
 var captureGlob = regexp.MustCompile(`\{([A-Za-z0-9_.]+)=\*\}`)

@@ -105,6 +105,9 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 	if err := searchv1.RegisterSearchServiceHandlerClient(ctx, mux, searchv1.NewSearchServiceClient(o.Search)); err != nil {
 		return nil, fmt.Errorf("gateway: register search routes: %w", err)
 	}
+	if err := searchv1.RegisterAnalyticsServiceHandlerClient(ctx, mux, searchv1.NewAnalyticsServiceClient(o.Search)); err != nil {
+		return nil, fmt.Errorf("gateway: register analytics routes: %w", err)
+	}
 
 	root := http.NewServeMux()
 	root.Handle("/health", onlyGet(o.Health))

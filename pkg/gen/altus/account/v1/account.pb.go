@@ -2485,6 +2485,97 @@ func (*RecordApiKeyUsageResponse) Descriptor() ([]byte, []int) {
 	return file_altus_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
+// LookupUsersRequest names users.
+type LookupUsersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000 ids.
+	Ids           []string `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupUsersRequest) Reset() {
+	*x = LookupUsersRequest{}
+	mi := &file_altus_account_v1_account_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupUsersRequest) ProtoMessage() {}
+
+func (x *LookupUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_account_v1_account_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupUsersRequest.ProtoReflect.Descriptor instead.
+func (*LookupUsersRequest) Descriptor() ([]byte, []int) {
+	return file_altus_account_v1_account_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *LookupUsersRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// LookupUsersResponse lists the users found, in the order asked.
+type LookupUsersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []*User                `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupUsersResponse) Reset() {
+	*x = LookupUsersResponse{}
+	mi := &file_altus_account_v1_account_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupUsersResponse) ProtoMessage() {}
+
+func (x *LookupUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_account_v1_account_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupUsersResponse.ProtoReflect.Descriptor instead.
+func (*LookupUsersResponse) Descriptor() ([]byte, []int) {
+	return file_altus_account_v1_account_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *LookupUsersResponse) GetUsers() []*User {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
 var File_altus_account_v1_account_proto protoreflect.FileDescriptor
 
 const file_altus_account_v1_account_proto_rawDesc = "" +
@@ -2666,7 +2757,11 @@ const file_altus_account_v1_account_proto_rawDesc = "" +
 	"lastUsedIp\"V\n" +
 	"\x18RecordApiKeyUsageRequest\x12:\n" +
 	"\x06deltas\x18\x01 \x03(\v2\".altus.account.v1.ApiKeyUsageDeltaR\x06deltas\"\x1b\n" +
-	"\x19RecordApiKeyUsageResponse2\xb2\x0e\n" +
+	"\x19RecordApiKeyUsageResponse\"&\n" +
+	"\x12LookupUsersRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"C\n" +
+	"\x13LookupUsersResponse\x12,\n" +
+	"\x05users\x18\x01 \x03(\v2\x16.altus.account.v1.UserR\x05users2\x8e\x0f\n" +
 	"\x0eAccountService\x12Q\n" +
 	"\bRegister\x12!.altus.account.v1.RegisterRequest\x1a\".altus.account.v1.RegisterResponse\x12H\n" +
 	"\x05Login\x12\x1e.altus.account.v1.LoginRequest\x1a\x1f.altus.account.v1.LoginResponse\x12W\n" +
@@ -2687,7 +2782,8 @@ const file_altus_account_v1_account_proto_rawDesc = "" +
 	"\x10RegenerateApiKey\x12).altus.account.v1.RegenerateApiKeyRequest\x1a*.altus.account.v1.RegenerateApiKeyResponse\x12Z\n" +
 	"\vVerifyToken\x12$.altus.account.v1.VerifyTokenRequest\x1a%.altus.account.v1.VerifyTokenResponse\x12]\n" +
 	"\fVerifyApiKey\x12%.altus.account.v1.VerifyApiKeyRequest\x1a&.altus.account.v1.VerifyApiKeyResponse\x12l\n" +
-	"\x11RecordApiKeyUsage\x12*.altus.account.v1.RecordApiKeyUsageRequest\x1a+.altus.account.v1.RecordApiKeyUsageResponseB<Z:github.com/altus4/altus/pkg/gen/altus/account/v1;accountv1b\x06proto3"
+	"\x11RecordApiKeyUsage\x12*.altus.account.v1.RecordApiKeyUsageRequest\x1a+.altus.account.v1.RecordApiKeyUsageResponse\x12Z\n" +
+	"\vLookupUsers\x12$.altus.account.v1.LookupUsersRequest\x1a%.altus.account.v1.LookupUsersResponseB<Z:github.com/altus4/altus/pkg/gen/altus/account/v1;accountv1b\x06proto3"
 
 var (
 	file_altus_account_v1_account_proto_rawDescOnce sync.Once
@@ -2701,7 +2797,7 @@ func file_altus_account_v1_account_proto_rawDescGZIP() []byte {
 	return file_altus_account_v1_account_proto_rawDescData
 }
 
-var file_altus_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_altus_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_altus_account_v1_account_proto_goTypes = []any{
 	(*User)(nil),                       // 0: altus.account.v1.User
 	(*ApiKey)(nil),                     // 1: altus.account.v1.ApiKey
@@ -2747,82 +2843,87 @@ var file_altus_account_v1_account_proto_goTypes = []any{
 	(*ApiKeyUsageDelta)(nil),           // 41: altus.account.v1.ApiKeyUsageDelta
 	(*RecordApiKeyUsageRequest)(nil),   // 42: altus.account.v1.RecordApiKeyUsageRequest
 	(*RecordApiKeyUsageResponse)(nil),  // 43: altus.account.v1.RecordApiKeyUsageResponse
-	(*timestamppb.Timestamp)(nil),      // 44: google.protobuf.Timestamp
+	(*LookupUsersRequest)(nil),         // 44: altus.account.v1.LookupUsersRequest
+	(*LookupUsersResponse)(nil),        // 45: altus.account.v1.LookupUsersResponse
+	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
 }
 var file_altus_account_v1_account_proto_depIdxs = []int32{
-	44, // 0: altus.account.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	44, // 1: altus.account.v1.User.last_active:type_name -> google.protobuf.Timestamp
-	44, // 2: altus.account.v1.ApiKey.expires_at:type_name -> google.protobuf.Timestamp
-	44, // 3: altus.account.v1.ApiKey.last_used:type_name -> google.protobuf.Timestamp
-	44, // 4: altus.account.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
-	44, // 5: altus.account.v1.ApiKey.updated_at:type_name -> google.protobuf.Timestamp
-	44, // 6: altus.account.v1.Principal.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 0: altus.account.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	46, // 1: altus.account.v1.User.last_active:type_name -> google.protobuf.Timestamp
+	46, // 2: altus.account.v1.ApiKey.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 3: altus.account.v1.ApiKey.last_used:type_name -> google.protobuf.Timestamp
+	46, // 4: altus.account.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
+	46, // 5: altus.account.v1.ApiKey.updated_at:type_name -> google.protobuf.Timestamp
+	46, // 6: altus.account.v1.Principal.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: altus.account.v1.RegisterResponse.user:type_name -> altus.account.v1.User
-	44, // 8: altus.account.v1.RegisterResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 8: altus.account.v1.RegisterResponse.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 9: altus.account.v1.LoginResponse.user:type_name -> altus.account.v1.User
-	44, // 10: altus.account.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 10: altus.account.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: altus.account.v1.GetProfileResponse.user:type_name -> altus.account.v1.User
 	0,  // 12: altus.account.v1.UpdateProfileResponse.user:type_name -> altus.account.v1.User
 	0,  // 13: altus.account.v1.RefreshTokenResponse.user:type_name -> altus.account.v1.User
-	44, // 14: altus.account.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 14: altus.account.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 15: altus.account.v1.SetupManagementResponse.api_key:type_name -> altus.account.v1.ApiKey
-	44, // 16: altus.account.v1.CreateApiKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 16: altus.account.v1.CreateApiKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 17: altus.account.v1.CreateApiKeyResponse.api_key:type_name -> altus.account.v1.ApiKey
 	1,  // 18: altus.account.v1.ListApiKeysResponse.api_keys:type_name -> altus.account.v1.ApiKey
-	44, // 19: altus.account.v1.UpdateApiKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 19: altus.account.v1.UpdateApiKeyRequest.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 20: altus.account.v1.UpdateApiKeyResponse.api_key:type_name -> altus.account.v1.ApiKey
-	44, // 21: altus.account.v1.RateLimitStatus.reset_time:type_name -> google.protobuf.Timestamp
-	44, // 22: altus.account.v1.ApiKeyUsage.last_used:type_name -> google.protobuf.Timestamp
+	46, // 21: altus.account.v1.RateLimitStatus.reset_time:type_name -> google.protobuf.Timestamp
+	46, // 22: altus.account.v1.ApiKeyUsage.last_used:type_name -> google.protobuf.Timestamp
 	32, // 23: altus.account.v1.ApiKeyUsage.rate_limit_status:type_name -> altus.account.v1.RateLimitStatus
 	33, // 24: altus.account.v1.GetApiKeyUsageResponse.usage:type_name -> altus.account.v1.ApiKeyUsage
 	1,  // 25: altus.account.v1.RegenerateApiKeyResponse.api_key:type_name -> altus.account.v1.ApiKey
 	2,  // 26: altus.account.v1.VerifyTokenResponse.principal:type_name -> altus.account.v1.Principal
 	2,  // 27: altus.account.v1.VerifyApiKeyResponse.principal:type_name -> altus.account.v1.Principal
-	44, // 28: altus.account.v1.ApiKeyUsageDelta.last_used:type_name -> google.protobuf.Timestamp
+	46, // 28: altus.account.v1.ApiKeyUsageDelta.last_used:type_name -> google.protobuf.Timestamp
 	41, // 29: altus.account.v1.RecordApiKeyUsageRequest.deltas:type_name -> altus.account.v1.ApiKeyUsageDelta
-	3,  // 30: altus.account.v1.AccountService.Register:input_type -> altus.account.v1.RegisterRequest
-	5,  // 31: altus.account.v1.AccountService.Login:input_type -> altus.account.v1.LoginRequest
-	7,  // 32: altus.account.v1.AccountService.GetProfile:input_type -> altus.account.v1.GetProfileRequest
-	9,  // 33: altus.account.v1.AccountService.UpdateProfile:input_type -> altus.account.v1.UpdateProfileRequest
-	11, // 34: altus.account.v1.AccountService.ChangePassword:input_type -> altus.account.v1.ChangePasswordRequest
-	13, // 35: altus.account.v1.AccountService.RefreshToken:input_type -> altus.account.v1.RefreshTokenRequest
-	15, // 36: altus.account.v1.AccountService.Logout:input_type -> altus.account.v1.LogoutRequest
-	17, // 37: altus.account.v1.AccountService.DeactivateAccount:input_type -> altus.account.v1.DeactivateAccountRequest
-	19, // 38: altus.account.v1.AccountService.GetMigrationStatus:input_type -> altus.account.v1.GetMigrationStatusRequest
-	21, // 39: altus.account.v1.AccountService.SetupManagement:input_type -> altus.account.v1.SetupManagementRequest
-	23, // 40: altus.account.v1.AccountService.CreateApiKey:input_type -> altus.account.v1.CreateApiKeyRequest
-	25, // 41: altus.account.v1.AccountService.ListApiKeys:input_type -> altus.account.v1.ListApiKeysRequest
-	27, // 42: altus.account.v1.AccountService.UpdateApiKey:input_type -> altus.account.v1.UpdateApiKeyRequest
-	29, // 43: altus.account.v1.AccountService.RevokeApiKey:input_type -> altus.account.v1.RevokeApiKeyRequest
-	31, // 44: altus.account.v1.AccountService.GetApiKeyUsage:input_type -> altus.account.v1.GetApiKeyUsageRequest
-	35, // 45: altus.account.v1.AccountService.RegenerateApiKey:input_type -> altus.account.v1.RegenerateApiKeyRequest
-	37, // 46: altus.account.v1.AccountService.VerifyToken:input_type -> altus.account.v1.VerifyTokenRequest
-	39, // 47: altus.account.v1.AccountService.VerifyApiKey:input_type -> altus.account.v1.VerifyApiKeyRequest
-	42, // 48: altus.account.v1.AccountService.RecordApiKeyUsage:input_type -> altus.account.v1.RecordApiKeyUsageRequest
-	4,  // 49: altus.account.v1.AccountService.Register:output_type -> altus.account.v1.RegisterResponse
-	6,  // 50: altus.account.v1.AccountService.Login:output_type -> altus.account.v1.LoginResponse
-	8,  // 51: altus.account.v1.AccountService.GetProfile:output_type -> altus.account.v1.GetProfileResponse
-	10, // 52: altus.account.v1.AccountService.UpdateProfile:output_type -> altus.account.v1.UpdateProfileResponse
-	12, // 53: altus.account.v1.AccountService.ChangePassword:output_type -> altus.account.v1.ChangePasswordResponse
-	14, // 54: altus.account.v1.AccountService.RefreshToken:output_type -> altus.account.v1.RefreshTokenResponse
-	16, // 55: altus.account.v1.AccountService.Logout:output_type -> altus.account.v1.LogoutResponse
-	18, // 56: altus.account.v1.AccountService.DeactivateAccount:output_type -> altus.account.v1.DeactivateAccountResponse
-	20, // 57: altus.account.v1.AccountService.GetMigrationStatus:output_type -> altus.account.v1.GetMigrationStatusResponse
-	22, // 58: altus.account.v1.AccountService.SetupManagement:output_type -> altus.account.v1.SetupManagementResponse
-	24, // 59: altus.account.v1.AccountService.CreateApiKey:output_type -> altus.account.v1.CreateApiKeyResponse
-	26, // 60: altus.account.v1.AccountService.ListApiKeys:output_type -> altus.account.v1.ListApiKeysResponse
-	28, // 61: altus.account.v1.AccountService.UpdateApiKey:output_type -> altus.account.v1.UpdateApiKeyResponse
-	30, // 62: altus.account.v1.AccountService.RevokeApiKey:output_type -> altus.account.v1.RevokeApiKeyResponse
-	34, // 63: altus.account.v1.AccountService.GetApiKeyUsage:output_type -> altus.account.v1.GetApiKeyUsageResponse
-	36, // 64: altus.account.v1.AccountService.RegenerateApiKey:output_type -> altus.account.v1.RegenerateApiKeyResponse
-	38, // 65: altus.account.v1.AccountService.VerifyToken:output_type -> altus.account.v1.VerifyTokenResponse
-	40, // 66: altus.account.v1.AccountService.VerifyApiKey:output_type -> altus.account.v1.VerifyApiKeyResponse
-	43, // 67: altus.account.v1.AccountService.RecordApiKeyUsage:output_type -> altus.account.v1.RecordApiKeyUsageResponse
-	49, // [49:68] is the sub-list for method output_type
-	30, // [30:49] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	0,  // 30: altus.account.v1.LookupUsersResponse.users:type_name -> altus.account.v1.User
+	3,  // 31: altus.account.v1.AccountService.Register:input_type -> altus.account.v1.RegisterRequest
+	5,  // 32: altus.account.v1.AccountService.Login:input_type -> altus.account.v1.LoginRequest
+	7,  // 33: altus.account.v1.AccountService.GetProfile:input_type -> altus.account.v1.GetProfileRequest
+	9,  // 34: altus.account.v1.AccountService.UpdateProfile:input_type -> altus.account.v1.UpdateProfileRequest
+	11, // 35: altus.account.v1.AccountService.ChangePassword:input_type -> altus.account.v1.ChangePasswordRequest
+	13, // 36: altus.account.v1.AccountService.RefreshToken:input_type -> altus.account.v1.RefreshTokenRequest
+	15, // 37: altus.account.v1.AccountService.Logout:input_type -> altus.account.v1.LogoutRequest
+	17, // 38: altus.account.v1.AccountService.DeactivateAccount:input_type -> altus.account.v1.DeactivateAccountRequest
+	19, // 39: altus.account.v1.AccountService.GetMigrationStatus:input_type -> altus.account.v1.GetMigrationStatusRequest
+	21, // 40: altus.account.v1.AccountService.SetupManagement:input_type -> altus.account.v1.SetupManagementRequest
+	23, // 41: altus.account.v1.AccountService.CreateApiKey:input_type -> altus.account.v1.CreateApiKeyRequest
+	25, // 42: altus.account.v1.AccountService.ListApiKeys:input_type -> altus.account.v1.ListApiKeysRequest
+	27, // 43: altus.account.v1.AccountService.UpdateApiKey:input_type -> altus.account.v1.UpdateApiKeyRequest
+	29, // 44: altus.account.v1.AccountService.RevokeApiKey:input_type -> altus.account.v1.RevokeApiKeyRequest
+	31, // 45: altus.account.v1.AccountService.GetApiKeyUsage:input_type -> altus.account.v1.GetApiKeyUsageRequest
+	35, // 46: altus.account.v1.AccountService.RegenerateApiKey:input_type -> altus.account.v1.RegenerateApiKeyRequest
+	37, // 47: altus.account.v1.AccountService.VerifyToken:input_type -> altus.account.v1.VerifyTokenRequest
+	39, // 48: altus.account.v1.AccountService.VerifyApiKey:input_type -> altus.account.v1.VerifyApiKeyRequest
+	42, // 49: altus.account.v1.AccountService.RecordApiKeyUsage:input_type -> altus.account.v1.RecordApiKeyUsageRequest
+	44, // 50: altus.account.v1.AccountService.LookupUsers:input_type -> altus.account.v1.LookupUsersRequest
+	4,  // 51: altus.account.v1.AccountService.Register:output_type -> altus.account.v1.RegisterResponse
+	6,  // 52: altus.account.v1.AccountService.Login:output_type -> altus.account.v1.LoginResponse
+	8,  // 53: altus.account.v1.AccountService.GetProfile:output_type -> altus.account.v1.GetProfileResponse
+	10, // 54: altus.account.v1.AccountService.UpdateProfile:output_type -> altus.account.v1.UpdateProfileResponse
+	12, // 55: altus.account.v1.AccountService.ChangePassword:output_type -> altus.account.v1.ChangePasswordResponse
+	14, // 56: altus.account.v1.AccountService.RefreshToken:output_type -> altus.account.v1.RefreshTokenResponse
+	16, // 57: altus.account.v1.AccountService.Logout:output_type -> altus.account.v1.LogoutResponse
+	18, // 58: altus.account.v1.AccountService.DeactivateAccount:output_type -> altus.account.v1.DeactivateAccountResponse
+	20, // 59: altus.account.v1.AccountService.GetMigrationStatus:output_type -> altus.account.v1.GetMigrationStatusResponse
+	22, // 60: altus.account.v1.AccountService.SetupManagement:output_type -> altus.account.v1.SetupManagementResponse
+	24, // 61: altus.account.v1.AccountService.CreateApiKey:output_type -> altus.account.v1.CreateApiKeyResponse
+	26, // 62: altus.account.v1.AccountService.ListApiKeys:output_type -> altus.account.v1.ListApiKeysResponse
+	28, // 63: altus.account.v1.AccountService.UpdateApiKey:output_type -> altus.account.v1.UpdateApiKeyResponse
+	30, // 64: altus.account.v1.AccountService.RevokeApiKey:output_type -> altus.account.v1.RevokeApiKeyResponse
+	34, // 65: altus.account.v1.AccountService.GetApiKeyUsage:output_type -> altus.account.v1.GetApiKeyUsageResponse
+	36, // 66: altus.account.v1.AccountService.RegenerateApiKey:output_type -> altus.account.v1.RegenerateApiKeyResponse
+	38, // 67: altus.account.v1.AccountService.VerifyToken:output_type -> altus.account.v1.VerifyTokenResponse
+	40, // 68: altus.account.v1.AccountService.VerifyApiKey:output_type -> altus.account.v1.VerifyApiKeyResponse
+	43, // 69: altus.account.v1.AccountService.RecordApiKeyUsage:output_type -> altus.account.v1.RecordApiKeyUsageResponse
+	45, // 70: altus.account.v1.AccountService.LookupUsers:output_type -> altus.account.v1.LookupUsersResponse
+	51, // [51:71] is the sub-list for method output_type
+	31, // [31:51] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_altus_account_v1_account_proto_init() }
@@ -2839,7 +2940,7 @@ func file_altus_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_account_v1_account_proto_rawDesc), len(file_altus_account_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

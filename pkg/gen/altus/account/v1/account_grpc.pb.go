@@ -38,6 +38,7 @@ const (
 	AccountService_VerifyToken_FullMethodName        = "/altus.account.v1.AccountService/VerifyToken"
 	AccountService_VerifyApiKey_FullMethodName       = "/altus.account.v1.AccountService/VerifyApiKey"
 	AccountService_RecordApiKeyUsage_FullMethodName  = "/altus.account.v1.AccountService/RecordApiKeyUsage"
+	AccountService_LookupUsers_FullMethodName        = "/altus.account.v1.AccountService/LookupUsers"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -91,6 +92,9 @@ type AccountServiceClient interface {
 	VerifyApiKey(ctx context.Context, in *VerifyApiKeyRequest, opts ...grpc.CallOption) (*VerifyApiKeyResponse, error)
 	// RecordApiKeyUsage adds batched request counts to keys. Internal.
 	RecordApiKeyUsage(ctx context.Context, in *RecordApiKeyUsageRequest, opts ...grpc.CallOption) (*RecordApiKeyUsageResponse, error)
+	// LookupUsers returns the users with the given ids (unknown ids are left
+	// out). Internal; the caller must hold the admin role.
+	LookupUsers(ctx context.Context, in *LookupUsersRequest, opts ...grpc.CallOption) (*LookupUsersResponse, error)
 }
 
 type accountServiceClient struct {
@@ -291,6 +295,16 @@ func (c *accountServiceClient) RecordApiKeyUsage(ctx context.Context, in *Record
 	return out, nil
 }
 
+func (c *accountServiceClient) LookupUsers(ctx context.Context, in *LookupUsersRequest, opts ...grpc.CallOption) (*LookupUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupUsersResponse)
+	err := c.cc.Invoke(ctx, AccountService_LookupUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
@@ -342,6 +356,9 @@ type AccountServiceServer interface {
 	VerifyApiKey(context.Context, *VerifyApiKeyRequest) (*VerifyApiKeyResponse, error)
 	// RecordApiKeyUsage adds batched request counts to keys. Internal.
 	RecordApiKeyUsage(context.Context, *RecordApiKeyUsageRequest) (*RecordApiKeyUsageResponse, error)
+	// LookupUsers returns the users with the given ids (unknown ids are left
+	// out). Internal; the caller must hold the admin role.
+	LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -408,6 +425,9 @@ func (UnimplementedAccountServiceServer) VerifyApiKey(context.Context, *VerifyAp
 }
 func (UnimplementedAccountServiceServer) RecordApiKeyUsage(context.Context, *RecordApiKeyUsageRequest) (*RecordApiKeyUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordApiKeyUsage not implemented")
+}
+func (UnimplementedAccountServiceServer) LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupUsers not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -772,6 +792,24 @@ func _AccountService_RecordApiKeyUsage_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_LookupUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).LookupUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_LookupUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).LookupUsers(ctx, req.(*LookupUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -854,6 +892,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordApiKeyUsage",
 			Handler:    _AccountService_RecordApiKeyUsage_Handler,
+		},
+		{
+			MethodName: "LookupUsers",
+			Handler:    _AccountService_LookupUsers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

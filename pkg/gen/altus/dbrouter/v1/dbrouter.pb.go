@@ -38,8 +38,14 @@ type Connection struct {
 	// "connected", "failed" or "unknown", as of last_tested.
 	ConnectionStatus string                 `protobuf:"bytes,11,opt,name=connection_status,json=connectionStatus,proto3" json:"connection_status,omitempty"`
 	LastTested       *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_tested,json=lastTested,proto3" json:"last_tested,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// What of this source's data may be sent to the AI provider: "fulltext"
+	// (default: the columns of its FULLTEXT indexes), "listed" (only
+	// ai_columns) or "none".
+	AiEgress string `protobuf:"bytes,13,opt,name=ai_egress,json=aiEgress,proto3" json:"ai_egress,omitempty"`
+	// "table.column" names, with ai_egress "listed".
+	AiColumns     []string `protobuf:"bytes,14,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -156,6 +162,20 @@ func (x *Connection) GetLastTested() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Connection) GetAiEgress() string {
+	if x != nil {
+		return x.AiEgress
+	}
+	return ""
+}
+
+func (x *Connection) GetAiColumns() []string {
+	if x != nil {
+		return x.AiColumns
+	}
+	return nil
+}
+
 // ListDataSourcesRequest has no fields: the caller's sources are listed.
 type ListDataSourcesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -244,11 +264,15 @@ type CreateDataSourceRequest struct {
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Host  string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
 	// Default 3306.
-	Port          *int32 `protobuf:"varint,3,opt,name=port,proto3,oneof" json:"port,omitempty"`
-	Database      string `protobuf:"bytes,4,opt,name=database,proto3" json:"database,omitempty"`
-	Username      string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
-	Password      string `protobuf:"bytes,6,opt,name=password,proto3" json:"password,omitempty"`
-	Ssl           bool   `protobuf:"varint,7,opt,name=ssl,proto3" json:"ssl,omitempty"`
+	Port     *int32 `protobuf:"varint,3,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	Database string `protobuf:"bytes,4,opt,name=database,proto3" json:"database,omitempty"`
+	Username string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
+	Password string `protobuf:"bytes,6,opt,name=password,proto3" json:"password,omitempty"`
+	Ssl      bool   `protobuf:"varint,7,opt,name=ssl,proto3" json:"ssl,omitempty"`
+	// "fulltext" (default), "listed" or "none"; see Connection.
+	AiEgress string `protobuf:"bytes,8,opt,name=ai_egress,json=aiEgress,proto3" json:"ai_egress,omitempty"`
+	// "table.column" names of discovered columns, with ai_egress "listed".
+	AiColumns     []string `protobuf:"bytes,9,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +354,20 @@ func (x *CreateDataSourceRequest) GetSsl() bool {
 		return x.Ssl
 	}
 	return false
+}
+
+func (x *CreateDataSourceRequest) GetAiEgress() string {
+	if x != nil {
+		return x.AiEgress
+	}
+	return ""
+}
+
+func (x *CreateDataSourceRequest) GetAiColumns() []string {
+	if x != nil {
+		return x.AiColumns
+	}
+	return nil
 }
 
 // CreateDataSourceResponse carries the saved source.
@@ -551,15 +589,18 @@ func (x *GetDataSourceStatusResponse) GetStatuses() map[string]bool {
 
 // UpdateDataSourceRequest carries the fields to change; absent fields stay.
 type UpdateDataSourceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
-	Host          *string                `protobuf:"bytes,3,opt,name=host,proto3,oneof" json:"host,omitempty"`
-	Port          *int32                 `protobuf:"varint,4,opt,name=port,proto3,oneof" json:"port,omitempty"`
-	Database      *string                `protobuf:"bytes,5,opt,name=database,proto3,oneof" json:"database,omitempty"`
-	Username      *string                `protobuf:"bytes,6,opt,name=username,proto3,oneof" json:"username,omitempty"`
-	Password      *string                `protobuf:"bytes,7,opt,name=password,proto3,oneof" json:"password,omitempty"`
-	Ssl           *bool                  `protobuf:"varint,8,opt,name=ssl,proto3,oneof" json:"ssl,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name     *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Host     *string                `protobuf:"bytes,3,opt,name=host,proto3,oneof" json:"host,omitempty"`
+	Port     *int32                 `protobuf:"varint,4,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	Database *string                `protobuf:"bytes,5,opt,name=database,proto3,oneof" json:"database,omitempty"`
+	Username *string                `protobuf:"bytes,6,opt,name=username,proto3,oneof" json:"username,omitempty"`
+	Password *string                `protobuf:"bytes,7,opt,name=password,proto3,oneof" json:"password,omitempty"`
+	Ssl      *bool                  `protobuf:"varint,8,opt,name=ssl,proto3,oneof" json:"ssl,omitempty"`
+	// Replaces the egress policy (and, with "listed", the column list).
+	AiEgress      *string  `protobuf:"bytes,9,opt,name=ai_egress,json=aiEgress,proto3,oneof" json:"ai_egress,omitempty"`
+	AiColumns     []string `protobuf:"bytes,10,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -648,6 +689,20 @@ func (x *UpdateDataSourceRequest) GetSsl() bool {
 		return *x.Ssl
 	}
 	return false
+}
+
+func (x *UpdateDataSourceRequest) GetAiEgress() string {
+	if x != nil && x.AiEgress != nil {
+		return *x.AiEgress
+	}
+	return ""
+}
+
+func (x *UpdateDataSourceRequest) GetAiColumns() []string {
+	if x != nil {
+		return x.AiColumns
+	}
+	return nil
 }
 
 // UpdateDataSourceResponse carries the updated source.
@@ -1434,8 +1489,11 @@ type SourceDescription struct {
 	// When the source could not be described: a reason (e.g.
 	// DATABASE_CONNECTION_FAILED) and a message; the other fields but id, name
 	// and database are then empty.
-	ErrorCode     string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ErrorCode    string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The source's AI egress policy (see Connection).
+	AiEgress      string   `protobuf:"bytes,10,opt,name=ai_egress,json=aiEgress,proto3" json:"ai_egress,omitempty"`
+	AiColumns     []string `protobuf:"bytes,11,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1531,6 +1589,20 @@ func (x *SourceDescription) GetErrorMessage() string {
 		return x.ErrorMessage
 	}
 	return ""
+}
+
+func (x *SourceDescription) GetAiEgress() string {
+	if x != nil {
+		return x.AiEgress
+	}
+	return ""
+}
+
+func (x *SourceDescription) GetAiColumns() []string {
+	if x != nil {
+		return x.AiColumns
+	}
+	return nil
 }
 
 // DescribeSourcesResponse lists the sources in the order asked (or newest first).
@@ -2285,7 +2357,7 @@ var File_altus_dbrouter_v1_dbrouter_proto protoreflect.FileDescriptor
 
 const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\n" +
-	" altus/dbrouter/v1/dbrouter.proto\x12\x11altus.dbrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x03\n" +
+	" altus/dbrouter/v1/dbrouter.proto\x12\x11altus.dbrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2303,10 +2375,13 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12+\n" +
 	"\x11connection_status\x18\v \x01(\tR\x10connectionStatus\x12;\n" +
 	"\vlast_tested\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"lastTested\"\x18\n" +
+	"lastTested\x12\x1b\n" +
+	"\tai_egress\x18\r \x01(\tR\baiEgress\x12\x1d\n" +
+	"\n" +
+	"ai_columns\x18\x0e \x03(\tR\taiColumns\"\x18\n" +
 	"\x16ListDataSourcesRequest\"Z\n" +
 	"\x17ListDataSourcesResponse\x12?\n" +
-	"\vconnections\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.ConnectionR\vconnections\"\xc9\x01\n" +
+	"\vconnections\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.ConnectionR\vconnections\"\x85\x02\n" +
 	"\x17CreateDataSourceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x17\n" +
@@ -2314,7 +2389,10 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\bdatabase\x18\x04 \x01(\tR\bdatabase\x12\x1a\n" +
 	"\busername\x18\x05 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x06 \x01(\tR\bpassword\x12\x10\n" +
-	"\x03ssl\x18\a \x01(\bR\x03sslB\a\n" +
+	"\x03ssl\x18\a \x01(\bR\x03ssl\x12\x1b\n" +
+	"\tai_egress\x18\b \x01(\tR\baiEgress\x12\x1d\n" +
+	"\n" +
+	"ai_columns\x18\t \x03(\tR\taiColumnsB\a\n" +
 	"\x05_port\"Y\n" +
 	"\x18CreateDataSourceResponse\x12=\n" +
 	"\n" +
@@ -2331,7 +2409,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\bstatuses\x18\x01 \x03(\v2<.altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntryR\bstatuses\x1a;\n" +
 	"\rStatusesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\xb8\x02\n" +
+	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\x87\x03\n" +
 	"\x17UpdateDataSourceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x17\n" +
@@ -2340,14 +2418,20 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\bdatabase\x18\x05 \x01(\tH\x03R\bdatabase\x88\x01\x01\x12\x1f\n" +
 	"\busername\x18\x06 \x01(\tH\x04R\busername\x88\x01\x01\x12\x1f\n" +
 	"\bpassword\x18\a \x01(\tH\x05R\bpassword\x88\x01\x01\x12\x15\n" +
-	"\x03ssl\x18\b \x01(\bH\x06R\x03ssl\x88\x01\x01B\a\n" +
+	"\x03ssl\x18\b \x01(\bH\x06R\x03ssl\x88\x01\x01\x12 \n" +
+	"\tai_egress\x18\t \x01(\tH\aR\baiEgress\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"ai_columns\x18\n" +
+	" \x03(\tR\taiColumnsB\a\n" +
 	"\x05_nameB\a\n" +
 	"\x05_hostB\a\n" +
 	"\x05_portB\v\n" +
 	"\t_databaseB\v\n" +
 	"\t_usernameB\v\n" +
 	"\t_passwordB\x06\n" +
-	"\x04_ssl\"Y\n" +
+	"\x04_sslB\f\n" +
+	"\n" +
+	"_ai_egress\"Y\n" +
 	"\x18UpdateDataSourceResponse\x12=\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x1d.altus.dbrouter.v1.ConnectionR\n" +
@@ -2403,7 +2487,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x18innodb_stopwords_enabled\x18\b \x01(\bR\x16innodbStopwordsEnabled\x12)\n" +
 	"\x10myisam_stopwords\x18\t \x03(\tR\x0fmyisamStopwords\x120\n" +
 	"\x14statement_time_limit\x18\n" +
-	" \x01(\tR\x12statementTimeLimit\"\xcf\x02\n" +
+	" \x01(\tR\x12statementTimeLimit\"\x8b\x03\n" +
 	"\x11SourceDescription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -2414,7 +2498,11 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x06tables\x18\a \x03(\v2\x1e.altus.dbrouter.v1.TableSchemaR\x06tables\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\b \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\t \x01(\tR\ferrorMessage\"Y\n" +
+	"\rerror_message\x18\t \x01(\tR\ferrorMessage\x12\x1b\n" +
+	"\tai_egress\x18\n" +
+	" \x01(\tR\baiEgress\x12\x1d\n" +
+	"\n" +
+	"ai_columns\x18\v \x03(\tR\taiColumns\"Y\n" +
 	"\x17DescribeSourcesResponse\x12>\n" +
 	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\xfb\x01\n" +
 	"\n" +

@@ -9,6 +9,7 @@ package enhancev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,17 +22,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// OptimizeQueryRequest carries a query.
+// Origin says which path produced an answer.
+type Origin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "provider" (the OpenAI-compatible API) or "fallback" (local methods).
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// Why the fallback answered: "not_configured", "rate_limited",
+	// "queue_full", "circuit_open", "deadline", "provider_error",
+	// "malformed_output". Empty when the provider answered.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The provider model that answered (empty for the fallback).
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Time spent, milliseconds.
+	ElapsedMs     float64 `protobuf:"fixed64,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Origin) Reset() {
+	*x = Origin{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Origin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Origin) ProtoMessage() {}
+
+func (x *Origin) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Origin.ProtoReflect.Descriptor instead.
+func (*Origin) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Origin) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Origin) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Origin) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Origin) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+// OptimizeQueryRequest carries a query and what is known of where it runs.
 type OptimizeQueryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Query         string                 `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Query string                 `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// Names of the tables and columns searched, as context for the intent.
+	Context []string `protobuf:"bytes,2,rep,name=context,proto3" json:"context,omitempty"`
+	// At most this many rewrites (default 3, at most 10).
+	MaxRewrites   int32 `protobuf:"varint,3,opt,name=max_rewrites,json=maxRewrites,proto3" json:"max_rewrites,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OptimizeQueryRequest) Reset() {
 	*x = OptimizeQueryRequest{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[0]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +123,7 @@ func (x *OptimizeQueryRequest) String() string {
 func (*OptimizeQueryRequest) ProtoMessage() {}
 
 func (x *OptimizeQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[0]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +136,7 @@ func (x *OptimizeQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OptimizeQueryRequest.ProtoReflect.Descriptor instead.
 func (*OptimizeQueryRequest) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{0}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *OptimizeQueryRequest) GetQuery() string {
@@ -66,21 +146,40 @@ func (x *OptimizeQueryRequest) GetQuery() string {
 	return ""
 }
 
+func (x *OptimizeQueryRequest) GetContext() []string {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+func (x *OptimizeQueryRequest) GetMaxRewrites() int32 {
+	if x != nil {
+		return x.MaxRewrites
+	}
+	return 0
+}
+
 // OptimizeQueryResponse carries rewrites of the query.
 type OptimizeQueryResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Rewrites []string               `protobuf:"bytes,1,rep,name=rewrites,proto3" json:"rewrites,omitempty"`
-	Synonyms []string               `protobuf:"bytes,2,rep,name=synonyms,proto3" json:"synonyms,omitempty"`
-	Intent   string                 `protobuf:"bytes,3,opt,name=intent,proto3" json:"intent,omitempty"`
-	// "provider" or "fallback".
-	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Alternative phrasings, best first; never the query itself.
+	Rewrites []string `protobuf:"bytes,1,rep,name=rewrites,proto3" json:"rewrites,omitempty"`
+	// Words or phrases meaning the same as terms of the query.
+	Synonyms []string `protobuf:"bytes,2,rep,name=synonyms,proto3" json:"synonyms,omitempty"`
+	// A short label of what the user wants ("navigational", "informational",
+	// "transactional", or a provider's own).
+	Intent string `protobuf:"bytes,3,opt,name=intent,proto3" json:"intent,omitempty"`
+	// Stemmed and expanded variants of the query's terms (Snowball).
+	Variants      []string `protobuf:"bytes,4,rep,name=variants,proto3" json:"variants,omitempty"`
+	Origin        *Origin  `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OptimizeQueryResponse) Reset() {
 	*x = OptimizeQueryResponse{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[1]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +191,7 @@ func (x *OptimizeQueryResponse) String() string {
 func (*OptimizeQueryResponse) ProtoMessage() {}
 
 func (x *OptimizeQueryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[1]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +204,7 @@ func (x *OptimizeQueryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OptimizeQueryResponse.ProtoReflect.Descriptor instead.
 func (*OptimizeQueryResponse) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{1}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *OptimizeQueryResponse) GetRewrites() []string {
@@ -129,25 +228,88 @@ func (x *OptimizeQueryResponse) GetIntent() string {
 	return ""
 }
 
-func (x *OptimizeQueryResponse) GetSource() string {
+func (x *OptimizeQueryResponse) GetVariants() []string {
 	if x != nil {
-		return x.Source
+		return x.Variants
+	}
+	return nil
+}
+
+func (x *OptimizeQueryResponse) GetOrigin() *Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
+}
+
+// Field is one named piece of a document's text.
+type Field struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Field) Reset() {
+	*x = Field{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Field) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Field) ProtoMessage() {}
+
+func (x *Field) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Field.ProtoReflect.Descriptor instead.
+func (*Field) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Field) GetName() string {
+	if x != nil {
+		return x.Name
 	}
 	return ""
 }
 
-// Document is a piece of text to enhance.
+func (x *Field) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// Document is a piece of text to enhance, with where it came from. Only the
+// fields a source allows to leave reach the service.
 type Document struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Database      string                 `protobuf:"bytes,2,opt,name=database,proto3" json:"database,omitempty"`
+	Table         string                 `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
+	Fields        []*Field               `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[2]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -159,7 +321,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[2]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -172,7 +334,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{2}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Document) GetId() string {
@@ -182,24 +344,42 @@ func (x *Document) GetId() string {
 	return ""
 }
 
-func (x *Document) GetText() string {
+func (x *Document) GetDatabase() string {
 	if x != nil {
-		return x.Text
+		return x.Database
 	}
 	return ""
 }
 
+func (x *Document) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *Document) GetFields() []*Field {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
 // CategorizeRequest carries documents.
 type CategorizeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Documents     []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Documents []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	// The query the documents answered, if any.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// At most this many categories per document (default 3, at most 10).
+	MaxCategories int32 `protobuf:"varint,3,opt,name=max_categories,json=maxCategories,proto3" json:"max_categories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CategorizeRequest) Reset() {
 	*x = CategorizeRequest{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[3]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +391,7 @@ func (x *CategorizeRequest) String() string {
 func (*CategorizeRequest) ProtoMessage() {}
 
 func (x *CategorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[3]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +404,7 @@ func (x *CategorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategorizeRequest.ProtoReflect.Descriptor instead.
 func (*CategorizeRequest) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{3}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CategorizeRequest) GetDocuments() []*Document {
@@ -234,18 +414,85 @@ func (x *CategorizeRequest) GetDocuments() []*Document {
 	return nil
 }
 
+func (x *CategorizeRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *CategorizeRequest) GetMaxCategories() int32 {
+	if x != nil {
+		return x.MaxCategories
+	}
+	return 0
+}
+
+// Category is one category with the confidence in it (0..1).
+type Category struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Confidence    float64                `protobuf:"fixed64,2,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Category) Reset() {
+	*x = Category{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Category) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Category) ProtoMessage() {}
+
+func (x *Category) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Category.ProtoReflect.Descriptor instead.
+func (*Category) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Category) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Category) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
 // DocumentCategories are the categories of one document.
 type DocumentCategories struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Categories    []string               `protobuf:"bytes,2,rep,name=categories,proto3" json:"categories,omitempty"`
+	Categories    []*Category            `protobuf:"bytes,2,rep,name=categories,proto3" json:"categories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DocumentCategories) Reset() {
 	*x = DocumentCategories{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[4]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +504,7 @@ func (x *DocumentCategories) String() string {
 func (*DocumentCategories) ProtoMessage() {}
 
 func (x *DocumentCategories) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[4]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +517,7 @@ func (x *DocumentCategories) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentCategories.ProtoReflect.Descriptor instead.
 func (*DocumentCategories) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{4}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DocumentCategories) GetId() string {
@@ -280,25 +527,90 @@ func (x *DocumentCategories) GetId() string {
 	return ""
 }
 
-func (x *DocumentCategories) GetCategories() []string {
+func (x *DocumentCategories) GetCategories() []*Category {
 	if x != nil {
 		return x.Categories
 	}
 	return nil
 }
 
-// CategorizeResponse carries categories per document.
+// CategoryCount is a category over all documents.
+type CategoryCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Documents in the category.
+	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Mean confidence over those documents.
+	Confidence    float64 `protobuf:"fixed64,3,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategoryCount) Reset() {
+	*x = CategoryCount{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategoryCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategoryCount) ProtoMessage() {}
+
+func (x *CategoryCount) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategoryCount.ProtoReflect.Descriptor instead.
+func (*CategoryCount) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CategoryCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CategoryCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *CategoryCount) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+// CategorizeResponse carries categories per document and their totals.
 type CategorizeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Documents     []*DocumentCategories  `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
-	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Documents []*DocumentCategories  `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	// Every category, most documents first.
+	Categories    []*CategoryCount `protobuf:"bytes,2,rep,name=categories,proto3" json:"categories,omitempty"`
+	Origin        *Origin          `protobuf:"bytes,3,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CategorizeResponse) Reset() {
 	*x = CategorizeResponse{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[5]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +622,7 @@ func (x *CategorizeResponse) String() string {
 func (*CategorizeResponse) ProtoMessage() {}
 
 func (x *CategorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[5]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +635,7 @@ func (x *CategorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategorizeResponse.ProtoReflect.Descriptor instead.
 func (*CategorizeResponse) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{5}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CategorizeResponse) GetDocuments() []*DocumentCategories {
@@ -333,24 +645,434 @@ func (x *CategorizeResponse) GetDocuments() []*DocumentCategories {
 	return nil
 }
 
-func (x *CategorizeResponse) GetSource() string {
+func (x *CategorizeResponse) GetCategories() []*CategoryCount {
 	if x != nil {
-		return x.Source
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *CategorizeResponse) GetOrigin() *Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
+}
+
+// SummarizeRequest carries documents.
+type SummarizeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Documents []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	// The query, so that summaries can favour what it asked.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// Summaries are at most this many characters (default 240, at most 2000).
+	MaxChars      int32 `protobuf:"varint,3,opt,name=max_chars,json=maxChars,proto3" json:"max_chars,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummarizeRequest) Reset() {
+	*x = SummarizeRequest{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummarizeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummarizeRequest) ProtoMessage() {}
+
+func (x *SummarizeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummarizeRequest.ProtoReflect.Descriptor instead.
+func (*SummarizeRequest) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SummarizeRequest) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+func (x *SummarizeRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
 	}
 	return ""
 }
 
+func (x *SummarizeRequest) GetMaxChars() int32 {
+	if x != nil {
+		return x.MaxChars
+	}
+	return 0
+}
+
+// Summary is the summary of one document.
+type Summary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Summary) Reset() {
+	*x = Summary{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Summary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Summary) ProtoMessage() {}
+
+func (x *Summary) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Summary.ProtoReflect.Descriptor instead.
+func (*Summary) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Summary) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Summary) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// SummarizeResponse carries one summary per document, in order.
+type SummarizeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Summaries     []*Summary             `protobuf:"bytes,1,rep,name=summaries,proto3" json:"summaries,omitempty"`
+	Origin        *Origin                `protobuf:"bytes,2,opt,name=origin,proto3" json:"origin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummarizeResponse) Reset() {
+	*x = SummarizeResponse{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummarizeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummarizeResponse) ProtoMessage() {}
+
+func (x *SummarizeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummarizeResponse.ProtoReflect.Descriptor instead.
+func (*SummarizeResponse) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SummarizeResponse) GetSummaries() []*Summary {
+	if x != nil {
+		return x.Summaries
+	}
+	return nil
+}
+
+func (x *SummarizeResponse) GetOrigin() *Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
+}
+
+// SuggestRequest carries a query and words known to be in the index.
+type SuggestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Query string                 `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// Words of the indexed text (with their document frequency), for spelling
+	// corrections that are sure to match.
+	Vocabulary []*TermCount `protobuf:"bytes,2,rep,name=vocabulary,proto3" json:"vocabulary,omitempty"`
+	// At most this many suggestions (default 5, at most 20).
+	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestRequest) Reset() {
+	*x = SuggestRequest{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestRequest) ProtoMessage() {}
+
+func (x *SuggestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestRequest.ProtoReflect.Descriptor instead.
+func (*SuggestRequest) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SuggestRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SuggestRequest) GetVocabulary() []*TermCount {
+	if x != nil {
+		return x.Vocabulary
+	}
+	return nil
+}
+
+func (x *SuggestRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// TermCount is a word and how often it occurs.
+type TermCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Term          string                 `protobuf:"bytes,1,opt,name=term,proto3" json:"term,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TermCount) Reset() {
+	*x = TermCount{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TermCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TermCount) ProtoMessage() {}
+
+func (x *TermCount) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TermCount.ProtoReflect.Descriptor instead.
+func (*TermCount) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TermCount) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *TermCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Suggestion is a query to try instead.
+type Suggestion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// 0..1, higher is better.
+	Score float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// "spelling" or "semantic".
+	Type          string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suggestion) Reset() {
+	*x = Suggestion{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suggestion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suggestion) ProtoMessage() {}
+
+func (x *Suggestion) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suggestion.ProtoReflect.Descriptor instead.
+func (*Suggestion) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Suggestion) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Suggestion) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Suggestion) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+// SuggestResponse lists suggestions, best first.
+type SuggestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suggestions   []*Suggestion          `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	Origin        *Origin                `protobuf:"bytes,2,opt,name=origin,proto3" json:"origin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestResponse) Reset() {
+	*x = SuggestResponse{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestResponse) ProtoMessage() {}
+
+func (x *SuggestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestResponse.ProtoReflect.Descriptor instead.
+func (*SuggestResponse) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SuggestResponse) GetSuggestions() []*Suggestion {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+func (x *SuggestResponse) GetOrigin() *Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
+}
+
 // EmbedRequest carries texts.
 type EmbedRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Texts         []string               `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 256 texts; each is cut to the model's input bound.
+	Texts         []string `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[6]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +1084,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[6]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +1097,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{6}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -385,7 +1107,7 @@ func (x *EmbedRequest) GetTexts() []string {
 	return nil
 }
 
-// Embedding is one vector.
+// Embedding is one vector, L2-normalised.
 type Embedding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        []float32              `protobuf:"fixed32,1,rep,packed,name=values,proto3" json:"values,omitempty"`
@@ -395,7 +1117,7 @@ type Embedding struct {
 
 func (x *Embedding) Reset() {
 	*x = Embedding{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[7]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +1129,7 @@ func (x *Embedding) String() string {
 func (*Embedding) ProtoMessage() {}
 
 func (x *Embedding) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[7]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +1142,7 @@ func (x *Embedding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Embedding.ProtoReflect.Descriptor instead.
 func (*Embedding) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{7}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Embedding) GetValues() []float32 {
@@ -430,18 +1152,23 @@ func (x *Embedding) GetValues() []float32 {
 	return nil
 }
 
-// EmbedResponse carries one embedding per text, in order.
+// EmbedResponse carries one embedding per text, in order. All embeddings of
+// one response come from the same model (origin.model; the fallback's local
+// model is named "altus-hashed-stems"), so they can be compared with each
+// other, never with those of another model.
 type EmbedResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Embeddings    []*Embedding           `protobuf:"bytes,1,rep,name=embeddings,proto3" json:"embeddings,omitempty"`
-	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Embeddings []*Embedding           `protobuf:"bytes,1,rep,name=embeddings,proto3" json:"embeddings,omitempty"`
+	Origin     *Origin                `protobuf:"bytes,2,opt,name=origin,proto3" json:"origin,omitempty"`
+	// Texts whose embedding came from the cache (Redis) rather than computed.
+	Cached        int32 `protobuf:"varint,3,opt,name=cached,proto3" json:"cached,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[8]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -453,7 +1180,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[8]
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -466,7 +1193,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{8}
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Embedding {
@@ -476,52 +1203,579 @@ func (x *EmbedResponse) GetEmbeddings() []*Embedding {
 	return nil
 }
 
-func (x *EmbedResponse) GetSource() string {
+func (x *EmbedResponse) GetOrigin() *Origin {
 	if x != nil {
-		return x.Source
+		return x.Origin
+	}
+	return nil
+}
+
+func (x *EmbedResponse) GetCached() int32 {
+	if x != nil {
+		return x.Cached
+	}
+	return 0
+}
+
+// QueryStat is one query's numbers over a period.
+type QueryStat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Query string                 `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	Count int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Count in the previous period of the same length.
+	PreviousCount int64   `protobuf:"varint,3,opt,name=previous_count,json=previousCount,proto3" json:"previous_count,omitempty"`
+	AvgTimeMs     float64 `protobuf:"fixed64,4,opt,name=avg_time_ms,json=avgTimeMs,proto3" json:"avg_time_ms,omitempty"`
+	AvgResults    float64 `protobuf:"fixed64,5,opt,name=avg_results,json=avgResults,proto3" json:"avg_results,omitempty"`
+	// Searches that found nothing.
+	ZeroResultCount int64 `protobuf:"varint,6,opt,name=zero_result_count,json=zeroResultCount,proto3" json:"zero_result_count,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *QueryStat) Reset() {
+	*x = QueryStat{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryStat) ProtoMessage() {}
+
+func (x *QueryStat) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryStat.ProtoReflect.Descriptor instead.
+func (*QueryStat) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *QueryStat) GetQuery() string {
+	if x != nil {
+		return x.Query
 	}
 	return ""
+}
+
+func (x *QueryStat) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *QueryStat) GetPreviousCount() int64 {
+	if x != nil {
+		return x.PreviousCount
+	}
+	return 0
+}
+
+func (x *QueryStat) GetAvgTimeMs() float64 {
+	if x != nil {
+		return x.AvgTimeMs
+	}
+	return 0
+}
+
+func (x *QueryStat) GetAvgResults() float64 {
+	if x != nil {
+		return x.AvgResults
+	}
+	return 0
+}
+
+func (x *QueryStat) GetZeroResultCount() int64 {
+	if x != nil {
+		return x.ZeroResultCount
+	}
+	return 0
+}
+
+// SourceStat is one source's numbers over a period.
+type SourceStat struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Searches  int64                  `protobuf:"varint,3,opt,name=searches,proto3" json:"searches,omitempty"`
+	AvgTimeMs float64                `protobuf:"fixed64,4,opt,name=avg_time_ms,json=avgTimeMs,proto3" json:"avg_time_ms,omitempty"`
+	P95TimeMs float64                `protobuf:"fixed64,5,opt,name=p95_time_ms,json=p95TimeMs,proto3" json:"p95_time_ms,omitempty"`
+	// Searches in which the source failed or timed out.
+	Failures      int64 `protobuf:"varint,6,opt,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceStat) Reset() {
+	*x = SourceStat{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceStat) ProtoMessage() {}
+
+func (x *SourceStat) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceStat.ProtoReflect.Descriptor instead.
+func (*SourceStat) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SourceStat) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SourceStat) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SourceStat) GetSearches() int64 {
+	if x != nil {
+		return x.Searches
+	}
+	return 0
+}
+
+func (x *SourceStat) GetAvgTimeMs() float64 {
+	if x != nil {
+		return x.AvgTimeMs
+	}
+	return 0
+}
+
+func (x *SourceStat) GetP95TimeMs() float64 {
+	if x != nil {
+		return x.P95TimeMs
+	}
+	return 0
+}
+
+func (x *SourceStat) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+// GenerateInsightsRequest carries the analytics of one user over a period.
+type GenerateInsightsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "day", "week", "month", "3months", "6months" or "year".
+	Period                string  `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	TotalSearches         int64   `protobuf:"varint,2,opt,name=total_searches,json=totalSearches,proto3" json:"total_searches,omitempty"`
+	PreviousTotalSearches int64   `protobuf:"varint,3,opt,name=previous_total_searches,json=previousTotalSearches,proto3" json:"previous_total_searches,omitempty"`
+	AvgTimeMs             float64 `protobuf:"fixed64,4,opt,name=avg_time_ms,json=avgTimeMs,proto3" json:"avg_time_ms,omitempty"`
+	ZeroResultSearches    int64   `protobuf:"varint,5,opt,name=zero_result_searches,json=zeroResultSearches,proto3" json:"zero_result_searches,omitempty"`
+	CacheHitRatio         float64 `protobuf:"fixed64,6,opt,name=cache_hit_ratio,json=cacheHitRatio,proto3" json:"cache_hit_ratio,omitempty"`
+	// The most frequent queries, most first.
+	Queries []*QueryStat `protobuf:"bytes,7,rep,name=queries,proto3" json:"queries,omitempty"`
+	// Sources searched, slowest first.
+	Sources []*SourceStat `protobuf:"bytes,8,rep,name=sources,proto3" json:"sources,omitempty"`
+	// Click-through rate (clicks per search with results), 0..1.
+	ClickThroughRate float64 `protobuf:"fixed64,9,opt,name=click_through_rate,json=clickThroughRate,proto3" json:"click_through_rate,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GenerateInsightsRequest) Reset() {
+	*x = GenerateInsightsRequest{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateInsightsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateInsightsRequest) ProtoMessage() {}
+
+func (x *GenerateInsightsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateInsightsRequest.ProtoReflect.Descriptor instead.
+func (*GenerateInsightsRequest) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GenerateInsightsRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *GenerateInsightsRequest) GetTotalSearches() int64 {
+	if x != nil {
+		return x.TotalSearches
+	}
+	return 0
+}
+
+func (x *GenerateInsightsRequest) GetPreviousTotalSearches() int64 {
+	if x != nil {
+		return x.PreviousTotalSearches
+	}
+	return 0
+}
+
+func (x *GenerateInsightsRequest) GetAvgTimeMs() float64 {
+	if x != nil {
+		return x.AvgTimeMs
+	}
+	return 0
+}
+
+func (x *GenerateInsightsRequest) GetZeroResultSearches() int64 {
+	if x != nil {
+		return x.ZeroResultSearches
+	}
+	return 0
+}
+
+func (x *GenerateInsightsRequest) GetCacheHitRatio() float64 {
+	if x != nil {
+		return x.CacheHitRatio
+	}
+	return 0
+}
+
+func (x *GenerateInsightsRequest) GetQueries() []*QueryStat {
+	if x != nil {
+		return x.Queries
+	}
+	return nil
+}
+
+func (x *GenerateInsightsRequest) GetSources() []*SourceStat {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *GenerateInsightsRequest) GetClickThroughRate() float64 {
+	if x != nil {
+		return x.ClickThroughRate
+	}
+	return 0
+}
+
+// Insight is one finding.
+type Insight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "zero_results", "slow_source", "rising_query", "falling_volume",
+	// "low_click_through", "cache", "performance", "usage" or a provider's own.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// 0..1.
+	Confidence  float64 `protobuf:"fixed64,2,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	Description string  `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Actionable  bool    `protobuf:"varint,4,opt,name=actionable,proto3" json:"actionable,omitempty"`
+	// Numbers behind the insight.
+	Data          *structpb.Struct `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Insight) Reset() {
+	*x = Insight{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Insight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Insight) ProtoMessage() {}
+
+func (x *Insight) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Insight.ProtoReflect.Descriptor instead.
+func (*Insight) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Insight) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Insight) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+func (x *Insight) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Insight) GetActionable() bool {
+	if x != nil {
+		return x.Actionable
+	}
+	return false
+}
+
+func (x *Insight) GetData() *structpb.Struct {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// GenerateInsightsResponse lists insights, most useful first.
+type GenerateInsightsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Insights      []*Insight             `protobuf:"bytes,1,rep,name=insights,proto3" json:"insights,omitempty"`
+	Origin        *Origin                `protobuf:"bytes,2,opt,name=origin,proto3" json:"origin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateInsightsResponse) Reset() {
+	*x = GenerateInsightsResponse{}
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateInsightsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateInsightsResponse) ProtoMessage() {}
+
+func (x *GenerateInsightsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_enhance_v1_enhance_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateInsightsResponse.ProtoReflect.Descriptor instead.
+func (*GenerateInsightsResponse) Descriptor() ([]byte, []int) {
+	return file_altus_enhance_v1_enhance_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GenerateInsightsResponse) GetInsights() []*Insight {
+	if x != nil {
+		return x.Insights
+	}
+	return nil
+}
+
+func (x *GenerateInsightsResponse) GetOrigin() *Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
 }
 
 var File_altus_enhance_v1_enhance_proto protoreflect.FileDescriptor
 
 const file_altus_enhance_v1_enhance_proto_rawDesc = "" +
 	"\n" +
-	"\x1ealtus/enhance/v1/enhance.proto\x12\x10altus.enhance.v1\",\n" +
+	"\x1ealtus/enhance/v1/enhance.proto\x12\x10altus.enhance.v1\x1a\x1cgoogle/protobuf/struct.proto\"m\n" +
+	"\x06Origin\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x04 \x01(\x01R\telapsedMs\"i\n" +
 	"\x14OptimizeQueryRequest\x12\x14\n" +
-	"\x05query\x18\x01 \x01(\tR\x05query\"\x7f\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x18\n" +
+	"\acontext\x18\x02 \x03(\tR\acontext\x12!\n" +
+	"\fmax_rewrites\x18\x03 \x01(\x05R\vmaxRewrites\"\xb5\x01\n" +
 	"\x15OptimizeQueryResponse\x12\x1a\n" +
 	"\brewrites\x18\x01 \x03(\tR\brewrites\x12\x1a\n" +
 	"\bsynonyms\x18\x02 \x03(\tR\bsynonyms\x12\x16\n" +
-	"\x06intent\x18\x03 \x01(\tR\x06intent\x12\x16\n" +
-	"\x06source\x18\x04 \x01(\tR\x06source\".\n" +
+	"\x06intent\x18\x03 \x01(\tR\x06intent\x12\x1a\n" +
+	"\bvariants\x18\x04 \x03(\tR\bvariants\x120\n" +
+	"\x06origin\x18\x05 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin\"/\n" +
+	"\x05Field\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"}\n" +
 	"\bDocument\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"M\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bdatabase\x18\x02 \x01(\tR\bdatabase\x12\x14\n" +
+	"\x05table\x18\x03 \x01(\tR\x05table\x12/\n" +
+	"\x06fields\x18\x04 \x03(\v2\x17.altus.enhance.v1.FieldR\x06fields\"\x8a\x01\n" +
 	"\x11CategorizeRequest\x128\n" +
-	"\tdocuments\x18\x01 \x03(\v2\x1a.altus.enhance.v1.DocumentR\tdocuments\"D\n" +
-	"\x12DocumentCategories\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1a.altus.enhance.v1.DocumentR\tdocuments\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x12%\n" +
+	"\x0emax_categories\x18\x03 \x01(\x05R\rmaxCategories\">\n" +
+	"\bCategory\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
-	"categories\x18\x02 \x03(\tR\n" +
-	"categories\"p\n" +
+	"confidence\x18\x02 \x01(\x01R\n" +
+	"confidence\"`\n" +
+	"\x12DocumentCategories\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12:\n" +
+	"\n" +
+	"categories\x18\x02 \x03(\v2\x1a.altus.enhance.v1.CategoryR\n" +
+	"categories\"Y\n" +
+	"\rCategoryCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x03 \x01(\x01R\n" +
+	"confidence\"\xcb\x01\n" +
 	"\x12CategorizeResponse\x12B\n" +
-	"\tdocuments\x18\x01 \x03(\v2$.altus.enhance.v1.DocumentCategoriesR\tdocuments\x12\x16\n" +
-	"\x06source\x18\x02 \x01(\tR\x06source\"$\n" +
+	"\tdocuments\x18\x01 \x03(\v2$.altus.enhance.v1.DocumentCategoriesR\tdocuments\x12?\n" +
+	"\n" +
+	"categories\x18\x02 \x03(\v2\x1f.altus.enhance.v1.CategoryCountR\n" +
+	"categories\x120\n" +
+	"\x06origin\x18\x03 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin\"\x7f\n" +
+	"\x10SummarizeRequest\x128\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1a.altus.enhance.v1.DocumentR\tdocuments\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1b\n" +
+	"\tmax_chars\x18\x03 \x01(\x05R\bmaxChars\"-\n" +
+	"\aSummary\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"~\n" +
+	"\x11SummarizeResponse\x127\n" +
+	"\tsummaries\x18\x01 \x03(\v2\x19.altus.enhance.v1.SummaryR\tsummaries\x120\n" +
+	"\x06origin\x18\x02 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin\"y\n" +
+	"\x0eSuggestRequest\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12;\n" +
+	"\n" +
+	"vocabulary\x18\x02 \x03(\v2\x1b.altus.enhance.v1.TermCountR\n" +
+	"vocabulary\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\"5\n" +
+	"\tTermCount\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\tR\x04term\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"J\n" +
+	"\n" +
+	"Suggestion\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\"\x83\x01\n" +
+	"\x0fSuggestResponse\x12>\n" +
+	"\vsuggestions\x18\x01 \x03(\v2\x1c.altus.enhance.v1.SuggestionR\vsuggestions\x120\n" +
+	"\x06origin\x18\x02 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin\"$\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\"#\n" +
 	"\tEmbedding\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x02R\x06values\"d\n" +
+	"\x06values\x18\x01 \x03(\x02R\x06values\"\x96\x01\n" +
 	"\rEmbedResponse\x12;\n" +
 	"\n" +
 	"embeddings\x18\x01 \x03(\v2\x1b.altus.enhance.v1.EmbeddingR\n" +
-	"embeddings\x12\x16\n" +
-	"\x06source\x18\x02 \x01(\tR\x06source2\x95\x02\n" +
+	"embeddings\x120\n" +
+	"\x06origin\x18\x02 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin\x12\x16\n" +
+	"\x06cached\x18\x03 \x01(\x05R\x06cached\"\xcb\x01\n" +
+	"\tQueryStat\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12%\n" +
+	"\x0eprevious_count\x18\x03 \x01(\x03R\rpreviousCount\x12\x1e\n" +
+	"\vavg_time_ms\x18\x04 \x01(\x01R\tavgTimeMs\x12\x1f\n" +
+	"\vavg_results\x18\x05 \x01(\x01R\n" +
+	"avgResults\x12*\n" +
+	"\x11zero_result_count\x18\x06 \x01(\x03R\x0fzeroResultCount\"\xa8\x01\n" +
+	"\n" +
+	"SourceStat\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bsearches\x18\x03 \x01(\x03R\bsearches\x12\x1e\n" +
+	"\vavg_time_ms\x18\x04 \x01(\x01R\tavgTimeMs\x12\x1e\n" +
+	"\vp95_time_ms\x18\x05 \x01(\x01R\tp95TimeMs\x12\x1a\n" +
+	"\bfailures\x18\x06 \x01(\x03R\bfailures\"\xa7\x03\n" +
+	"\x17GenerateInsightsRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12%\n" +
+	"\x0etotal_searches\x18\x02 \x01(\x03R\rtotalSearches\x126\n" +
+	"\x17previous_total_searches\x18\x03 \x01(\x03R\x15previousTotalSearches\x12\x1e\n" +
+	"\vavg_time_ms\x18\x04 \x01(\x01R\tavgTimeMs\x120\n" +
+	"\x14zero_result_searches\x18\x05 \x01(\x03R\x12zeroResultSearches\x12&\n" +
+	"\x0fcache_hit_ratio\x18\x06 \x01(\x01R\rcacheHitRatio\x125\n" +
+	"\aqueries\x18\a \x03(\v2\x1b.altus.enhance.v1.QueryStatR\aqueries\x126\n" +
+	"\asources\x18\b \x03(\v2\x1c.altus.enhance.v1.SourceStatR\asources\x12,\n" +
+	"\x12click_through_rate\x18\t \x01(\x01R\x10clickThroughRate\"\xac\x01\n" +
+	"\aInsight\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x02 \x01(\x01R\n" +
+	"confidence\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1e\n" +
+	"\n" +
+	"actionable\x18\x04 \x01(\bR\n" +
+	"actionable\x12+\n" +
+	"\x04data\x18\x05 \x01(\v2\x17.google.protobuf.StructR\x04data\"\x83\x01\n" +
+	"\x18GenerateInsightsResponse\x125\n" +
+	"\binsights\x18\x01 \x03(\v2\x19.altus.enhance.v1.InsightR\binsights\x120\n" +
+	"\x06origin\x18\x02 \x01(\v2\x18.altus.enhance.v1.OriginR\x06origin2\xa6\x04\n" +
 	"\x0eEnhanceService\x12`\n" +
 	"\rOptimizeQuery\x12&.altus.enhance.v1.OptimizeQueryRequest\x1a'.altus.enhance.v1.OptimizeQueryResponse\x12W\n" +
 	"\n" +
-	"Categorize\x12#.altus.enhance.v1.CategorizeRequest\x1a$.altus.enhance.v1.CategorizeResponse\x12H\n" +
-	"\x05Embed\x12\x1e.altus.enhance.v1.EmbedRequest\x1a\x1f.altus.enhance.v1.EmbedResponseB<Z:github.com/altus4/altus/pkg/gen/altus/enhance/v1;enhancev1b\x06proto3"
+	"Categorize\x12#.altus.enhance.v1.CategorizeRequest\x1a$.altus.enhance.v1.CategorizeResponse\x12T\n" +
+	"\tSummarize\x12\".altus.enhance.v1.SummarizeRequest\x1a#.altus.enhance.v1.SummarizeResponse\x12N\n" +
+	"\aSuggest\x12 .altus.enhance.v1.SuggestRequest\x1a!.altus.enhance.v1.SuggestResponse\x12H\n" +
+	"\x05Embed\x12\x1e.altus.enhance.v1.EmbedRequest\x1a\x1f.altus.enhance.v1.EmbedResponse\x12i\n" +
+	"\x10GenerateInsights\x12).altus.enhance.v1.GenerateInsightsRequest\x1a*.altus.enhance.v1.GenerateInsightsResponseB<Z:github.com/altus4/altus/pkg/gen/altus/enhance/v1;enhancev1b\x06proto3"
 
 var (
 	file_altus_enhance_v1_enhance_proto_rawDescOnce sync.Once
@@ -535,33 +1789,73 @@ func file_altus_enhance_v1_enhance_proto_rawDescGZIP() []byte {
 	return file_altus_enhance_v1_enhance_proto_rawDescData
 }
 
-var file_altus_enhance_v1_enhance_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_altus_enhance_v1_enhance_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_altus_enhance_v1_enhance_proto_goTypes = []any{
-	(*OptimizeQueryRequest)(nil),  // 0: altus.enhance.v1.OptimizeQueryRequest
-	(*OptimizeQueryResponse)(nil), // 1: altus.enhance.v1.OptimizeQueryResponse
-	(*Document)(nil),              // 2: altus.enhance.v1.Document
-	(*CategorizeRequest)(nil),     // 3: altus.enhance.v1.CategorizeRequest
-	(*DocumentCategories)(nil),    // 4: altus.enhance.v1.DocumentCategories
-	(*CategorizeResponse)(nil),    // 5: altus.enhance.v1.CategorizeResponse
-	(*EmbedRequest)(nil),          // 6: altus.enhance.v1.EmbedRequest
-	(*Embedding)(nil),             // 7: altus.enhance.v1.Embedding
-	(*EmbedResponse)(nil),         // 8: altus.enhance.v1.EmbedResponse
+	(*Origin)(nil),                   // 0: altus.enhance.v1.Origin
+	(*OptimizeQueryRequest)(nil),     // 1: altus.enhance.v1.OptimizeQueryRequest
+	(*OptimizeQueryResponse)(nil),    // 2: altus.enhance.v1.OptimizeQueryResponse
+	(*Field)(nil),                    // 3: altus.enhance.v1.Field
+	(*Document)(nil),                 // 4: altus.enhance.v1.Document
+	(*CategorizeRequest)(nil),        // 5: altus.enhance.v1.CategorizeRequest
+	(*Category)(nil),                 // 6: altus.enhance.v1.Category
+	(*DocumentCategories)(nil),       // 7: altus.enhance.v1.DocumentCategories
+	(*CategoryCount)(nil),            // 8: altus.enhance.v1.CategoryCount
+	(*CategorizeResponse)(nil),       // 9: altus.enhance.v1.CategorizeResponse
+	(*SummarizeRequest)(nil),         // 10: altus.enhance.v1.SummarizeRequest
+	(*Summary)(nil),                  // 11: altus.enhance.v1.Summary
+	(*SummarizeResponse)(nil),        // 12: altus.enhance.v1.SummarizeResponse
+	(*SuggestRequest)(nil),           // 13: altus.enhance.v1.SuggestRequest
+	(*TermCount)(nil),                // 14: altus.enhance.v1.TermCount
+	(*Suggestion)(nil),               // 15: altus.enhance.v1.Suggestion
+	(*SuggestResponse)(nil),          // 16: altus.enhance.v1.SuggestResponse
+	(*EmbedRequest)(nil),             // 17: altus.enhance.v1.EmbedRequest
+	(*Embedding)(nil),                // 18: altus.enhance.v1.Embedding
+	(*EmbedResponse)(nil),            // 19: altus.enhance.v1.EmbedResponse
+	(*QueryStat)(nil),                // 20: altus.enhance.v1.QueryStat
+	(*SourceStat)(nil),               // 21: altus.enhance.v1.SourceStat
+	(*GenerateInsightsRequest)(nil),  // 22: altus.enhance.v1.GenerateInsightsRequest
+	(*Insight)(nil),                  // 23: altus.enhance.v1.Insight
+	(*GenerateInsightsResponse)(nil), // 24: altus.enhance.v1.GenerateInsightsResponse
+	(*structpb.Struct)(nil),          // 25: google.protobuf.Struct
 }
 var file_altus_enhance_v1_enhance_proto_depIdxs = []int32{
-	2, // 0: altus.enhance.v1.CategorizeRequest.documents:type_name -> altus.enhance.v1.Document
-	4, // 1: altus.enhance.v1.CategorizeResponse.documents:type_name -> altus.enhance.v1.DocumentCategories
-	7, // 2: altus.enhance.v1.EmbedResponse.embeddings:type_name -> altus.enhance.v1.Embedding
-	0, // 3: altus.enhance.v1.EnhanceService.OptimizeQuery:input_type -> altus.enhance.v1.OptimizeQueryRequest
-	3, // 4: altus.enhance.v1.EnhanceService.Categorize:input_type -> altus.enhance.v1.CategorizeRequest
-	6, // 5: altus.enhance.v1.EnhanceService.Embed:input_type -> altus.enhance.v1.EmbedRequest
-	1, // 6: altus.enhance.v1.EnhanceService.OptimizeQuery:output_type -> altus.enhance.v1.OptimizeQueryResponse
-	5, // 7: altus.enhance.v1.EnhanceService.Categorize:output_type -> altus.enhance.v1.CategorizeResponse
-	8, // 8: altus.enhance.v1.EnhanceService.Embed:output_type -> altus.enhance.v1.EmbedResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	0,  // 0: altus.enhance.v1.OptimizeQueryResponse.origin:type_name -> altus.enhance.v1.Origin
+	3,  // 1: altus.enhance.v1.Document.fields:type_name -> altus.enhance.v1.Field
+	4,  // 2: altus.enhance.v1.CategorizeRequest.documents:type_name -> altus.enhance.v1.Document
+	6,  // 3: altus.enhance.v1.DocumentCategories.categories:type_name -> altus.enhance.v1.Category
+	7,  // 4: altus.enhance.v1.CategorizeResponse.documents:type_name -> altus.enhance.v1.DocumentCategories
+	8,  // 5: altus.enhance.v1.CategorizeResponse.categories:type_name -> altus.enhance.v1.CategoryCount
+	0,  // 6: altus.enhance.v1.CategorizeResponse.origin:type_name -> altus.enhance.v1.Origin
+	4,  // 7: altus.enhance.v1.SummarizeRequest.documents:type_name -> altus.enhance.v1.Document
+	11, // 8: altus.enhance.v1.SummarizeResponse.summaries:type_name -> altus.enhance.v1.Summary
+	0,  // 9: altus.enhance.v1.SummarizeResponse.origin:type_name -> altus.enhance.v1.Origin
+	14, // 10: altus.enhance.v1.SuggestRequest.vocabulary:type_name -> altus.enhance.v1.TermCount
+	15, // 11: altus.enhance.v1.SuggestResponse.suggestions:type_name -> altus.enhance.v1.Suggestion
+	0,  // 12: altus.enhance.v1.SuggestResponse.origin:type_name -> altus.enhance.v1.Origin
+	18, // 13: altus.enhance.v1.EmbedResponse.embeddings:type_name -> altus.enhance.v1.Embedding
+	0,  // 14: altus.enhance.v1.EmbedResponse.origin:type_name -> altus.enhance.v1.Origin
+	20, // 15: altus.enhance.v1.GenerateInsightsRequest.queries:type_name -> altus.enhance.v1.QueryStat
+	21, // 16: altus.enhance.v1.GenerateInsightsRequest.sources:type_name -> altus.enhance.v1.SourceStat
+	25, // 17: altus.enhance.v1.Insight.data:type_name -> google.protobuf.Struct
+	23, // 18: altus.enhance.v1.GenerateInsightsResponse.insights:type_name -> altus.enhance.v1.Insight
+	0,  // 19: altus.enhance.v1.GenerateInsightsResponse.origin:type_name -> altus.enhance.v1.Origin
+	1,  // 20: altus.enhance.v1.EnhanceService.OptimizeQuery:input_type -> altus.enhance.v1.OptimizeQueryRequest
+	5,  // 21: altus.enhance.v1.EnhanceService.Categorize:input_type -> altus.enhance.v1.CategorizeRequest
+	10, // 22: altus.enhance.v1.EnhanceService.Summarize:input_type -> altus.enhance.v1.SummarizeRequest
+	13, // 23: altus.enhance.v1.EnhanceService.Suggest:input_type -> altus.enhance.v1.SuggestRequest
+	17, // 24: altus.enhance.v1.EnhanceService.Embed:input_type -> altus.enhance.v1.EmbedRequest
+	22, // 25: altus.enhance.v1.EnhanceService.GenerateInsights:input_type -> altus.enhance.v1.GenerateInsightsRequest
+	2,  // 26: altus.enhance.v1.EnhanceService.OptimizeQuery:output_type -> altus.enhance.v1.OptimizeQueryResponse
+	9,  // 27: altus.enhance.v1.EnhanceService.Categorize:output_type -> altus.enhance.v1.CategorizeResponse
+	12, // 28: altus.enhance.v1.EnhanceService.Summarize:output_type -> altus.enhance.v1.SummarizeResponse
+	16, // 29: altus.enhance.v1.EnhanceService.Suggest:output_type -> altus.enhance.v1.SuggestResponse
+	19, // 30: altus.enhance.v1.EnhanceService.Embed:output_type -> altus.enhance.v1.EmbedResponse
+	24, // 31: altus.enhance.v1.EnhanceService.GenerateInsights:output_type -> altus.enhance.v1.GenerateInsightsResponse
+	26, // [26:32] is the sub-list for method output_type
+	20, // [20:26] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_altus_enhance_v1_enhance_proto_init() }
@@ -575,7 +1869,7 @@ func file_altus_enhance_v1_enhance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_enhance_v1_enhance_proto_rawDesc), len(file_altus_enhance_v1_enhance_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

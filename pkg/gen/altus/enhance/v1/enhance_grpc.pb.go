@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EnhanceService_OptimizeQuery_FullMethodName = "/altus.enhance.v1.EnhanceService/OptimizeQuery"
-	EnhanceService_Categorize_FullMethodName    = "/altus.enhance.v1.EnhanceService/Categorize"
-	EnhanceService_Embed_FullMethodName         = "/altus.enhance.v1.EnhanceService/Embed"
+	EnhanceService_OptimizeQuery_FullMethodName    = "/altus.enhance.v1.EnhanceService/OptimizeQuery"
+	EnhanceService_Categorize_FullMethodName       = "/altus.enhance.v1.EnhanceService/Categorize"
+	EnhanceService_Summarize_FullMethodName        = "/altus.enhance.v1.EnhanceService/Summarize"
+	EnhanceService_Suggest_FullMethodName          = "/altus.enhance.v1.EnhanceService/Suggest"
+	EnhanceService_Embed_FullMethodName            = "/altus.enhance.v1.EnhanceService/Embed"
+	EnhanceService_GenerateInsights_FullMethodName = "/altus.enhance.v1.EnhanceService/GenerateInsights"
 )
 
 // EnhanceServiceClient is the client API for EnhanceService service.
@@ -29,14 +32,24 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // EnhanceService adds AI to search: it talks to an OpenAI-compatible provider
-// when one is configured and answers from local methods when not.
+// when one is configured and answers from local methods when not, or when the
+// provider is slow, failing, rate limited or its circuit is open. No
+// capability fails because of the provider: each answer says which path
+// produced it (Origin).
 type EnhanceServiceClient interface {
-	// OptimizeQuery proposes rewrites, synonyms and the intent of a query.
+	// OptimizeQuery proposes rewrites, synonyms, stemmed variants and the
+	// intent of a query.
 	OptimizeQuery(ctx context.Context, in *OptimizeQueryRequest, opts ...grpc.CallOption) (*OptimizeQueryResponse, error)
-	// Categorize assigns categories to results.
+	// Categorize assigns categories to documents and aggregates them.
 	Categorize(ctx context.Context, in *CategorizeRequest, opts ...grpc.CallOption) (*CategorizeResponse, error)
-	// Embed turns texts into vectors.
+	// Summarize gives a short summary of each document.
+	Summarize(ctx context.Context, in *SummarizeRequest, opts ...grpc.CallOption) (*SummarizeResponse, error)
+	// Suggest proposes spelling corrections and semantically related queries.
+	Suggest(ctx context.Context, in *SuggestRequest, opts ...grpc.CallOption) (*SuggestResponse, error)
+	// Embed turns texts into vectors, batched and cached by content hash.
 	Embed(ctx context.Context, in *EmbedRequest, opts ...grpc.CallOption) (*EmbedResponse, error)
+	// GenerateInsights turns search analytics into actionable insights.
+	GenerateInsights(ctx context.Context, in *GenerateInsightsRequest, opts ...grpc.CallOption) (*GenerateInsightsResponse, error)
 }
 
 type enhanceServiceClient struct {
@@ -67,10 +80,40 @@ func (c *enhanceServiceClient) Categorize(ctx context.Context, in *CategorizeReq
 	return out, nil
 }
 
+func (c *enhanceServiceClient) Summarize(ctx context.Context, in *SummarizeRequest, opts ...grpc.CallOption) (*SummarizeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SummarizeResponse)
+	err := c.cc.Invoke(ctx, EnhanceService_Summarize_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *enhanceServiceClient) Suggest(ctx context.Context, in *SuggestRequest, opts ...grpc.CallOption) (*SuggestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuggestResponse)
+	err := c.cc.Invoke(ctx, EnhanceService_Suggest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *enhanceServiceClient) Embed(ctx context.Context, in *EmbedRequest, opts ...grpc.CallOption) (*EmbedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmbedResponse)
 	err := c.cc.Invoke(ctx, EnhanceService_Embed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *enhanceServiceClient) GenerateInsights(ctx context.Context, in *GenerateInsightsRequest, opts ...grpc.CallOption) (*GenerateInsightsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GenerateInsightsResponse)
+	err := c.cc.Invoke(ctx, EnhanceService_GenerateInsights_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +125,24 @@ func (c *enhanceServiceClient) Embed(ctx context.Context, in *EmbedRequest, opts
 // for forward compatibility.
 //
 // EnhanceService adds AI to search: it talks to an OpenAI-compatible provider
-// when one is configured and answers from local methods when not.
+// when one is configured and answers from local methods when not, or when the
+// provider is slow, failing, rate limited or its circuit is open. No
+// capability fails because of the provider: each answer says which path
+// produced it (Origin).
 type EnhanceServiceServer interface {
-	// OptimizeQuery proposes rewrites, synonyms and the intent of a query.
+	// OptimizeQuery proposes rewrites, synonyms, stemmed variants and the
+	// intent of a query.
 	OptimizeQuery(context.Context, *OptimizeQueryRequest) (*OptimizeQueryResponse, error)
-	// Categorize assigns categories to results.
+	// Categorize assigns categories to documents and aggregates them.
 	Categorize(context.Context, *CategorizeRequest) (*CategorizeResponse, error)
-	// Embed turns texts into vectors.
+	// Summarize gives a short summary of each document.
+	Summarize(context.Context, *SummarizeRequest) (*SummarizeResponse, error)
+	// Suggest proposes spelling corrections and semantically related queries.
+	Suggest(context.Context, *SuggestRequest) (*SuggestResponse, error)
+	// Embed turns texts into vectors, batched and cached by content hash.
 	Embed(context.Context, *EmbedRequest) (*EmbedResponse, error)
+	// GenerateInsights turns search analytics into actionable insights.
+	GenerateInsights(context.Context, *GenerateInsightsRequest) (*GenerateInsightsResponse, error)
 	mustEmbedUnimplementedEnhanceServiceServer()
 }
 
@@ -106,8 +159,17 @@ func (UnimplementedEnhanceServiceServer) OptimizeQuery(context.Context, *Optimiz
 func (UnimplementedEnhanceServiceServer) Categorize(context.Context, *CategorizeRequest) (*CategorizeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Categorize not implemented")
 }
+func (UnimplementedEnhanceServiceServer) Summarize(context.Context, *SummarizeRequest) (*SummarizeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Summarize not implemented")
+}
+func (UnimplementedEnhanceServiceServer) Suggest(context.Context, *SuggestRequest) (*SuggestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Suggest not implemented")
+}
 func (UnimplementedEnhanceServiceServer) Embed(context.Context, *EmbedRequest) (*EmbedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Embed not implemented")
+}
+func (UnimplementedEnhanceServiceServer) GenerateInsights(context.Context, *GenerateInsightsRequest) (*GenerateInsightsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GenerateInsights not implemented")
 }
 func (UnimplementedEnhanceServiceServer) mustEmbedUnimplementedEnhanceServiceServer() {}
 func (UnimplementedEnhanceServiceServer) testEmbeddedByValue()                        {}
@@ -166,6 +228,42 @@ func _EnhanceService_Categorize_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EnhanceService_Summarize_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SummarizeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnhanceServiceServer).Summarize(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnhanceService_Summarize_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnhanceServiceServer).Summarize(ctx, req.(*SummarizeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnhanceService_Suggest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuggestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnhanceServiceServer).Suggest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnhanceService_Suggest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnhanceServiceServer).Suggest(ctx, req.(*SuggestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EnhanceService_Embed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(EmbedRequest)
 	if err := dec(in); err != nil {
@@ -180,6 +278,24 @@ func _EnhanceService_Embed_Handler(srv interface{}, ctx context.Context, dec fun
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EnhanceServiceServer).Embed(ctx, req.(*EmbedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EnhanceService_GenerateInsights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GenerateInsightsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnhanceServiceServer).GenerateInsights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnhanceService_GenerateInsights_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnhanceServiceServer).GenerateInsights(ctx, req.(*GenerateInsightsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -200,8 +316,20 @@ var EnhanceService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _EnhanceService_Categorize_Handler,
 		},
 		{
+			MethodName: "Summarize",
+			Handler:    _EnhanceService_Summarize_Handler,
+		},
+		{
+			MethodName: "Suggest",
+			Handler:    _EnhanceService_Suggest_Handler,
+		},
+		{
 			MethodName: "Embed",
 			Handler:    _EnhanceService_Embed_Handler,
+		},
+		{
+			MethodName: "GenerateInsights",
+			Handler:    _EnhanceService_GenerateInsights_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -45,6 +45,10 @@ type SearchRequest struct {
 	// default 1000. A longer value is cut at a word boundary and ends with
 	// "…"; its column is listed in the result's truncatedColumns.
 	MaxValueChars int32 `protobuf:"varint,9,opt,name=max_value_chars,json=maxValueChars,proto3" json:"max_value_chars,omitempty"`
+	// semantic mode only: the weight of the embedding ranking against the
+	// full-text ranking when they are fused, 0 (full-text only) to 1
+	// (embeddings only); default 0.5.
+	SemanticRatio *float64 `protobuf:"fixed64,10,opt,name=semantic_ratio,json=semanticRatio,proto3,oneof" json:"semantic_ratio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -138,6 +142,13 @@ func (x *SearchRequest) GetIncludeAnalytics() bool {
 func (x *SearchRequest) GetMaxValueChars() int32 {
 	if x != nil {
 		return x.MaxValueChars
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetSemanticRatio() float64 {
+	if x != nil && x.SemanticRatio != nil {
+		return *x.SemanticRatio
 	}
 	return 0
 }
@@ -776,7 +787,12 @@ type SearchResponse struct {
 	// rendered as the REST API's JSON object, without "cached" and
 	// "executionTime", which are then the only other fields set. It lets the
 	// edge pass a page through without decoding and re-encoding it.
-	RenderedJson  []byte `protobuf:"bytes,15,opt,name=rendered_json,json=renderedJson,proto3" json:"rendered_json,omitempty"`
+	RenderedJson []byte `protobuf:"bytes,15,opt,name=rendered_json,json=renderedJson,proto3" json:"rendered_json,omitempty"`
+	// How each AI enhancement of this response was produced.
+	Enhancements []*Enhancement `protobuf:"bytes,16,rep,name=enhancements,proto3" json:"enhancements,omitempty"`
+	// The id of this search's recorded event: give it to RecordClick when the
+	// user opens a result.
+	SearchId      string `protobuf:"bytes,17,opt,name=search_id,json=searchId,proto3" json:"search_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -916,6 +932,202 @@ func (x *SearchResponse) GetRenderedJson() []byte {
 	return nil
 }
 
+func (x *SearchResponse) GetEnhancements() []*Enhancement {
+	if x != nil {
+		return x.Enhancements
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetSearchId() string {
+	if x != nil {
+		return x.SearchId
+	}
+	return ""
+}
+
+// Enhancement says how one AI capability answered for a search.
+type Enhancement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "categories", "semantic", "query_optimization" or "suggestions".
+	Capability string `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	// "provider", "fallback" or "skipped" (no time left in the search's budget).
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Why the fallback answered or the capability was skipped.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Milliseconds.
+	ElapsedMs     float64 `protobuf:"fixed64,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enhancement) Reset() {
+	*x = Enhancement{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enhancement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enhancement) ProtoMessage() {}
+
+func (x *Enhancement) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enhancement.ProtoReflect.Descriptor instead.
+func (*Enhancement) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Enhancement) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *Enhancement) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Enhancement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Enhancement) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+// RecordClickRequest is the body of POST /api/v1/search/clicks.
+type RecordClickRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The searchId of the response the result was on.
+	SearchId string `protobuf:"bytes,1,opt,name=search_id,json=searchId,proto3" json:"search_id,omitempty"`
+	// The result's id.
+	ResultId string `protobuf:"bytes,2,opt,name=result_id,json=resultId,proto3" json:"result_id,omitempty"`
+	// The result's position in the whole ranking, from 1 (offset + index + 1).
+	Position      int32 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClickRequest) Reset() {
+	*x = RecordClickRequest{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClickRequest) ProtoMessage() {}
+
+func (x *RecordClickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClickRequest.ProtoReflect.Descriptor instead.
+func (*RecordClickRequest) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecordClickRequest) GetSearchId() string {
+	if x != nil {
+		return x.SearchId
+	}
+	return ""
+}
+
+func (x *RecordClickRequest) GetResultId() string {
+	if x != nil {
+		return x.ResultId
+	}
+	return ""
+}
+
+func (x *RecordClickRequest) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+// RecordClickResponse acknowledges a click.
+type RecordClickResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recorded      bool                   `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClickResponse) Reset() {
+	*x = RecordClickResponse{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClickResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClickResponse) ProtoMessage() {}
+
+func (x *RecordClickResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClickResponse.ProtoReflect.Descriptor instead.
+func (*RecordClickResponse) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RecordClickResponse) GetRecorded() bool {
+	if x != nil {
+		return x.Recorded
+	}
+	return false
+}
+
 // GetSuggestionsRequest carries a partial query.
 type GetSuggestionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -928,7 +1140,7 @@ type GetSuggestionsRequest struct {
 
 func (x *GetSuggestionsRequest) Reset() {
 	*x = GetSuggestionsRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	mi := &file_altus_search_v1_search_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1152,7 @@ func (x *GetSuggestionsRequest) String() string {
 func (*GetSuggestionsRequest) ProtoMessage() {}
 
 func (x *GetSuggestionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[10]
+	mi := &file_altus_search_v1_search_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1165,7 @@ func (x *GetSuggestionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuggestionsRequest.ProtoReflect.Descriptor instead.
 func (*GetSuggestionsRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{10}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetSuggestionsRequest) GetQuery() string {
@@ -987,7 +1199,7 @@ type GetSuggestionsResponse struct {
 
 func (x *GetSuggestionsResponse) Reset() {
 	*x = GetSuggestionsResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	mi := &file_altus_search_v1_search_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1211,7 @@ func (x *GetSuggestionsResponse) String() string {
 func (*GetSuggestionsResponse) ProtoMessage() {}
 
 func (x *GetSuggestionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[11]
+	mi := &file_altus_search_v1_search_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1224,7 @@ func (x *GetSuggestionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuggestionsResponse.ProtoReflect.Descriptor instead.
 func (*GetSuggestionsResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{11}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetSuggestionsResponse) GetSuggestions() []*Suggestion {
@@ -1034,7 +1246,7 @@ type AnalyzeRequest struct {
 
 func (x *AnalyzeRequest) Reset() {
 	*x = AnalyzeRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	mi := &file_altus_search_v1_search_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1258,7 @@ func (x *AnalyzeRequest) String() string {
 func (*AnalyzeRequest) ProtoMessage() {}
 
 func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[12]
+	mi := &file_altus_search_v1_search_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1271,7 @@ func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{12}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AnalyzeRequest) GetQuery() string {
@@ -1096,7 +1308,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[13]
+	mi := &file_altus_search_v1_search_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1320,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[13]
+	mi := &file_altus_search_v1_search_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1333,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{13}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AnalyzeResponse) GetQuery() string {
@@ -1161,7 +1373,7 @@ type GetTrendsRequest struct {
 
 func (x *GetTrendsRequest) Reset() {
 	*x = GetTrendsRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[14]
+	mi := &file_altus_search_v1_search_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1385,7 @@ func (x *GetTrendsRequest) String() string {
 func (*GetTrendsRequest) ProtoMessage() {}
 
 func (x *GetTrendsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[14]
+	mi := &file_altus_search_v1_search_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1398,7 @@ func (x *GetTrendsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrendsRequest.ProtoReflect.Descriptor instead.
 func (*GetTrendsRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{14}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{17}
 }
 
 // GetTrendsResponse lists trends.
@@ -1199,7 +1411,7 @@ type GetTrendsResponse struct {
 
 func (x *GetTrendsResponse) Reset() {
 	*x = GetTrendsResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[15]
+	mi := &file_altus_search_v1_search_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1423,7 @@ func (x *GetTrendsResponse) String() string {
 func (*GetTrendsResponse) ProtoMessage() {}
 
 func (x *GetTrendsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[15]
+	mi := &file_altus_search_v1_search_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1436,7 @@ func (x *GetTrendsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrendsResponse.ProtoReflect.Descriptor instead.
 func (*GetTrendsResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{15}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetTrendsResponse) GetTrends() []*TrendInsight {
@@ -1245,7 +1457,7 @@ type GetHistoryRequest struct {
 
 func (x *GetHistoryRequest) Reset() {
 	*x = GetHistoryRequest{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[16]
+	mi := &file_altus_search_v1_search_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1469,7 @@ func (x *GetHistoryRequest) String() string {
 func (*GetHistoryRequest) ProtoMessage() {}
 
 func (x *GetHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[16]
+	mi := &file_altus_search_v1_search_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1482,7 @@ func (x *GetHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{16}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetHistoryRequest) GetLimit() int32 {
@@ -1303,7 +1515,7 @@ type SearchEvent struct {
 
 func (x *SearchEvent) Reset() {
 	*x = SearchEvent{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[17]
+	mi := &file_altus_search_v1_search_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1527,7 @@ func (x *SearchEvent) String() string {
 func (*SearchEvent) ProtoMessage() {}
 
 func (x *SearchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[17]
+	mi := &file_altus_search_v1_search_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1540,7 @@ func (x *SearchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchEvent.ProtoReflect.Descriptor instead.
 func (*SearchEvent) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{17}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SearchEvent) GetId() string {
@@ -1390,7 +1602,7 @@ type GetHistoryResponse struct {
 
 func (x *GetHistoryResponse) Reset() {
 	*x = GetHistoryResponse{}
-	mi := &file_altus_search_v1_search_proto_msgTypes[18]
+	mi := &file_altus_search_v1_search_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1614,7 @@ func (x *GetHistoryResponse) String() string {
 func (*GetHistoryResponse) ProtoMessage() {}
 
 func (x *GetHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_search_v1_search_proto_msgTypes[18]
+	mi := &file_altus_search_v1_search_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1627,7 @@ func (x *GetHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{18}
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetHistoryResponse) GetEvents() []*SearchEvent {
@@ -1429,7 +1641,7 @@ var File_altus_search_v1_search_proto protoreflect.FileDescriptor
 
 const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\n" +
-	"\x1caltus/search/v1/search.proto\x12\x0faltus.search.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n" +
+	"\x1caltus/search/v1/search.proto\x12\x0faltus.search.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n" +
 	"\rSearchRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x16\n" +
@@ -1440,7 +1652,10 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\x05R\x05limit\x12\x16\n" +
 	"\x06offset\x18\a \x01(\x05R\x06offset\x12+\n" +
 	"\x11include_analytics\x18\b \x01(\bR\x10includeAnalytics\x12&\n" +
-	"\x0fmax_value_chars\x18\t \x01(\x05R\rmaxValueChars\"\xf2\x02\n" +
+	"\x0fmax_value_chars\x18\t \x01(\x05R\rmaxValueChars\x12*\n" +
+	"\x0esemantic_ratio\x18\n" +
+	" \x01(\x01H\x00R\rsemanticRatio\x88\x01\x01B\x11\n" +
+	"\x0f_semantic_ratio\"\xf2\x02\n" +
 	"\fSearchResult\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1a\n" +
@@ -1496,7 +1711,7 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"topQueries\x12!\n" +
 	"\fquery_volume\x18\x03 \x01(\x05R\vqueryVolume\x12*\n" +
 	"\x11avg_response_time\x18\x04 \x01(\x01R\x0favgResponseTime\x12-\n" +
-	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\xb2\x05\n" +
+	"\x12popular_categories\x18\x05 \x03(\tR\x11popularCategories\"\x91\x06\n" +
 	"\x0eSearchResponse\x127\n" +
 	"\aresults\x18\x01 \x03(\v2\x1d.altus.search.v1.SearchResultR\aresults\x129\n" +
 	"\n" +
@@ -1517,7 +1732,23 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"searchMode\x121\n" +
 	"\anotices\x18\r \x03(\v2\x17.altus.search.v1.NoticeR\anotices\x12\x16\n" +
 	"\x06cached\x18\x0e \x01(\bR\x06cached\x12#\n" +
-	"\rrendered_json\x18\x0f \x01(\fR\frenderedJson\"c\n" +
+	"\rrendered_json\x18\x0f \x01(\fR\frenderedJson\x12@\n" +
+	"\fenhancements\x18\x10 \x03(\v2\x1c.altus.search.v1.EnhancementR\fenhancements\x12\x1b\n" +
+	"\tsearch_id\x18\x11 \x01(\tR\bsearchId\"|\n" +
+	"\vEnhancement\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x04 \x01(\x01R\telapsedMs\"j\n" +
+	"\x12RecordClickRequest\x12\x1b\n" +
+	"\tsearch_id\x18\x01 \x01(\tR\bsearchId\x12\x1b\n" +
+	"\tresult_id\x18\x02 \x01(\tR\bresultId\x12\x1a\n" +
+	"\bposition\x18\x03 \x01(\x05R\bposition\"1\n" +
+	"\x13RecordClickResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\bR\brecorded\"c\n" +
 	"\x15GetSuggestionsRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x16\n" +
@@ -1551,14 +1782,15 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"J\n" +
 	"\x12GetHistoryResponse\x124\n" +
-	"\x06events\x18\x01 \x03(\v2\x1c.altus.search.v1.SearchEventR\x06events2\xb6\x03\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.altus.search.v1.SearchEventR\x06events2\x90\x04\n" +
 	"\rSearchService\x12I\n" +
 	"\x06Search\x12\x1e.altus.search.v1.SearchRequest\x1a\x1f.altus.search.v1.SearchResponse\x12a\n" +
 	"\x0eGetSuggestions\x12&.altus.search.v1.GetSuggestionsRequest\x1a'.altus.search.v1.GetSuggestionsResponse\x12L\n" +
 	"\aAnalyze\x12\x1f.altus.search.v1.AnalyzeRequest\x1a .altus.search.v1.AnalyzeResponse\x12R\n" +
 	"\tGetTrends\x12!.altus.search.v1.GetTrendsRequest\x1a\".altus.search.v1.GetTrendsResponse\x12U\n" +
 	"\n" +
-	"GetHistory\x12\".altus.search.v1.GetHistoryRequest\x1a#.altus.search.v1.GetHistoryResponseB:Z8github.com/altus4/altus/pkg/gen/altus/search/v1;searchv1b\x06proto3"
+	"GetHistory\x12\".altus.search.v1.GetHistoryRequest\x1a#.altus.search.v1.GetHistoryResponse\x12X\n" +
+	"\vRecordClick\x12#.altus.search.v1.RecordClickRequest\x1a$.altus.search.v1.RecordClickResponseB:Z8github.com/altus4/altus/pkg/gen/altus/search/v1;searchv1b\x06proto3"
 
 var (
 	file_altus_search_v1_search_proto_rawDescOnce sync.Once
@@ -1572,7 +1804,7 @@ func file_altus_search_v1_search_proto_rawDescGZIP() []byte {
 	return file_altus_search_v1_search_proto_rawDescData
 }
 
-var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_altus_search_v1_search_proto_goTypes = []any{
 	(*SearchRequest)(nil),          // 0: altus.search.v1.SearchRequest
 	(*SearchResult)(nil),           // 1: altus.search.v1.SearchResult
@@ -1584,20 +1816,23 @@ var file_altus_search_v1_search_proto_goTypes = []any{
 	(*QueryOptimization)(nil),      // 7: altus.search.v1.QueryOptimization
 	(*TrendInsight)(nil),           // 8: altus.search.v1.TrendInsight
 	(*SearchResponse)(nil),         // 9: altus.search.v1.SearchResponse
-	(*GetSuggestionsRequest)(nil),  // 10: altus.search.v1.GetSuggestionsRequest
-	(*GetSuggestionsResponse)(nil), // 11: altus.search.v1.GetSuggestionsResponse
-	(*AnalyzeRequest)(nil),         // 12: altus.search.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),        // 13: altus.search.v1.AnalyzeResponse
-	(*GetTrendsRequest)(nil),       // 14: altus.search.v1.GetTrendsRequest
-	(*GetTrendsResponse)(nil),      // 15: altus.search.v1.GetTrendsResponse
-	(*GetHistoryRequest)(nil),      // 16: altus.search.v1.GetHistoryRequest
-	(*SearchEvent)(nil),            // 17: altus.search.v1.SearchEvent
-	(*GetHistoryResponse)(nil),     // 18: altus.search.v1.GetHistoryResponse
-	(*structpb.Struct)(nil),        // 19: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
+	(*Enhancement)(nil),            // 10: altus.search.v1.Enhancement
+	(*RecordClickRequest)(nil),     // 11: altus.search.v1.RecordClickRequest
+	(*RecordClickResponse)(nil),    // 12: altus.search.v1.RecordClickResponse
+	(*GetSuggestionsRequest)(nil),  // 13: altus.search.v1.GetSuggestionsRequest
+	(*GetSuggestionsResponse)(nil), // 14: altus.search.v1.GetSuggestionsResponse
+	(*AnalyzeRequest)(nil),         // 15: altus.search.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),        // 16: altus.search.v1.AnalyzeResponse
+	(*GetTrendsRequest)(nil),       // 17: altus.search.v1.GetTrendsRequest
+	(*GetTrendsResponse)(nil),      // 18: altus.search.v1.GetTrendsResponse
+	(*GetHistoryRequest)(nil),      // 19: altus.search.v1.GetHistoryRequest
+	(*SearchEvent)(nil),            // 20: altus.search.v1.SearchEvent
+	(*GetHistoryResponse)(nil),     // 21: altus.search.v1.GetHistoryResponse
+	(*structpb.Struct)(nil),        // 22: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
 }
 var file_altus_search_v1_search_proto_depIdxs = []int32{
-	19, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
+	22, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
 	2,  // 1: altus.search.v1.SearchResult.highlights:type_name -> altus.search.v1.Highlight
 	1,  // 2: altus.search.v1.SearchResponse.results:type_name -> altus.search.v1.SearchResult
 	5,  // 3: altus.search.v1.SearchResponse.categories:type_name -> altus.search.v1.Category
@@ -1606,27 +1841,30 @@ var file_altus_search_v1_search_proto_depIdxs = []int32{
 	7,  // 6: altus.search.v1.SearchResponse.query_optimization:type_name -> altus.search.v1.QueryOptimization
 	3,  // 7: altus.search.v1.SearchResponse.sources:type_name -> altus.search.v1.SourceStatus
 	4,  // 8: altus.search.v1.SearchResponse.notices:type_name -> altus.search.v1.Notice
-	6,  // 9: altus.search.v1.GetSuggestionsResponse.suggestions:type_name -> altus.search.v1.Suggestion
-	19, // 10: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
-	7,  // 11: altus.search.v1.AnalyzeResponse.optimization:type_name -> altus.search.v1.QueryOptimization
-	8,  // 12: altus.search.v1.GetTrendsResponse.trends:type_name -> altus.search.v1.TrendInsight
-	20, // 13: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
-	17, // 14: altus.search.v1.GetHistoryResponse.events:type_name -> altus.search.v1.SearchEvent
-	0,  // 15: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
-	10, // 16: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
-	12, // 17: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
-	14, // 18: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
-	16, // 19: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
-	9,  // 20: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
-	11, // 21: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
-	13, // 22: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
-	15, // 23: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
-	18, // 24: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	10, // 9: altus.search.v1.SearchResponse.enhancements:type_name -> altus.search.v1.Enhancement
+	6,  // 10: altus.search.v1.GetSuggestionsResponse.suggestions:type_name -> altus.search.v1.Suggestion
+	22, // 11: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
+	7,  // 12: altus.search.v1.AnalyzeResponse.optimization:type_name -> altus.search.v1.QueryOptimization
+	8,  // 13: altus.search.v1.GetTrendsResponse.trends:type_name -> altus.search.v1.TrendInsight
+	23, // 14: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
+	20, // 15: altus.search.v1.GetHistoryResponse.events:type_name -> altus.search.v1.SearchEvent
+	0,  // 16: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
+	13, // 17: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
+	15, // 18: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
+	17, // 19: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
+	19, // 20: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
+	11, // 21: altus.search.v1.SearchService.RecordClick:input_type -> altus.search.v1.RecordClickRequest
+	9,  // 22: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
+	14, // 23: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
+	16, // 24: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
+	18, // 25: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
+	21, // 26: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
+	12, // 27: altus.search.v1.SearchService.RecordClick:output_type -> altus.search.v1.RecordClickResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_altus_search_v1_search_proto_init() }
@@ -1634,13 +1872,14 @@ func file_altus_search_v1_search_proto_init() {
 	if File_altus_search_v1_search_proto != nil {
 		return
 	}
+	file_altus_search_v1_search_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_search_v1_search_proto_rawDesc), len(file_altus_search_v1_search_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

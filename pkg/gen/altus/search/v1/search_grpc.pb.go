@@ -24,6 +24,7 @@ const (
 	SearchService_Analyze_FullMethodName        = "/altus.search.v1.SearchService/Analyze"
 	SearchService_GetTrends_FullMethodName      = "/altus.search.v1.SearchService/GetTrends"
 	SearchService_GetHistory_FullMethodName     = "/altus.search.v1.SearchService/GetHistory"
+	SearchService_RecordClick_FullMethodName    = "/altus.search.v1.SearchService/RecordClick"
 )
 
 // SearchServiceClient is the client API for SearchService service.
@@ -43,6 +44,9 @@ type SearchServiceClient interface {
 	GetTrends(ctx context.Context, in *GetTrendsRequest, opts ...grpc.CallOption) (*GetTrendsResponse, error)
 	// GetHistory lists the caller's past searches.
 	GetHistory(ctx context.Context, in *GetHistoryRequest, opts ...grpc.CallOption) (*GetHistoryResponse, error)
+	// RecordClick records that a result of a search was opened, for
+	// click-through analytics.
+	RecordClick(ctx context.Context, in *RecordClickRequest, opts ...grpc.CallOption) (*RecordClickResponse, error)
 }
 
 type searchServiceClient struct {
@@ -103,6 +107,16 @@ func (c *searchServiceClient) GetHistory(ctx context.Context, in *GetHistoryRequ
 	return out, nil
 }
 
+func (c *searchServiceClient) RecordClick(ctx context.Context, in *RecordClickRequest, opts ...grpc.CallOption) (*RecordClickResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordClickResponse)
+	err := c.cc.Invoke(ctx, SearchService_RecordClick_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SearchServiceServer is the server API for SearchService service.
 // All implementations must embed UnimplementedSearchServiceServer
 // for forward compatibility.
@@ -120,6 +134,9 @@ type SearchServiceServer interface {
 	GetTrends(context.Context, *GetTrendsRequest) (*GetTrendsResponse, error)
 	// GetHistory lists the caller's past searches.
 	GetHistory(context.Context, *GetHistoryRequest) (*GetHistoryResponse, error)
+	// RecordClick records that a result of a search was opened, for
+	// click-through analytics.
+	RecordClick(context.Context, *RecordClickRequest) (*RecordClickResponse, error)
 	mustEmbedUnimplementedSearchServiceServer()
 }
 
@@ -144,6 +161,9 @@ func (UnimplementedSearchServiceServer) GetTrends(context.Context, *GetTrendsReq
 }
 func (UnimplementedSearchServiceServer) GetHistory(context.Context, *GetHistoryRequest) (*GetHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHistory not implemented")
+}
+func (UnimplementedSearchServiceServer) RecordClick(context.Context, *RecordClickRequest) (*RecordClickResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordClick not implemented")
 }
 func (UnimplementedSearchServiceServer) mustEmbedUnimplementedSearchServiceServer() {}
 func (UnimplementedSearchServiceServer) testEmbeddedByValue()                       {}
@@ -256,6 +276,24 @@ func _SearchService_GetHistory_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SearchService_RecordClick_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordClickRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SearchServiceServer).RecordClick(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SearchService_RecordClick_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SearchServiceServer).RecordClick(ctx, req.(*RecordClickRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SearchService_ServiceDesc is the grpc.ServiceDesc for SearchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,6 +320,10 @@ var SearchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHistory",
 			Handler:    _SearchService_GetHistory_Handler,
+		},
+		{
+			MethodName: "RecordClick",
+			Handler:    _SearchService_RecordClick_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
