@@ -34,12 +34,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	client, err := redisx.New(cfg.Redis, redisx.Options{ClientCacheBytes: cfg.ClientCacheMB << 20})
+	conn, err := redisx.Open(cfg.Redis, cfg.Topology, redisx.Options{ClientCacheBytes: cfg.ClientCacheMB << 20})
 	if err != nil {
 		return err
 	}
-	p.App.AddCloser("redis client", func(context.Context) error { client.Close(); return nil })
-	store := cache.New(client, cache.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.RedisTimeout, Log: p.Log})
+	p.App.AddCloser("redis client", func(context.Context) error { conn.Close(); return nil })
+	store := cache.NewFromSource(conn, cache.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.RedisTimeout, Log: p.Log})
 	p.Registry.MustRegister(store.Collectors()...)
 
 	srv := grpcx.NewServer(grpcx.ServerOptions{
@@ -51,7 +51,9 @@ func run(ctx context.Context, args []string) error {
 
 	report := grpcapi.RedisHealthReporter(srv.Health)
 	if err := store.Check(ctx); err != nil {
-		p.Log.Warn("Redis is unavailable at start: serving degraded until it answers", "addr", cfg.Redis.Addr(), "error", err.Error())
+		p.Log.Warn("Redis is unavailable at start: serving degraded until it answers", "redis", conn.String(), "error", err.Error())
+	} else {
+		p.Log.Info("Redis is reachable", "redis", conn.String())
 	}
 	report(store.Up())
 	p.App.AddServer(watcher(store, cfg, report))

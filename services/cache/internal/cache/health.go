@@ -2,15 +2,26 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
+
+	"github.com/redis/rueidis"
 )
 
-// Check pings Redis (bounded by the Store's timeout), records the outcome
-// (while it is a failure every call fails at once) and returns it.
+// errClusterState means a Cluster node reports that the cluster cannot
+// serve every slot (cluster_state is not ok).
+var errClusterState = errors.New("the Redis Cluster reports cluster_state other than ok")
+
+// Check asks Redis whether it can serve (bounded by the Store's timeout),
+// records the outcome (while it is a failure every call fails at once) and
+// returns it. A standalone or Sentinel-managed master must answer PING; a
+// Redis Cluster must report cluster_state:ok, which it does only while
+// every slot has a reachable master.
 func (s *Store) Check(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := s.client.Do(cctx, s.client.B().Ping().Build()).Error()
+	err := s.ping(cctx)
 	if err != nil {
 		err = s.classify(ctx, "ping", err)
 	}
@@ -23,6 +34,24 @@ func (s *Store) Check(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+func (s *Store) ping(ctx context.Context) error {
+	c, err := s.src.Client()
+	if err != nil {
+		return err
+	}
+	if c.Mode() != rueidis.ClientModeCluster {
+		return c.Do(ctx, c.B().Ping().Build()).Error()
+	}
+	info, err := c.Do(ctx, c.B().ClusterInfo().Build()).ToString()
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(info, "cluster_state:ok") {
+		return errClusterState
+	}
+	return nil
 }
 
 // Up reports the outcome of the last health check (true before the first).

@@ -45,16 +45,16 @@ func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Du
 	}
 	rk, end := s.windowKey(key, window)
 	var used int64
-	err := s.call(ctx, "allow", func(ctx context.Context) error {
+	err := s.call(ctx, "allow", func(ctx context.Context, c rueidis.Client) error {
 		// INCR and PEXPIREAT NX travel together in one round trip; NX keeps
 		// the first expiry, and any later request of the window sets it if a
 		// crash ever left a counter without one. Both are retried (within
 		// the bound) on a broken connection, as after a Redis restart: at
 		// worst a request whose reply was lost counts twice, which errs on
 		// the strict side, rather than failing the caller.
-		res := s.client.DoMulti(ctx,
-			s.client.B().Incr().Key(rk).Build().ToRetryable(),
-			s.client.B().Pexpireat().Key(rk).MillisecondsTimestamp(end.Add(windowGrace).UnixMilli()).Nx().Build().ToRetryable(),
+		res := c.DoMulti(ctx,
+			c.B().Incr().Key(rk).Build().ToRetryable(),
+			c.B().Pexpireat().Key(rk).MillisecondsTimestamp(end.Add(windowGrace).UnixMilli()).Nx().Build().ToRetryable(),
 		)
 		n, err := res[0].AsInt64()
 		if err != nil {
@@ -87,8 +87,8 @@ func (s *Store) Peek(ctx context.Context, key string, limit int, window time.Dur
 	}
 	rk, end := s.windowKey(key, window)
 	var used int64
-	err := s.call(ctx, "peek", func(ctx context.Context) error {
-		n, err := s.client.Do(ctx, s.client.B().Get().Key(rk).Build()).AsInt64()
+	err := s.call(ctx, "peek", func(ctx context.Context, c rueidis.Client) error {
+		n, err := c.Do(ctx, c.B().Get().Key(rk).Build()).AsInt64()
 		if rueidis.IsRedisNil(err) {
 			return nil
 		}

@@ -49,7 +49,7 @@ type Options struct {
 // Store keeps values and rate-limit counters in Redis. It is safe for
 // concurrent use.
 type Store struct {
-	client  rueidis.Client
+	src     Source
 	prefix  string
 	timeout time.Duration
 	now     func() time.Time
@@ -71,10 +71,26 @@ type Store struct {
 	floors versionFloors
 }
 
+// Source hands out the Redis client. Client fails (at once) while there is
+// none yet, e.g. while no Sentinel or Cluster node has answered.
+type Source interface {
+	Client() (rueidis.Client, error)
+}
+
+// fixed is the Source of a client that exists.
+type fixed struct{ c rueidis.Client }
+
+func (f fixed) Client() (rueidis.Client, error) { return f.c, nil }
+
 // New returns a Store over client. Redis is presumed up until a health
 // check (Check or Watch) says otherwise.
-func New(client rueidis.Client, o Options) *Store {
-	s := &Store{client: client, prefix: o.Prefix, timeout: o.Timeout, now: o.Now, log: o.Log}
+func New(client rueidis.Client, o Options) *Store { return NewFromSource(fixed{client}, o) }
+
+// NewFromSource returns a Store over the client src hands out at each call,
+// so that a Store can be made before its Sentinel or Cluster client can be.
+// Redis is presumed up until a health check (Check or Watch) says otherwise.
+func NewFromSource(src Source, o Options) *Store {
+	s := &Store{src: src, prefix: o.Prefix, timeout: o.Timeout, now: o.Now, log: o.Log}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -97,8 +113,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	var value []byte
 	found := true
-	err := s.call(ctx, "get", func(ctx context.Context) error {
-		b, err := s.client.Do(ctx, s.client.B().Get().Key(s.prefix+key).Build()).AsBytes()
+	err := s.call(ctx, "get", func(ctx context.Context, c rueidis.Client) error {
+		b, err := c.Do(ctx, c.B().Get().Key(s.prefix+key).Build()).AsBytes()
 		if rueidis.IsRedisNil(err) {
 			found = false
 			return nil
@@ -126,11 +142,11 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	ms := (ttl + time.Millisecond - 1) / time.Millisecond // round up: a positive ttl never becomes 0
-	return s.call(ctx, "set", func(ctx context.Context) error {
+	return s.call(ctx, "set", func(ctx context.Context, c rueidis.Client) error {
 		// Idempotent, so retried (within the bound) on a broken connection,
 		// as after a Redis restart, like reads are.
-		cmd := s.client.B().Set().Key(s.prefix + key).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
-		return s.client.Do(ctx, cmd).Error()
+		cmd := c.B().Set().Key(s.prefix + key).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
+		return c.Do(ctx, cmd).Error()
 	})
 }
 
@@ -155,13 +171,13 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int, error) {
 	// One DEL per key, pipelined: multi-key DEL fails across cluster slots.
 	// Idempotent, so retried on a broken connection (the count may then
 	// miss keys the first attempt deleted).
-	cmds := make(rueidis.Commands, len(keys))
-	for i, k := range keys {
-		cmds[i] = s.client.B().Del().Key(s.prefix + k).Build().ToRetryable()
-	}
 	deleted := 0
-	err := s.call(ctx, "delete", func(ctx context.Context) error {
-		for _, r := range s.client.DoMulti(ctx, cmds...) {
+	err := s.call(ctx, "delete", func(ctx context.Context, c rueidis.Client) error {
+		cmds := make(rueidis.Commands, len(keys))
+		for i, k := range keys {
+			cmds[i] = c.B().Del().Key(s.prefix + k).Build().ToRetryable()
+		}
+		for _, r := range c.DoMulti(ctx, cmds...) {
 			n, err := r.AsInt64()
 			if err != nil {
 				return err
@@ -209,16 +225,21 @@ func checkKey(v *validate.Collector, field, key string) bool {
 	return false
 }
 
-// call runs fn with a context bounded by the Store's timeout. It fails at
-// once with ErrUnavailable while the last health check found Redis down,
-// and classifies fn's error (see classify).
-func (s *Store) call(ctx context.Context, op string, fn func(context.Context) error) error {
+// call runs fn with the client and a context bounded by the Store's
+// timeout. It fails at once with ErrUnavailable while the last health check
+// found Redis down or there is no client yet, and classifies fn's error
+// (see classify).
+func (s *Store) call(ctx context.Context, op string, fn func(context.Context, rueidis.Client) error) error {
 	if !s.up.Load() {
 		return &unavailableError{op: op, cause: errDown}
 	}
+	c, err := s.src.Client()
+	if err != nil {
+		return &unavailableError{op: op, cause: err}
+	}
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.classify(ctx, op, fn(cctx))
+	return s.classify(ctx, op, fn(cctx, c))
 }
 
 // LocalHits reports how many versioned values were served from this

@@ -40,12 +40,12 @@ func (s *Store) GetVersioned(ctx context.Context, versionKeys []string, key stri
 	var versions []int64
 	var value []byte
 	found := true
-	err := s.call(ctx, "get versioned", func(ctx context.Context) error {
+	err := s.call(ctx, "get versioned", func(ctx context.Context, c rueidis.Client) error {
 		var err error
-		if versions, err = s.readVersions(ctx, versionKeys); err != nil {
+		if versions, err = s.readVersions(ctx, c, versionKeys); err != nil {
 			return err
 		}
-		resp := s.client.DoCache(ctx, s.client.B().Get().Key(s.versionedKey(key, versions)).Cache(), localTTL)
+		resp := c.DoCache(ctx, c.B().Get().Key(s.versionedKey(key, versions)).Cache(), localTTL)
 		if resp.IsCacheHit() {
 			s.localHits.Add(1)
 		}
@@ -80,9 +80,9 @@ func (s *Store) SetVersioned(ctx context.Context, key string, versions []int64, 
 		return err
 	}
 	ms := (ttl + time.Millisecond - 1) / time.Millisecond
-	return s.call(ctx, "set versioned", func(ctx context.Context) error {
-		cmd := s.client.B().Set().Key(s.versionedKey(key, versions)).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
-		return s.client.Do(ctx, cmd).Error()
+	return s.call(ctx, "set versioned", func(ctx context.Context, c rueidis.Client) error {
+		cmd := c.B().Set().Key(s.versionedKey(key, versions)).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
+		return c.Do(ctx, cmd).Error()
 	})
 }
 
@@ -97,15 +97,17 @@ func (s *Store) BumpVersions(ctx context.Context, versionKeys []string) ([]int64
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	cmds := make(rueidis.Commands, len(versionKeys))
-	for i, k := range versionKeys {
-		// Not retried: an INCR whose reply was lost would move twice, which
-		// is harmless (any move invalidates) but retrying gains nothing either.
-		cmds[i] = s.client.B().Incr().Key(s.prefix + versionNamespace + k).Build()
-	}
 	out := make([]int64, len(versionKeys))
-	err := s.call(ctx, "bump versions", func(ctx context.Context) error {
-		for i, r := range s.client.DoMulti(ctx, cmds...) {
+	err := s.call(ctx, "bump versions", func(ctx context.Context, c rueidis.Client) error {
+		// One INCR per counter, pipelined: a Cluster client sends each to
+		// the node of its slot and answers in order. Not retried: an INCR
+		// whose reply was lost would move twice, which is harmless (any move
+		// invalidates) but retrying gains nothing either.
+		cmds := make(rueidis.Commands, len(versionKeys))
+		for i, k := range versionKeys {
+			cmds[i] = c.B().Incr().Key(s.prefix + versionNamespace + k).Build()
+		}
+		for i, r := range c.DoMulti(ctx, cmds...) {
 			n, err := r.AsInt64()
 			if err != nil {
 				return err
@@ -120,17 +122,17 @@ func (s *Store) BumpVersions(ctx context.Context, versionKeys []string) ([]int64
 
 // readVersions reads counters through the client-side cache, one GET each so
 // that counters in different cluster slots can be read together.
-func (s *Store) readVersions(ctx context.Context, versionKeys []string) ([]int64, error) {
+func (s *Store) readVersions(ctx context.Context, c rueidis.Client, versionKeys []string) ([]int64, error) {
 	out := make([]int64, len(versionKeys))
 	if len(versionKeys) == 0 {
 		return out, nil
 	}
 	cmds := make([]rueidis.CacheableTTL, len(versionKeys))
 	for i, k := range versionKeys {
-		cmds[i] = rueidis.CT(s.client.B().Get().Key(s.prefix+versionNamespace+k).Cache(), localTTL)
+		cmds[i] = rueidis.CT(c.B().Get().Key(s.prefix+versionNamespace+k).Cache(), localTTL)
 	}
 	now := s.now()
-	for i, r := range s.client.DoMultiCache(ctx, cmds...) {
+	for i, r := range c.DoMultiCache(ctx, cmds...) {
 		n, err := r.AsInt64()
 		if err != nil && !rueidis.IsRedisNil(err) {
 			return nil, err
@@ -139,7 +141,7 @@ func (s *Store) readVersions(ctx context.Context, versionKeys []string) ([]int64
 		if floor, ok := s.floors.get(full, now); ok && n < floor {
 			// This process moved the counter and the memory copy predates
 			// the move (Redis's invalidation has not arrived yet): ask Redis.
-			if n, err = s.client.Do(ctx, s.client.B().Get().Key(full).Build()).AsInt64(); err != nil {
+			if n, err = c.Do(ctx, c.B().Get().Key(full).Build()).AsInt64(); err != nil {
 				return nil, err
 			}
 		}
