@@ -97,8 +97,9 @@ func start(dir string, port int, sentinel bool, args ...string) (*Server, error)
 
 // Do runs one command on the server and returns its error.
 func (s *Server) Do(args ...string) error {
-	_, err := s.String(args...)
-	return err
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return s.admin.Do(ctx, s.admin.B().Arbitrary(args...).Build()).Error()
 }
 
 // String runs one command on the server and returns its reply as a string
