@@ -336,7 +336,7 @@ type failoverStats struct {
 	mu sync.Mutex
 	// failed and wrong count operations that failed, and reads of a value
 	// just written that returned something else, by phase.
-	failed, wrong, ok [2]int
+	failed, wrong, ok   [2]int
 	firstFail, lastFail time.Time
 	errs                map[string]int
 }
