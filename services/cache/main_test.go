@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	"github.com/altus4/altus/pkg/testenv"
+	"github.com/altus4/altus/services/cache/internal/redistest"
 )
 
 // runMainEnv makes the test binary act as the cache binary, so that the
@@ -133,5 +135,59 @@ func TestBinaryStartsWithRedisDownAndReportsIt(t *testing.T) {
 	}
 	if m := metrics(t, adminPort); !strings.Contains(m, "altus4_redis_up 0") {
 		t.Errorf("/metrics lacks altus4_redis_up 0")
+	}
+}
+
+// The binary reaches a Redis Cluster and a Sentinel-managed master from
+// the topology settings alone, and reports Redis up.
+func TestBinaryServesThroughClusterAndSentinel(t *testing.T) {
+	cluster, err := redistest.StartCluster(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Stop)
+	sentinel, err := redistest.StartSentinel(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sentinel.Stop)
+	tests := []struct {
+		name string
+		env  []string
+	}{
+		{"cluster", []string{"REDIS_CLUSTER_NODES=" + strings.Join(cluster.Addrs(), ",")}},
+		{"sentinel", []string{"REDIS_SENTINELS=" + strings.Join(sentinel.Addrs(), ","), "REDIS_SENTINEL_MASTER=" + sentinel.MasterName}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, adminPort, conn := startMain(t, append(tt.env, "ALTUS_REDIS_PREFIX=main_"+tt.name+":")...)
+			if got := redisHealth(t, conn); got != healthpb.HealthCheckResponse_SERVING {
+				t.Errorf("health redis = %v; want SERVING", got)
+			}
+			c := cachev1.NewCacheServiceClient(conn)
+			for i := 1; i <= 3; i++ {
+				r, err := c.Allow(context.Background(), &cachev1.AllowRequest{Key: "main", Limit: 2, Window: durationpb.New(time.Minute)})
+				if err != nil || r.GetAllowed() != (i <= 2) {
+					t.Fatalf("Allow #%d = %v, %v; want allowed %v", i, r, err, i <= 2)
+				}
+			}
+			if m := metrics(t, adminPort); !strings.Contains(m, "altus4_redis_up 1") {
+				t.Errorf("/metrics lacks altus4_redis_up 1")
+			}
+		})
+	}
+}
+
+func TestBinaryRefusesConflictingTopologies(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "ALTUS_ENV=test", "JWT_SECRET=0123456789abcdef0123456789abcdef",
+		"REDIS_SENTINELS=127.0.0.1:26379", "REDIS_SENTINEL_MASTER=m", "REDIS_CLUSTER_NODES=127.0.0.1:7000")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the binary did not fail: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "REDIS_SENTINELS and REDIS_CLUSTER_NODES") {
+		t.Errorf("the binary's output does not name both settings:\n%s", out)
 	}
 }
