@@ -193,7 +193,11 @@ func (t Topology) Check(r shared.Redis, p *shared.Problems) {
 		set = append(set, "REDIS_CLUSTER_NODES")
 	}
 	if len(set) > 1 {
-		p.Addf("%s are all set; set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES", strings.Join(set, " and "))
+		both := "both"
+		if len(set) > 2 {
+			both = "all"
+		}
+		p.Addf("%s are %s set; set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES", strings.Join(set, " and "), both)
 	}
 	if t.URL != "" {
 		checkURL(t.URL, r, p)
