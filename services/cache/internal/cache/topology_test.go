@@ -331,6 +331,39 @@ func TestUnreachableSentinelsAndClusterFailFastWithUnavailable(t *testing.T) {
 	}
 }
 
+// A service started before its Sentinels runs degraded, then serves once
+// they answer, with no restart.
+func TestStoreStartedBeforeTheSentinelsServesOnceTheyAnswer(t *testing.T) {
+	ctx := context.Background()
+	ports := []int{testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)}
+	var addrs []string
+	for _, p := range ports {
+		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(p))
+	}
+	s, _ := topologyStore(t, config.Topology{Sentinels: addrs, SentinelMaster: "altusmaster"}, freshPrefix(), cache.Options{})
+	if err := s.Check(ctx); !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("Check before the Sentinels start = %v; want ErrUnavailable", err)
+	}
+	if err := s.Set(ctx, "k", []byte("v"), time.Minute); !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("Set before the Sentinels start = %v; want ErrUnavailable", err)
+	}
+	d, err := redistest.StartSentinel(t.TempDir(), ports...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	// The client is built again at most once a second: bounded wait.
+	if err := redistest.Wait(5*time.Second, func() bool { return s.Check(ctx) == nil }); err != nil {
+		t.Fatalf("the Store did not reach the Sentinels' master within 5 s of their start")
+	}
+	if err := s.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("Set once the Sentinels answer: %v", err)
+	}
+	if v, found, err := s.Get(ctx, "k"); err != nil || !found || string(v) != "v" {
+		t.Errorf("Get = %q, %v, %v; want v", v, found, err)
+	}
+}
+
 // failoverStats counts the operations of the load during a failover.
 type failoverStats struct {
 	mu sync.Mutex

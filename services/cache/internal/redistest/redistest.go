@@ -223,8 +223,10 @@ const (
 
 // StartSentinel starts the deployment under dir and waits until every
 // Sentinel knows the replica and the two other Sentinels (so that a
-// failover can be agreed on).
-func StartSentinel(dir string) (_ *Sentinel, err error) {
+// failover can be agreed on). The Sentinels listen on sentinelPorts when
+// three are given (so that a client can be pointed at them before they
+// start), on free ports otherwise.
+func StartSentinel(dir string, sentinelPorts ...int) (_ *Sentinel, err error) {
 	d := &Sentinel{MasterName: "altusmaster"}
 	defer func() {
 		if err != nil {
@@ -249,10 +251,13 @@ func StartSentinel(dir string) (_ *Sentinel, err error) {
 	}
 	// Each Sentinel is told the replica and the other Sentinels up front
 	// (with fixed ids), so that none has to wait for discovery.
-	ports := make([]int, 3)
-	for i := range ports {
-		if ports[i], err = freePort(false); err != nil {
-			return nil, err
+	ports := sentinelPorts
+	if len(ports) != 3 {
+		ports = make([]int, 3)
+		for i := range ports {
+			if ports[i], err = freePort(false); err != nil {
+				return nil, err
+			}
 		}
 	}
 	id := func(i int) string { return strings.Repeat(strconv.Itoa(i+1), 40) }
