@@ -364,6 +364,78 @@ func TestStoreStartedBeforeTheSentinelsServesOnceTheyAnswer(t *testing.T) {
 	}
 }
 
+// A Cluster master dies: its replica takes over and the Store serves that
+// master's slots again without a restart. When the promoted replica dies
+// too, no node serves those slots, the cluster reports cluster_state:fail
+// and the health check says Redis is down.
+func TestClusterMasterFailoverAndLossOfAShard(t *testing.T) {
+	c, err := redistest.StartCluster(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	ctx := context.Background()
+	prefix := freshPrefix()
+	s, _ := topologyStore(t, config.Topology{ClusterNodes: c.Addrs()}, prefix, cache.Options{})
+	if err := s.Set(ctx, "doomed", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	nodeAt := func(addr string) *redistest.Server {
+		for _, n := range c.Nodes {
+			if n.Addr == addr {
+				return n
+			}
+		}
+		t.Fatalf("no node %s", addr)
+		return nil
+	}
+	master := nodeAt(masterOf(t, c, prefix+"doomed"))
+	killed := time.Now()
+	master.Kill()
+	alive := func(n *redistest.Server) bool { return n != master }
+
+	// The replica is promoted (cluster-node-timeout 2 s) and the Store
+	// reaches the slot through it: a write lands, within 15 s.
+	err = redistest.Wait(15*time.Second, func() bool {
+		return s.Set(ctx, "doomed", []byte("after"), time.Minute) == nil
+	})
+	if err != nil {
+		t.Fatalf("writes to the dead master's slots did not succeed within 15 s")
+	}
+	recovered := time.Since(killed)
+	if v, found, err := s.Get(ctx, "doomed"); err != nil || !found || string(v) != "after" {
+		t.Errorf("Get after the failover = %q, %v, %v; want after", v, found, err)
+	}
+	if err := redistest.Wait(5*time.Second, func() bool { return s.Check(ctx) == nil }); err != nil {
+		t.Errorf("health check after the failover = %v; want up", s.Check(ctx))
+	}
+	t.Logf("Cluster master %s killed; its slots served again after %s", master.Addr, recovered.Round(time.Millisecond))
+
+	// Now the promoted replica dies too: the shard is gone.
+	var promoted *redistest.Server
+	for _, n := range c.Nodes {
+		if alive(n) && n.Info("replication", "role") == "master" && n.Do("EXISTS", prefix+"doomed") == nil {
+			promoted = n
+		}
+	}
+	if promoted == nil {
+		t.Fatal("no live master serves the dead master's slot")
+	}
+	promoted.Kill()
+	lost := time.Now()
+	if err := redistest.Wait(15*time.Second, func() bool { return errors.Is(s.Check(ctx), cache.ErrUnavailable) && !s.Up() }); err != nil {
+		t.Fatalf("the health check still says up 15 s after a shard lost every node")
+	}
+	t.Logf("shard lost; health check down after %s", time.Since(lost).Round(time.Millisecond))
+	start := time.Now()
+	if _, _, err := s.Get(ctx, "other"); !errors.Is(err, cache.ErrUnavailable) {
+		t.Errorf("Get with the cluster down = %v; want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Get took %s with the cluster down; want an immediate failure", d)
+	}
+}
+
 // failoverStats counts the operations of the load during a failover.
 type failoverStats struct {
 	mu sync.Mutex
