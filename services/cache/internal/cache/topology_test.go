@@ -157,6 +157,22 @@ func TestClusterNodesGiveAClusterClient(t *testing.T) {
 	}
 }
 
+// REDIS_URL naming several nodes (?addr=) also gives a Cluster client.
+func TestClusterURLWithSeveralNodesGivesAClusterClient(t *testing.T) {
+	addrs := sharedCluster(t).Addrs()
+	s, conn := topologyStore(t, config.Topology{URL: "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]}, freshPrefix(), cache.Options{})
+	c, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode() != rueidis.ClientModeCluster {
+		t.Errorf("client mode = %v; want %v", c.Mode(), rueidis.ClientModeCluster)
+	}
+	if err := s.Check(context.Background()); err != nil {
+		t.Errorf("Check = %v; want up", err)
+	}
+}
+
 func TestClusterValuesAndDeleteAcrossSlots(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix()
