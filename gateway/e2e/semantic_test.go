@@ -210,9 +210,21 @@ func (p *fakeProvider) chat(w http.ResponseWriter, body []byte, malformed bool) 
 		return
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(resultID.FindAllString(string(body), -1))))
+	var indexes []int
+	for _, m := range req.Messages {
+		var text string
+		if json.Unmarshal(m.Content, &text) != nil {
+			continue
+		}
+		for _, x := range indexRef.FindAllStringSubmatch(text, -1) {
+			if n, err := strconv.Atoi(x[1]); err == nil && !slices.Contains(indexes, n) {
+				indexes = append(indexes, n)
+			}
+		}
+	}
 	content := "this is not the JSON you asked for"
 	if !malformed {
-		g := schemaGen{root: req.ResponseFormat.JSONSchema.Schema, ids: ids}
+		g := schemaGen{root: req.ResponseFormat.JSONSchema.Schema, ids: ids, indexes: indexes}
 		b, _ := json.Marshal(g.value(req.ResponseFormat.JSONSchema.Schema, "", 0))
 		content = string(b)
 	}
@@ -224,12 +236,16 @@ func (p *fakeProvider) chat(w http.ResponseWriter, body []byte, malformed bool) 
 	})
 }
 
+// indexRef matches the positions of documents in a prompt.
+var indexRef = regexp.MustCompile(`"index":\s*(\d+)`)
+
 // schemaGen writes a value that conforms to a JSON schema: every property,
-// one item per array (one per result id of the request for arrays of
-// objects with an "id"), enums' first value.
+// one item per array (one per document of the request for arrays of
+// objects with an "index" or an "id"), enums' first value.
 type schemaGen struct {
-	root map[string]any
-	ids  []string
+	root    map[string]any
+	ids     []string
+	indexes []int
 }
 
 func (g schemaGen) resolve(s map[string]any) map[string]any {
@@ -279,6 +295,15 @@ func (g schemaGen) value(s map[string]any, name string, depth int) any {
 		items = g.resolve(items)
 		n := 1
 		if props, ok := items["properties"].(map[string]any); ok {
+			if _, hasIndex := props["index"]; hasIndex && len(g.indexes) > 0 {
+				out := make([]any, len(g.indexes))
+				for i, ix := range g.indexes {
+					v, _ := g.value(items, name, depth+1).(map[string]any)
+					v["index"] = ix
+					out[i] = v
+				}
+				return out
+			}
 			if _, hasID := props["id"]; hasID && len(g.ids) > 0 {
 				out := make([]any, len(g.ids))
 				for i, id := range g.ids {
@@ -320,9 +345,11 @@ type semanticDoc struct {
 // semanticTenant creates a tenant database with a docs table (one
 // FULLTEXT index over title and body, an unindexed secret column): rows
 // mention "engine" 1 to n times (so the full-text ranks differ), and
-// fillers do not.
+// fillers do not. Each tenant's texts are its own (a random word of its
+// own in every body), so none has an embedding cached by another test.
 func semanticTenant(t testing.TB, n int) Tenant {
 	t.Helper()
+	salt := "salt" + strings.ToLower(testenv.RandomSuffix(8))
 	db, cfg := testenv.OpenDatabase(t)
 	tenant := Tenant{Database: cfg.Database, User: "altus_t_" + testenv.RandomSuffix(8), Password: "Pw-" + testenv.RandomSuffix(16), DB: db}
 	stmts := []string{`CREATE TABLE docs (
@@ -335,10 +362,10 @@ func semanticTenant(t testing.TB, n int) Tenant {
 	var docs []semanticDoc
 	for i := 1; i <= n; i++ {
 		docs = append(docs, semanticDoc{n: i, title: fmt.Sprintf("Handbook qzxdoc%d", i),
-			body: strings.Repeat("engine ", i) + fmt.Sprintf("maintenance notes qzxbody%d", i)})
+			body: strings.Repeat("engine ", i) + fmt.Sprintf("maintenance notes qzxbody%d %s%d", i, salt, i)})
 	}
 	for i := n + 1; i <= 2*n+2; i++ {
-		docs = append(docs, semanticDoc{n: i, title: fmt.Sprintf("Gardening qzxdoc%d", i), body: fmt.Sprintf("roses tulips compost qzxbody%d", i)})
+		docs = append(docs, semanticDoc{n: i, title: fmt.Sprintf("Gardening qzxdoc%d", i), body: fmt.Sprintf("roses tulips compost qzxbody%d %s%d", i, salt, i)})
 	}
 	for _, d := range docs {
 		stmts = append(stmts, fmt.Sprintf("INSERT INTO docs (id, title, body, secret) VALUES (%d, '%s', '%s', 'qzxcol%d')", d.n, d.title, d.body, d.n))
