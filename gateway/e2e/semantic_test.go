@@ -464,7 +464,7 @@ func fusedSQLOrder(t testing.TB, tenant Tenant, query string, window int) []int 
 	t.Helper()
 	score := map[int]float64{}
 	for _, mode := range []string{"IN NATURAL LANGUAGE MODE", "WITH QUERY EXPANSION"} {
-		rows, err := tenant.DB.Query("SELECT id FROM docs WHERE MATCH(title, body) AGAINST(? "+mode+") ORDER BY MATCH(title, body) AGAINST(? "+mode+") DESC LIMIT ?", query, query, window)
+		rows, err := tenant.DB.Query("SELECT id FROM docs WHERE MATCH(title, body) AGAINST(? "+mode+") ORDER BY MATCH(title, body) AGAINST(? "+mode+") DESC, id LIMIT ?", query, query, window)
 		if err != nil {
 			t.Fatal(err)
 		}
