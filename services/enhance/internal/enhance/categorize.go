@@ -105,12 +105,14 @@ func (s *Service) Categorize(ctx context.Context, r CategorizeRequest) (*Categor
 	}
 	var out categorizeOutput
 	var docs []DocumentCategories
-	reason := s.complete(ctx, CapCategorize, Completion{
-		Name:   "categorize",
-		Schema: categorizeSchema,
-		System: "You categorise search results. For every document (by index) give up to max_categories short lower-case " +
-			"category names, each with your confidence between 0 and 1, most confident first.",
-		User: mustJSON(map[string]any{"query": r.Query, "max_categories": r.MaxCategories, "documents": promptDocuments(r.Documents, s.o.MaxDocumentChars)}),
+	reason := s.complete(ctx, CapCategorize, func() Completion {
+		return Completion{
+			Name:   "categorize",
+			Schema: categorizeSchema,
+			System: "You categorise search results. For every document (by index) give up to max_categories short lower-case " +
+				"category names, each with your confidence between 0 and 1, most confident first.",
+			User: mustJSON(map[string]any{"query": r.Query, "max_categories": r.MaxCategories, "documents": promptDocuments(r.Documents, s.o.MaxDocumentChars)}),
+		}
 	}, &out, func() error {
 		docs = make([]DocumentCategories, len(r.Documents))
 		seen := make([]bool, len(r.Documents))

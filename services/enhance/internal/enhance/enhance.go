@@ -117,13 +117,15 @@ func New(o Options) *Service {
 	return &Service{o: o, guard: newGuard(o)}
 }
 
-// complete asks the provider for a structured answer decoded into out and
+// complete asks the provider for a structured answer (the completion
+// prompt builds, only when a provider is configured) decoded into out and
 // checked by check. It returns "" when the provider answered, else the
 // fallback's reason.
-func (s *Service) complete(ctx context.Context, capability string, c Completion, out any, check func() error) string {
+func (s *Service) complete(ctx context.Context, capability string, prompt func() Completion, out any, check func() error) string {
 	if s.o.Provider == nil {
 		return ReasonNotConfigured
 	}
+	c := prompt()
 	return s.guard.call(ctx, capability, func(ctx context.Context) error {
 		content, u, err := s.o.Provider.Complete(ctx, c)
 		s.o.Metrics.usage(u)

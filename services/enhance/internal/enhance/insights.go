@@ -102,13 +102,15 @@ func (s *Service) GenerateInsights(ctx context.Context, r InsightsRequest) (*Ins
 	}
 	var out insightsOutput
 	var ins []Insight
-	reason := s.complete(ctx, CapInsights, Completion{
-		Name:   "insights",
-		Schema: insightsSchema,
-		System: "You analyse a user's search analytics. Give the most useful findings first, each with a lower-case type " +
-			"(zero_results, slow_source, rising_query, falling_volume, low_click_through, cache, performance, usage or your own), " +
-			"a confidence between 0 and 1, a description a person can act on, whether it is actionable, and the numbers behind it.",
-		User: mustJSON(r),
+	reason := s.complete(ctx, CapInsights, func() Completion {
+		return Completion{
+			Name:   "insights",
+			Schema: insightsSchema,
+			System: "You analyse a user's search analytics. Give the most useful findings first, each with a lower-case type " +
+				"(zero_results, slow_source, rising_query, falling_volume, low_click_through, cache, performance, usage or your own), " +
+				"a confidence between 0 and 1, a description a person can act on, whether it is actionable, and the numbers behind it.",
+			User: mustJSON(r),
+		}
 	}, &out, func() error {
 		for _, o := range out.Insights {
 			if strings.TrimSpace(o.Type) == "" || strings.TrimSpace(o.Description) == "" || !unit(o.Confidence) {
@@ -235,7 +237,14 @@ func ruleInsights(r InsightsRequest, slow time.Duration) []Insight {
 		out = append(out, Insight{Type: InsightUsage, Confidence: 1, Description: d, Actionable: false,
 			Data: map[string]any{"total_searches": r.TotalSearches, "previous_total_searches": r.PreviousTotalSearches, "avg_time_ms": r.AvgTimeMs}})
 	}
+	// Actionable first, the usage summary last, more confident first.
 	slices.SortStableFunc(out, func(a, b Insight) int {
+		if (a.Type == InsightUsage) != (b.Type == InsightUsage) {
+			if a.Type == InsightUsage {
+				return 1
+			}
+			return -1
+		}
 		if a.Actionable != b.Actionable {
 			if a.Actionable {
 				return -1

@@ -55,13 +55,15 @@ func (s *Service) OptimizeQuery(ctx context.Context, r OptimizeRequest) (*Optimi
 		r.MaxRewrites = 3
 	}
 	var out optimizeOutput
-	reason := s.complete(ctx, CapOptimize, Completion{
-		Name:   "optimize_query",
-		Schema: optimizeSchema,
-		System: "You improve full-text search queries over a user's database. Give up to max_rewrites alternative phrasings " +
-			"(best first, never the query itself), synonyms of its terms, and its intent as one lower-case word " +
-			"(informational, navigational, transactional or your own).",
-		User: mustJSON(map[string]any{"query": r.Query, "context": r.Context, "max_rewrites": r.MaxRewrites}),
+	reason := s.complete(ctx, CapOptimize, func() Completion {
+		return Completion{
+			Name:   "optimize_query",
+			Schema: optimizeSchema,
+			System: "You improve full-text search queries over a user's database. Give up to max_rewrites alternative phrasings " +
+				"(best first, never the query itself), synonyms of its terms, and its intent as one lower-case word " +
+				"(informational, navigational, transactional or your own).",
+			User: mustJSON(map[string]any{"query": r.Query, "context": r.Context, "max_rewrites": r.MaxRewrites}),
+		}
 	}, &out, func() error {
 		if strings.TrimSpace(out.Intent) == "" {
 			return malformed("empty intent")
@@ -98,7 +100,8 @@ func cleanList(list []string, except string, n int) []string {
 }
 
 // optimizeFallback rewrites the query from its own words: without
-// stopwords, stemmed, and with singular/plural forms swapped; synonyms
+// stopwords, with singular/plural forms swapped, and with Snowball stems as
+// prefixes; synonyms
 // from a small thesaurus; the intent from rules.
 func optimizeFallback(r OptimizeRequest) (rewrites, synonyms []string, intent string) {
 	all := words(r.Query)
@@ -108,21 +111,29 @@ func optimizeFallback(r OptimizeRequest) (rewrites, synonyms []string, intent st
 		cands = append(cands, strings.Join(content, " "))
 	}
 	if len(content) > 0 {
-		forms := make([]string, len(content))
-		stems := make([]string, len(content))
-		prefix := make([]string, len(content))
+		// Plurals made singular; when there is none, the last word (most
+		// often the head noun) made plural.
+		forms := slices.Clone(content)
+		changed := false
 		for i, w := range content {
-			forms[i] = w
-			if f := numberForms(w); len(f) > 0 {
-				forms[i] = f[0]
-			}
-			stems[i] = stem(w)
-			prefix[i] = stems[i]
-			if len(stems[i]) >= 3 && stems[i] != w {
-				prefix[i] = stems[i] + "*"
+			if f := numberForms(w); len(f) > 0 && len(f[0]) < len(w) {
+				forms[i], changed = f[0], true
 			}
 		}
-		cands = append(cands, strings.Join(forms, " "), strings.Join(stems, " "), strings.Join(prefix, " "))
+		if last := len(forms) - 1; !changed {
+			if f := numberForms(forms[last]); len(f) > 0 {
+				forms[last] = f[0]
+			}
+		}
+		// Stems as prefixes (boolean mode) match every form of a word.
+		prefix := make([]string, len(content))
+		for i, w := range content {
+			prefix[i] = w
+			if st := stem(w); len(st) >= 3 && st != w {
+				prefix[i] = st + "*"
+			}
+		}
+		cands = append(cands, strings.Join(forms, " "), strings.Join(prefix, " "))
 	}
 	rewrites = cleanList(cands, strings.Join(all, " "), r.MaxRewrites)
 	rewrites = slices.DeleteFunc(rewrites, func(v string) bool { return strings.EqualFold(v, r.Query) })

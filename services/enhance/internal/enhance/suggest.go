@@ -71,12 +71,14 @@ func (s *Service) Suggest(ctx context.Context, r SuggestRequest) (*Suggestions, 
 	v := newVocabulary(r.Vocabulary)
 	var out suggestOutput
 	var sugs []Suggestion
-	reason := s.complete(ctx, CapSuggest, Completion{
-		Name:   "suggest",
-		Schema: suggestSchema,
-		System: "You suggest better full-text search queries: spelling corrections (type spelling) and related queries " +
-			"(type semantic), each scored between 0 and 1, best first, at most limit. Prefer the indexed words given.",
-		User: mustJSON(map[string]any{"query": r.Query, "limit": r.Limit, "indexed_words": v.near(r.Query)}),
+	reason := s.complete(ctx, CapSuggest, func() Completion {
+		return Completion{
+			Name:   "suggest",
+			Schema: suggestSchema,
+			System: "You suggest better full-text search queries: spelling corrections (type spelling) and related queries " +
+				"(type semantic), each scored between 0 and 1, best first, at most limit. Prefer the indexed words given.",
+			User: mustJSON(map[string]any{"query": r.Query, "limit": r.Limit, "indexed_words": v.near(r.Query)}),
+		}
 	}, &out, func() error {
 		for _, o := range out.Suggestions {
 			if strings.TrimSpace(o.Text) == "" || !unit(o.Score) || (o.Type != SuggestSpelling && o.Type != SuggestSemantic) {

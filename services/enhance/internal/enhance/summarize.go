@@ -52,12 +52,14 @@ func (s *Service) Summarize(ctx context.Context, r SummarizeRequest) (*Summaries
 	}
 	var out summarizeOutput
 	var sums []Summary
-	reason := s.complete(ctx, CapSummarize, Completion{
-		Name:   "summarize",
-		Schema: summarizeSchema,
-		System: "You summarise search results. For every document (by index) write one summary of at most max_chars " +
-			"characters, favouring what the query asks.",
-		User: mustJSON(map[string]any{"query": r.Query, "max_chars": r.MaxChars, "documents": promptDocuments(r.Documents, s.o.MaxDocumentChars)}),
+	reason := s.complete(ctx, CapSummarize, func() Completion {
+		return Completion{
+			Name:   "summarize",
+			Schema: summarizeSchema,
+			System: "You summarise search results. For every document (by index) write one summary of at most max_chars " +
+				"characters, favouring what the query asks.",
+			User: mustJSON(map[string]any{"query": r.Query, "max_chars": r.MaxChars, "documents": promptDocuments(r.Documents, s.o.MaxDocumentChars)}),
+		}
 	}, &out, func() error {
 		sums = make([]Summary, len(r.Documents))
 		seen := make([]bool, len(r.Documents))

@@ -2,6 +2,7 @@ package enhance
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -37,8 +38,33 @@ func words(text string) []string {
 // isStopword reports whether w is an English stopword.
 func isStopword(w string) bool { return english.IsStopWord(w) }
 
+// stems remembers the stems of words seen lately: Snowball costs a few
+// microseconds a word and search vocabulary repeats. It is emptied when it
+// reaches stemCacheSize words.
+var stems = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const stemCacheSize = 100_000
+
 // stem returns the Snowball (English) stem of a lower-case word.
-func stem(w string) string { return english.Stem(w, true) }
+func stem(w string) string {
+	stems.RLock()
+	st, ok := stems.m[w]
+	stems.RUnlock()
+	if ok {
+		return st
+	}
+	st = english.Stem(w, true)
+	stems.Lock()
+	if len(stems.m) >= stemCacheSize {
+		clear(stems.m)
+	}
+	stems.m[w] = st
+	stems.Unlock()
+	return st
+}
 
 // contentWords returns the words of text that are not stopwords.
 func contentWords(text string) []string {
@@ -156,10 +182,10 @@ func cutWords(s string, n int) string {
 // and b (insertions, deletions, substitutions and transpositions of
 // adjacent runes), or max+1 as soon as it exceeds max.
 func damerauLevenshtein(a, b string, max int) int {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d > max || -d > max {
+	if d := utf8.RuneCountInString(a) - utf8.RuneCountInString(b); d > max || -d > max {
 		return max + 1
 	}
+	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
