@@ -534,8 +534,8 @@ func TestSemanticSearchThroughTheRealEnhanceService(t *testing.T) {
 		if semantic.TotalCount != lexical.TotalCount || semantic.TotalCount == 0 {
 			t.Errorf("totals %d and %d, want the full-text matches in both", semantic.TotalCount, lexical.TotalCount)
 		}
-		if _, ok := semantic.enhancement("categories"); !ok {
-			t.Errorf("no categories enhancement: %+v", semantic.Enhancements)
+		if e, _ := semantic.enhancement("categories"); e.Source != "provider" || len(semantic.Categories) == 0 {
+			t.Errorf("categories enhancement %+v, categories %+v; want the provider's", e, semantic.Categories)
 		}
 	})
 
