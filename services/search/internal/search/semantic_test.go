@@ -42,8 +42,10 @@ type fakeEnhancer struct {
 
 	embeds     [][]string
 	categorize [][]Document
-	optimizes  int
-	suggests   int
+	// deadlines are the deadlines of the Categorize calls' contexts.
+	deadlines []time.Time
+	optimizes int
+	suggests  int
 }
 
 var partNumber = regexp.MustCompile(`part (\d+)`)
@@ -95,6 +97,8 @@ func (f *fakeEnhancer) Embed(ctx context.Context, texts []string) (Embedding, er
 func (f *fakeEnhancer) Categorize(ctx context.Context, query string, docs []Document) (Categorization, error) {
 	f.mu.Lock()
 	f.categorize = append(f.categorize, docs)
+	dl, _ := ctx.Deadline()
+	f.deadlines = append(f.deadlines, dl)
 	f.mu.Unlock()
 	if err := f.wait(ctx); err != nil {
 		return Categorization{}, err
@@ -509,5 +513,28 @@ func TestAnEmptySearchMergesEnhancedSuggestionsWithTheCorrections(t *testing.T) 
 	}
 	if enh.suggests != 1 || len(enh.categorize) != 0 {
 		t.Errorf("%d Suggest and %d Categorize calls, want 1 and 0", enh.suggests, len(enh.categorize))
+	}
+}
+
+func TestTheEnhanceBudgetNeverOutlastsTheSearchsOwnDeadline(t *testing.T) {
+	enh := &fakeEnhancer{block: true}
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	s := newService(f, withEnhancer(enh), func(o *Options) { o.Enhance.Budget = time.Hour })
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	resp, err := s.Search(ctx, alice, Request{Query: "pools"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enh.deadlines) != 1 || enh.deadlines[0].IsZero() || enh.deadlines[0].After(deadline) {
+		t.Errorf("Categorize deadlines %v, want one before the search's %v", enh.deadlines, deadline)
+	}
+	want := []Enhancement{{Capability: CapabilityCategories, Source: EnhancementSkipped, Reason: "deadline"}}
+	if diff := cmp.Diff(want, resp.Enhancements, cmpopts.IgnoreFields(Enhancement{}, "Elapsed")); diff != "" {
+		t.Errorf("enhancements (-want +got):\n%s", diff)
+	}
+	if len(resp.Results) != 3 {
+		t.Errorf("%d results, want the page all the same", len(resp.Results))
 	}
 }
