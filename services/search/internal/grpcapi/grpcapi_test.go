@@ -452,6 +452,14 @@ func TestTheRESTEdgeGetsPagesPreRenderedFreshAndFromTheCache(t *testing.T) {
 	if trends, _ := got["trends"].([]any); len(trends) != events.TrendDays+events.TrendWeeks || !withTrends.GetCached() {
 		t.Errorf("trends of a cached page for the edge: %v (cached %v)", got["trends"], withTrends.GetCached())
 	}
+	typedTrends, err := h.client.Search(ctx, analytics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !typedTrends.GetCached() {
+		t.Fatal("the typed analytics page did not come from the cache")
+	}
+	want = pageJSON(t, typedTrends)
 	delete(got, "trends")
 	delete(want, "trends")
 	if diff := cmp.Diff(want, got); diff != "" {
