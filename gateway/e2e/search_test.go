@@ -240,7 +240,7 @@ func TestSearch(t *testing.T) {
 			{"natural", "connection pool", "natural", ""},
 			{"boolean", "+pool* -replica", "boolean", ""},
 			{"expansion", "sizing", "expansion", ""},
-			{"semantic", "connection pool", "natural", "SEMANTIC_UNAVAILABLE"},
+			{"semantic", "connection pool", "semantic", "SEMANTIC_UNAVAILABLE"},
 			{"", "pool", "natural", ""},
 		} {
 			d := s.doSearch(t, key, map[string]any{"query": tc.query, "searchMode": tc.mode})

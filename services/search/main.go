@@ -16,6 +16,7 @@ import (
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	enhancev1 "github.com/altus4/altus/pkg/gen/altus/enhance/v1"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
@@ -25,6 +26,7 @@ import (
 	"github.com/altus4/altus/services/search/internal/cacheclient"
 	"github.com/altus4/altus/services/search/internal/config"
 	"github.com/altus4/altus/services/search/internal/dbrouterclient"
+	"github.com/altus4/altus/services/search/internal/enhanceclient"
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
 	"github.com/altus4/altus/services/search/internal/search"
@@ -77,6 +79,11 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("cache client: %w", err)
 	}
 	p.App.AddCloser("cache client", func(context.Context) error { return cacheConn.Close() })
+	enhanceConn, err := grpcx.Dial(cfg.Services.Enhance)
+	if err != nil {
+		return fmt.Errorf("enhance client: %w", err)
+	}
+	p.App.AddCloser("enhance client", func(context.Context) error { return enhanceConn.Close() })
 
 	svc := search.New(search.Options{
 		Sources:           dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
@@ -92,8 +99,13 @@ func run(ctx context.Context, args []string) error {
 		SourceTimeout:     cfg.SourceTimeout,
 		SuggestTimeout:    cfg.SuggestTimeout,
 		DidYouMeanTimeout: cfg.DidYouMeanTimeout,
-		Metrics:           search.NewMetrics(p.Registry),
-		Log:               p.Log,
+		Enhance: search.EnhanceOptions{
+			Enhancer: enhanceclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
+			Budget:   cfg.EnhanceBudget, EmbedBudget: cfg.SemanticBudget, FallbackCacheTTL: cfg.FallbackCacheTTL,
+			SemanticWindow: cfg.SemanticWindow, SemanticCandidates: cfg.SemanticCandidates,
+		},
+		Metrics: search.NewMetrics(p.Registry),
+		Log:     p.Log,
 	})
 	// Closed before the cache client: pending cache writes finish first.
 	p.App.AddCloser("pending cache writes", func(context.Context) error { svc.Wait(); return nil })

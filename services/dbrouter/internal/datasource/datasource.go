@@ -120,6 +120,11 @@ type Connection struct {
 	UpdatedAt  time.Time
 	// Version changes whenever the connection settings are updated.
 	Version int
+	// AIEgress is what of the source's rows may reach the AI provider
+	// (EgressFullText, EgressListed or EgressNone).
+	AIEgress string
+	// AIColumns are the "table.column" names allowed with EgressListed.
+	AIColumns []string
 }
 
 func connectionOf(s store.Source) Connection {
@@ -127,6 +132,7 @@ func connectionOf(s store.Source) Connection {
 		ID: s.ID, Name: s.Name, Host: s.Host, Port: s.Port, Database: s.Database, Username: s.Username,
 		SSL: s.SSL, IsActive: s.IsActive, Status: s.Status, LastTested: s.LastTested,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version,
+		AIEgress: normalizeEgress(s.AIEgress), AIColumns: s.AIColumns,
 	}
 }
 
@@ -139,6 +145,11 @@ type CreateInput struct {
 	Username string
 	Password string
 	SSL      bool
+	// AIEgress is the AI egress policy ("" is EgressFullText).
+	AIEgress string
+	// AIColumns are the "table.column" names allowed with EgressListed;
+	// each must exist in the database.
+	AIColumns []string
 }
 
 func (in CreateInput) port() int {
@@ -158,11 +169,15 @@ type UpdateInput struct {
 	Username *string
 	Password *string
 	SSL      *bool
+	// AIEgress, when set, replaces the AI egress policy and its column
+	// list (AIColumns, which is only accepted with it).
+	AIEgress  *string
+	AIColumns []string
 }
 
 func (in UpdateInput) empty() bool {
 	return in.Name == nil && in.Host == nil && in.Port == nil && in.Database == nil &&
-		in.Username == nil && in.Password == nil && in.SSL == nil
+		in.Username == nil && in.Password == nil && in.SSL == nil && in.AIEgress == nil
 }
 
 // TestResult is the outcome of testing a saved source.
@@ -350,6 +365,9 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Co
 	if _, err := s.probe(ctx, settings); err != nil {
 		return Connection{}, connectFailure(err)
 	}
+	if err := s.checkColumns(ctx, settings, in.AIColumns); err != nil {
+		return Connection{}, err
+	}
 	encrypted, err := s.cipher.Encrypt(in.Password)
 	if err != nil {
 		return Connection{}, fmt.Errorf("datasource: %w", err)
@@ -359,6 +377,7 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Co
 		ID: uuid.NewString(), UserID: userID, Name: in.Name, Host: in.Host, Port: in.port(),
 		Database: in.Database, Username: in.Username, Password: encrypted, SSL: in.SSL, IsActive: true,
 		Status: StatusConnected, LastTested: now, CreatedAt: now, UpdatedAt: now, Version: 1,
+		AIEgress: in.AIEgress, AIColumns: in.AIColumns,
 	}
 	if err := s.store.Insert(ctx, src); err != nil {
 		return Connection{}, fmt.Errorf("datasource: %w", err)
@@ -400,6 +419,9 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 	if in.SSL != nil {
 		merged.SSL = *in.SSL
 	}
+	if in.AIEgress != nil {
+		merged.AIEgress, merged.AIColumns = *in.AIEgress, in.AIColumns
+	}
 	var password string
 	if in.Password != nil {
 		password = *in.Password
@@ -412,6 +434,13 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 	settings := pool.Settings{Host: merged.Host, Port: merged.Port, Database: merged.Database, Username: merged.Username, Password: password, TLS: merged.SSL}
 	if _, err := s.probe(ctx, settings); err != nil {
 		return Connection{}, connectFailure(err)
+	}
+	// The listed columns are checked against the database the merged
+	// settings reach, whether the list or the connection changed.
+	if normalizeEgress(merged.AIEgress) == EgressListed && (in.AIEgress != nil || in.Host != nil || in.Port != nil || in.Database != nil) {
+		if err := s.checkColumns(ctx, settings, merged.AIColumns); err != nil {
+			return Connection{}, err
+		}
 	}
 	now := s.clock()
 	merged.Status, merged.LastTested, merged.UpdatedAt = StatusConnected, now, now

@@ -29,6 +29,7 @@ func TestCreateTestsLiveAndSavesThePasswordEncrypted(t *testing.T) {
 	want := Connection{
 		Name: "Blog", Host: e.target.Host, Port: e.target.Port, Database: e.target.Database, Username: e.user,
 		IsActive: true, Status: StatusConnected, LastTested: now, CreatedAt: now, UpdatedAt: now, Version: 1,
+		AIEgress: EgressFullText,
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Connection{}, "ID")); diff != "" {
 		t.Errorf("Create (-want +got):\n%s", diff)

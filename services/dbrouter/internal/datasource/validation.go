@@ -101,6 +101,8 @@ func (in *CreateInput) validate() error {
 	checkDatabase(&c, in.Database)
 	checkUsername(&c, in.Username)
 	checkPassword(&c, in.Password)
+	in.AIEgress = normalizeEgress(in.AIEgress)
+	in.AIColumns = checkEgress(&c, in.AIEgress, in.AIColumns)
 	return c.Err()
 }
 
@@ -125,6 +127,14 @@ func (in *UpdateInput) validate() error {
 	}
 	if in.Password != nil {
 		checkPassword(&c, *in.Password)
+	}
+	switch {
+	case in.AIEgress != nil:
+		e := normalizeEgress(*in.AIEgress)
+		in.AIEgress = &e
+		in.AIColumns = checkEgress(&c, e, in.AIColumns)
+	case len(in.AIColumns) > 0:
+		c.Add("aiColumns", CodeInvalid, "aiColumns replaces the list of a policy: send it with aiEgress %q.", EgressListed)
 	}
 	return c.Err()
 }

@@ -92,6 +92,8 @@ func connectionProto(c datasource.Connection) *dbrouterv1.Connection {
 		UpdatedAt:        ts(c.UpdatedAt),
 		ConnectionStatus: c.Status,
 		LastTested:       ts(c.LastTested),
+		AiEgress:         c.AIEgress,
+		AiColumns:        c.AIColumns,
 	}
 }
 
@@ -127,13 +129,15 @@ func (s *Server) CreateDataSource(ctx context.Context, req *dbrouterv1.CreateDat
 		return nil, err
 	}
 	c, err := s.svc.Create(ctx, userID, datasource.CreateInput{
-		Name:     req.GetName(),
-		Host:     req.GetHost(),
-		Port:     intPtr(req.Port),
-		Database: req.GetDatabase(),
-		Username: req.GetUsername(),
-		Password: req.GetPassword(),
-		SSL:      req.GetSsl(),
+		Name:      req.GetName(),
+		Host:      req.GetHost(),
+		Port:      intPtr(req.Port),
+		Database:  req.GetDatabase(),
+		Username:  req.GetUsername(),
+		Password:  req.GetPassword(),
+		SSL:       req.GetSsl(),
+		AIEgress:  req.GetAiEgress(),
+		AIColumns: req.GetAiColumns(),
 	})
 	if err != nil {
 		return nil, mapErr(err)
@@ -174,13 +178,15 @@ func (s *Server) UpdateDataSource(ctx context.Context, req *dbrouterv1.UpdateDat
 		return nil, err
 	}
 	c, err := s.svc.Update(ctx, userID, req.GetId(), datasource.UpdateInput{
-		Name:     req.Name,
-		Host:     req.Host,
-		Port:     intPtr(req.Port),
-		Database: req.Database,
-		Username: req.Username,
-		Password: req.Password,
-		SSL:      req.Ssl,
+		Name:      req.Name,
+		Host:      req.Host,
+		Port:      intPtr(req.Port),
+		Database:  req.Database,
+		Username:  req.Username,
+		Password:  req.Password,
+		SSL:       req.Ssl,
+		AIEgress:  req.AiEgress,
+		AIColumns: req.GetAiColumns(),
 	})
 	if err != nil {
 		return nil, mapErr(err)

@@ -48,7 +48,8 @@ func (s *Server) DescribeSources(ctx context.Context, req *dbrouterv1.DescribeSo
 	}
 	resp := &dbrouterv1.DescribeSourcesResponse{Sources: make([]*dbrouterv1.SourceDescription, len(descs))}
 	for i, d := range descs {
-		out := &dbrouterv1.SourceDescription{Id: d.ID, Name: d.Name, Database: d.Database}
+		out := &dbrouterv1.SourceDescription{Id: d.ID, Name: d.Name, Database: d.Database,
+			AiEgress: d.AIEgress, AiColumns: d.AIColumns}
 		if d.Err != nil {
 			out.ErrorCode, out.ErrorMessage = sourceReason(d.Err), publicMessage(d.Err)
 		} else {

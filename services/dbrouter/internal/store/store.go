@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +44,11 @@ type Source struct {
 	UpdatedAt  time.Time
 	// Version changes on every update (and on deletion).
 	Version int
+	// AIEgress is what of the source's rows may reach the AI provider:
+	// "fulltext", "listed" or "none" ("" reads as "fulltext").
+	AIEgress string
+	// AIColumns are the "table.column" names allowed with "listed".
+	AIColumns []string
 }
 
 // Store reads and writes data_sources.
@@ -54,7 +60,8 @@ type Store struct {
 func New(db *sql.DB) *Store { return &Store{db: db} }
 
 const selectColumns = `SELECT id, user_id, name, host, port, database_name, username, password,
-ssl_enabled, is_active, connection_status, last_tested, created_at, updated_at, version
+ssl_enabled, is_active, connection_status, last_tested, created_at, updated_at, version,
+ai_egress, ai_columns
 FROM data_sources`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -62,9 +69,16 @@ type scanner interface{ Scan(dest ...any) error }
 func scan(r scanner) (Source, error) {
 	var s Source
 	var lastTested sql.NullTime
+	var columns sql.NullString
 	if err := r.Scan(&s.ID, &s.UserID, &s.Name, &s.Host, &s.Port, &s.Database, &s.Username, &s.Password,
-		&s.SSL, &s.IsActive, &s.Status, &lastTested, &s.CreatedAt, &s.UpdatedAt, &s.Version); err != nil {
+		&s.SSL, &s.IsActive, &s.Status, &lastTested, &s.CreatedAt, &s.UpdatedAt, &s.Version,
+		&s.AIEgress, &columns); err != nil {
 		return Source{}, err
+	}
+	if columns.Valid && columns.String != "" {
+		if err := json.Unmarshal([]byte(columns.String), &s.AIColumns); err != nil {
+			return Source{}, fmt.Errorf("ai_columns of %s: %w", s.ID, err)
+		}
 	}
 	if lastTested.Valid {
 		s.LastTested = lastTested.Time.UTC()
@@ -76,14 +90,32 @@ func scan(r scanner) (Source, error) {
 
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t.UTC(), Valid: !t.IsZero()} }
 
+// egress returns the stored policy of src ("fulltext" when unset).
+func egress(src Source) string {
+	if src.AIEgress == "" {
+		return "fulltext"
+	}
+	return src.AIEgress
+}
+
+// columnsJSON encodes the allowed columns (NULL when there are none).
+func columnsJSON(cols []string) sql.NullString {
+	if len(cols) == 0 {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(cols) // a []string always encodes
+	return sql.NullString{String: string(b), Valid: true}
+}
+
 // Insert saves a new source.
 func (s *Store) Insert(ctx context.Context, src Source) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO data_sources
 (id, user_id, name, host, port, database_name, username, password, ssl_enabled, is_active,
- connection_status, last_tested, created_at, updated_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+ connection_status, last_tested, created_at, updated_at, version, ai_egress, ai_columns)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		src.ID, src.UserID, src.Name, src.Host, src.Port, src.Database, src.Username, src.Password, src.SSL, src.IsActive,
-		src.Status, nullTime(src.LastTested), src.CreatedAt.UTC(), src.UpdatedAt.UTC(), src.Version)
+		src.Status, nullTime(src.LastTested), src.CreatedAt.UTC(), src.UpdatedAt.UTC(), src.Version,
+		egress(src), columnsJSON(src.AIColumns))
 	if err != nil {
 		return fmt.Errorf("store: insert data source: %w", err)
 	}
@@ -125,15 +157,17 @@ func (s *Store) List(ctx context.Context, userID string) ([]Source, error) {
 }
 
 // Update writes every editable field of src (name, connection settings,
-// password, status, last tested, updated at) if the row is still at version
+// password, status, last tested, updated at, AI egress policy) if the row is still at version
 // src.Version, and moves it to the next version, which it returns.
 // ErrNotFound: the row is gone or not the user's; ErrConflict: it changed.
 func (s *Store) Update(ctx context.Context, src Source) (int, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE data_sources SET name = ?, host = ?, port = ?, database_name = ?,
-username = ?, password = ?, ssl_enabled = ?, connection_status = ?, last_tested = ?, updated_at = ?, version = version + 1
+username = ?, password = ?, ssl_enabled = ?, connection_status = ?, last_tested = ?, updated_at = ?,
+ai_egress = ?, ai_columns = ?, version = version + 1
 WHERE id = ? AND user_id = ? AND deleted_at IS NULL AND version = ?`,
 		src.Name, src.Host, src.Port, src.Database, src.Username, src.Password, src.SSL, src.Status,
-		nullTime(src.LastTested), src.UpdatedAt.UTC(), src.ID, src.UserID, src.Version)
+		nullTime(src.LastTested), src.UpdatedAt.UTC(), egress(src), columnsJSON(src.AIColumns),
+		src.ID, src.UserID, src.Version)
 	if err != nil {
 		return 0, fmt.Errorf("store: update data source: %w", err)
 	}

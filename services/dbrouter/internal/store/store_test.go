@@ -30,6 +30,43 @@ func source(userID string) Source {
 	return Source{
 		ID: uuid.NewString(), UserID: userID, Name: "n", Host: "h", Port: 3306, Database: "d", Username: "u",
 		Password: "iv:tag:ct", IsActive: true, Status: "connected", LastTested: t0, CreatedAt: t0, UpdatedAt: t0, Version: 1,
+		AIEgress: "fulltext",
+	}
+}
+
+func TestTheAIEgressPolicyAndItsColumnsRoundTrip(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	src := source("u1")
+	src.AIEgress, src.AIColumns = "listed", []string{"articles.title", "notes.body"}
+	if err := s.Insert(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "u1", src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(src, got); diff != "" {
+		t.Errorf("inserted (-want +got):\n%s", diff)
+	}
+	src.AIEgress, src.AIColumns = "none", nil
+	if src.Version, err = s.Update(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, "u1", src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(src, got); diff != "" {
+		t.Errorf("updated (-want +got):\n%s", diff)
+	}
+	unset := source("u1")
+	unset.AIEgress = ""
+	if err := s.Insert(ctx, unset); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "u1", unset.ID); err != nil || got.AIEgress != "fulltext" {
+		t.Errorf("a source saved without a policy reads %q, %v; want fulltext", got.AIEgress, err)
 	}
 }
 

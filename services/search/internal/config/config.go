@@ -43,6 +43,24 @@ type Config struct {
 	// DidYouMeanTimeout bounds the spelling suggestions added to a search
 	// that found nothing.
 	DidYouMeanTimeout time.Duration `env:"ALTUS_SEARCH_DIDYOUMEAN_TIMEOUT" envDefault:"100ms"`
+	// EnhanceBudget bounds the AI enhancement calls of one search
+	// (categories, query optimization, suggestions), run concurrently once
+	// its page is assembled and never past the search's own deadline: a
+	// capability that has not answered by then is reported skipped.
+	EnhanceBudget time.Duration `env:"ALTUS_ENHANCE_BUDGET" envDefault:"300ms"`
+	// SemanticBudget bounds the Embed call of a semantic search; past it
+	// the search ranks by full-text, expansion and stemmed variants.
+	SemanticBudget time.Duration `env:"ALTUS_SEARCH_SEMANTIC_BUDGET" envDefault:"1s"`
+	// SemanticWindow is how many rows each FULLTEXT index returns to a
+	// semantic search, in natural and in expansion mode: the candidates
+	// the embeddings re-rank.
+	SemanticWindow int `env:"ALTUS_SEARCH_SEMANTIC_WINDOW" envDefault:"100"`
+	// SemanticCandidates is how many candidates (best full-text ranks
+	// first) are embedded with the query in one Embed call.
+	SemanticCandidates int `env:"ALTUS_SEARCH_SEMANTIC_CANDIDATES" envDefault:"200"`
+	// FallbackCacheTTL is how long a page is cached when one of its AI
+	// enhancements came from a fallback or was skipped.
+	FallbackCacheTTL time.Duration `env:"ALTUS_SEARCH_FALLBACK_CACHE_TTL" envDefault:"5s"`
 	// EventQueue bounds the search events waiting to be written; beyond it
 	// events are dropped (counted in altus4_search_events_total).
 	EventQueue int `env:"ALTUS_SEARCH_EVENT_QUEUE" envDefault:"10000"`
@@ -98,6 +116,21 @@ func (c *Config) Check(p *shared.Problems) {
 	if c.DidYouMeanTimeout < time.Millisecond || c.DidYouMeanTimeout > 10*time.Second {
 		p.Addf("ALTUS_SEARCH_DIDYOUMEAN_TIMEOUT must be between 1ms and 10s (e.g. 100ms); got %s", c.DidYouMeanTimeout)
 	}
+	if c.EnhanceBudget < 10*time.Millisecond || c.EnhanceBudget > 10*time.Second {
+		p.Addf("ALTUS_ENHANCE_BUDGET must be between 10ms and 10s (e.g. 300ms); got %s", c.EnhanceBudget)
+	}
+	if c.SemanticBudget < 10*time.Millisecond || c.SemanticBudget > 30*time.Second {
+		p.Addf("ALTUS_SEARCH_SEMANTIC_BUDGET must be between 10ms and 30s (e.g. 1s); got %s", c.SemanticBudget)
+	}
+	if c.SemanticWindow < 10 || c.SemanticWindow > c.MaxWindow {
+		p.Addf("ALTUS_SEARCH_SEMANTIC_WINDOW must be between 10 and ALTUS_SEARCH_MAX_WINDOW (%d); got %d", c.MaxWindow, c.SemanticWindow)
+	}
+	if c.SemanticCandidates < 1 || c.SemanticCandidates > 255 {
+		p.Addf("ALTUS_SEARCH_SEMANTIC_CANDIDATES must be between 1 and 255 (one Embed call takes 256 texts with the query); got %d", c.SemanticCandidates)
+	}
+	if c.FallbackCacheTTL < time.Second || c.FallbackCacheTTL > c.CacheTTL {
+		p.Addf("ALTUS_SEARCH_FALLBACK_CACHE_TTL must be between 1s and ALTUS_SEARCH_CACHE_TTL (%s); got %s", c.CacheTTL, c.FallbackCacheTTL)
+	}
 	if c.EventQueue < 1 {
 		p.Addf("ALTUS_SEARCH_EVENT_QUEUE must be positive; got %d", c.EventQueue)
 	}
@@ -106,6 +139,7 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	for _, s := range []struct{ name, addr string }{
 		{"ALTUS_DBROUTER_ADDR", c.Services.DBRouter}, {"ALTUS_CACHE_ADDR", c.Services.Cache}, {"ALTUS_ACCOUNT_ADDR", c.Services.Account},
+		{"ALTUS_ENHANCE_ADDR", c.Services.Enhance},
 	} {
 		if s.addr == "" {
 			p.Addf("%s must not be empty", s.name)

@@ -81,6 +81,7 @@ func sourceFromProto(s *dbrouterv1.SourceDescription) search.Source {
 	out := search.Source{
 		ID: s.GetId(), Name: s.GetName(), Database: s.GetDatabase(), Version: int(s.GetVersion()),
 		Fingerprint: s.GetSchemaFingerprint(), ErrorCode: s.GetErrorCode(), ErrorMessage: s.GetErrorMessage(),
+		AIEgress: s.GetAiEgress(), AIColumns: s.GetAiColumns(),
 		Server: search.ServerInfo{
 			Version: srv.GetVersion(), Flavor: srv.GetFlavor(),
 			InnoDBMinTokenSize: int(srv.GetInnodbMinTokenSize()), InnoDBMaxTokenSize: int(srv.GetInnodbMaxTokenSize()),

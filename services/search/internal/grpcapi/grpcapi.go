@@ -104,6 +104,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
 		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
 		IncludeAnalytics: req.GetIncludeAnalytics(), MaxValueChars: int(req.GetMaxValueChars()), NoCache: noCache(ctx), Render: render,
+		SemanticRatio: req.SemanticRatio,
 	})
 	if err != nil {
 		return nil, mapErr(err)

@@ -437,8 +437,14 @@ func TestTheRESTEdgeGetsPagesPreRenderedFreshAndFromTheCache(t *testing.T) {
 		}
 	}
 
-	// With analytics, the caller's trends are rendered into the page.
-	withTrends, err := h.client.Search(rest, &searchv1.SearchRequest{Query: "pool", Limit: 2, IncludeAnalytics: true})
+	// With analytics (a page of its own: it holds the query's
+	// optimizations), the caller's trends are rendered into the cached page.
+	analytics := &searchv1.SearchRequest{Query: "pool", Limit: 2, IncludeAnalytics: true}
+	if _, err := h.client.Search(rest, analytics); err != nil {
+		t.Fatal(err)
+	}
+	<-cache.stored
+	withTrends, err := h.client.Search(rest, analytics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,6 +452,14 @@ func TestTheRESTEdgeGetsPagesPreRenderedFreshAndFromTheCache(t *testing.T) {
 	if trends, _ := got["trends"].([]any); len(trends) != events.TrendDays+events.TrendWeeks || !withTrends.GetCached() {
 		t.Errorf("trends of a cached page for the edge: %v (cached %v)", got["trends"], withTrends.GetCached())
 	}
+	typedTrends, err := h.client.Search(ctx, analytics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !typedTrends.GetCached() {
+		t.Fatal("the typed analytics page did not come from the cache")
+	}
+	want = pageJSON(t, typedTrends)
 	delete(got, "trends")
 	delete(want, "trends")
 	if diff := cmp.Diff(want, got); diff != "" {

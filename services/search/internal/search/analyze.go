@@ -57,7 +57,7 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	var recs []string
 	if mode == ModeSemantic {
 		mode = ModeNatural
-		recs = append(recs, "Semantic search is not available yet: the query is analysed as a natural language full-text search.")
+		recs = append(recs, "Semantic search re-ranks the natural language and query expansion candidates of every index by embeddings: the statements analysed are its natural language part.")
 	}
 	sources, err := s.o.Sources.Describe(ctx, nreq.Databases)
 	if err != nil {

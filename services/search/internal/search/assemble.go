@@ -75,7 +75,7 @@ func collect(p *prepared, runs []*run, tables []*tableState, req Request, single
 		var firstErr PlanResult
 		for pi, pr := range r.resp.Plans {
 			ti := r.planTarget[pi]
-			if ti == explainPlan {
+			if ti == explainPlan || ti == auxPlan {
 				continue
 			}
 			if pr.ErrorCode != "" {

@@ -6,12 +6,13 @@ import (
 	"encoding/hex"
 	"hash"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // cacheKeyVersion changes whenever the encoding below or the shape of the
 // cached response changes, so that old entries are never read.
-const cacheKeyVersion = "search-cache-v4"
+const cacheKeyVersion = "search-cache-v5"
 
 // VersionKey is the cache version counter of a user's sources: dbrouter
 // moves it whenever one of the user's sources is created, updated, deleted
@@ -22,7 +23,9 @@ func VersionKey(userID string) string { return "sources:" + userID }
 // "search:" + hex(sha256(canonical encoding)). The encoding holds the user,
 // the requested source ids, tables and columns (sorted: their order does
 // not change the answer), the mode, the query with its whitespace
-// collapsed, the offset, the limit and the value length; every field is length-prefixed, so
+// collapsed, the offset, the limit, the value length, whether analytics
+// were asked (they add the query's optimizations to the page) and, in
+// semantic mode, the semantic ratio; every field is length-prefixed, so
 // no two different requests encode alike. It is built from the request
 // alone so that a hit needs no call to dbrouter; the versions of
 // VersionKey(user) make a stale entry unreachable.
@@ -38,12 +41,24 @@ func CacheKey(userID string, r Request) string {
 	writeInt(h, r.Offset)
 	writeInt(h, r.Limit)
 	writeInt(h, r.MaxValueChars)
+	writeBool(h, r.IncludeAnalytics)
+	if r.Mode == ModeSemantic {
+		writeString(h, strconv.FormatFloat(ratioOf(r), 'g', -1, 64))
+	}
 	return "search:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func writeString(h hash.Hash, s string) {
 	writeInt(h, len(s))
 	h.Write([]byte(s))
+}
+
+func writeBool(h hash.Hash, b bool) {
+	if b {
+		writeInt(h, 1)
+		return
+	}
+	writeInt(h, 0)
 }
 
 func writeInt(h hash.Hash, n int) {

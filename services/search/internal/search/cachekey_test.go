@@ -9,10 +9,17 @@ func TestCacheKeyEqualForEquivalentRequests(t *testing.T) {
 		{Query: "connection   pools", Databases: []string{"a", "b"}, Tables: []string{"t1", "t2"}, Columns: []string{"title"}, Mode: ModeNatural, Limit: 20},
 		{Query: "connection pools", Databases: []string{"b", "a"}, Tables: []string{"t2", "t1"}, Columns: []string{"title"}, Mode: ModeNatural, Limit: 20},
 		{Query: "connection pools", Databases: []string{"a", "b", "a"}, Tables: []string{"t1", "t2"}, Columns: []string{"title"}, Mode: ModeNatural, Limit: 20},
-		{Query: "connection pools", Databases: []string{"a", "b"}, Tables: []string{"t1", "t2"}, Columns: []string{"title"}, Mode: ModeNatural, Limit: 20, IncludeAnalytics: true},
+		{Query: "connection pools", Databases: []string{"a", "b"}, Tables: []string{"t1", "t2"}, Columns: []string{"title"}, Mode: ModeNatural, Limit: 20, SemanticRatio: ptr(0.7)},
 	}
 	want := CacheKey("u1", base)
+	semantic := base
+	semantic.Mode = ModeSemantic
+	same = append(same, semantic)
 	for i, r := range same {
+		if r.Mode == ModeSemantic {
+			want = CacheKey("u1", Request{Query: base.Query, Databases: base.Databases, Tables: base.Tables, Columns: base.Columns,
+				Mode: ModeSemantic, Limit: 20, SemanticRatio: ptr(DefaultSemanticRatio)})
+		}
 		if got := CacheKey("u1", r); got != want {
 			t.Errorf("equivalent request %d has another key", i)
 		}
@@ -31,6 +38,9 @@ func TestCacheKeyChangesWithEveryFieldAndTheUser(t *testing.T) {
 		"columns":        func(r *Request) { r.Columns = []string{"d"} },
 		"mode":           func(r *Request) { r.Mode = ModeBoolean },
 		"semantic":       func(r *Request) { r.Mode = ModeSemantic },
+		"semantic ratio": func(r *Request) { r.Mode, r.SemanticRatio = ModeSemantic, ptr(0.25) },
+		"ratio 0":        func(r *Request) { r.Mode, r.SemanticRatio = ModeSemantic, ptr(0.0) },
+		"analytics":      func(r *Request) { r.IncludeAnalytics = true },
 		"limit":          func(r *Request) { r.Limit = 21 },
 		"offset":         func(r *Request) { r.Offset = 20 },
 		"list boundary":  func(r *Request) { r.Databases, r.Tables = []string{"a", "t"}, nil },

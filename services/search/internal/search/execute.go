@@ -40,9 +40,11 @@ type run struct {
 	// countTable and fetchTable map each count and fetch to its table.
 	countTable []*tableState
 	fetchTable []*tableState
-	resp       ExecResponse
-	err        error
-	elapsed    time.Duration
+	// aux maps each plan marked auxPlan to its target.
+	aux     map[int]int
+	resp    ExecResponse
+	err     error
+	elapsed time.Duration
 }
 
 // tableState is what the search learns of one table of one source.

@@ -312,6 +312,8 @@ type fakeCache struct {
 	err      error
 	gets     int
 	sets     int
+	// ttls are the TTLs of every Set, in order.
+	ttls []time.Duration
 }
 
 func newFakeCache() *fakeCache {
@@ -339,6 +341,7 @@ func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sets++
+	c.ttls = append(c.ttls, ttl)
 	if c.err != nil {
 		return c.err
 	}

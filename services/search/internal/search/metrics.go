@@ -8,9 +8,10 @@ import (
 
 // Metric names.
 const (
-	MetricSearchDuration = "altus4_search_duration_seconds"
-	MetricCacheRequests  = "altus4_search_cache_requests_total"
-	MetricSourceResults  = "altus4_search_source_results_total"
+	MetricSearchDuration  = "altus4_search_duration_seconds"
+	MetricCacheRequests   = "altus4_search_cache_requests_total"
+	MetricSourceResults   = "altus4_search_source_results_total"
+	MetricEnhanceDuration = "altus4_search_enhance_duration_seconds"
 )
 
 // DurationBuckets are the scaling guide's search latency buckets, in seconds.
@@ -22,6 +23,7 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	cache    *prometheus.CounterVec
 	sources  *prometheus.CounterVec
+	enhance  *prometheus.HistogramVec
 }
 
 // NewMetrics registers the metrics on reg.
@@ -40,8 +42,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: MetricSourceResults,
 			Help: "Databases searched, by how they answered: ok, failed, timeout or skipped.",
 		}, []string{"status"}),
+		enhance: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricEnhanceDuration,
+			Help:    "Time spent on one AI enhancement of a search, by capability and how it answered: provider, fallback or skipped.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+		}, []string{"capability", "source"}),
 	}
-	reg.MustRegister(m.duration, m.cache, m.sources)
+	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance)
 	for _, r := range []string{"hit", "miss", "error"} {
 		m.cache.WithLabelValues(r)
 	}
@@ -77,4 +84,11 @@ func (m *Metrics) observeSearch(r *Response) {
 		count = "10+"
 	}
 	m.duration.WithLabelValues(r.Mode, count).Observe(r.ExecutionTime.Seconds())
+}
+
+// observeEnhance records how long an enhancement took and how it answered.
+func (m *Metrics) observeEnhance(capability string, e Enhancement) {
+	if m != nil {
+		m.enhance.WithLabelValues(capability, e.Source).Observe(e.Elapsed.Seconds())
+	}
 }

@@ -110,11 +110,37 @@ type Options struct {
 	SuggestTimeout time.Duration
 	// DidYouMeanTimeout bounds the spelling suggestions of an empty search (default 100ms).
 	DidYouMeanTimeout time.Duration
+	// Enhance configures the AI enhancements of searches.
+	Enhance EnhanceOptions
 	// Metrics receives the search metrics; nil records none.
 	Metrics *Metrics
 	Log     *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+}
+
+// EnhanceOptions configure the AI enhancements of searches.
+type EnhanceOptions struct {
+	// Enhancer reaches the enhance service (semantic ranking, categories,
+	// query optimization, suggestions); nil searches without AI.
+	Enhancer Enhancer
+	// Budget bounds the enhancement calls of one search, run concurrently
+	// after its page is assembled (default 300ms; never past the search's
+	// own deadline).
+	Budget time.Duration
+	// EmbedBudget bounds the Embed call of a semantic search (default 1s).
+	EmbedBudget time.Duration
+	// SemanticWindow is how many rows each index returns to a semantic
+	// search in each of its modes (default 100, at most MaxWindow).
+	SemanticWindow int
+	// SemanticCandidates is how many candidates of a semantic search are
+	// embedded (default 200, at most MaxEmbedTexts-1).
+	SemanticCandidates int
+	// FallbackCacheTTL is how long a page is cached when one of its
+	// enhancements came from a fallback or was skipped (default 5s, at
+	// most CacheTTL), so that provider-backed answers return soon after
+	// the provider does.
+	FallbackCacheTTL time.Duration
 }
 
 // Service answers searches.
@@ -149,6 +175,25 @@ func New(o Options) *Service {
 	if o.DidYouMeanTimeout <= 0 {
 		o.DidYouMeanTimeout = 100 * time.Millisecond
 	}
+	e := &o.Enhance
+	if e.Budget <= 0 {
+		e.Budget = DefaultEnhanceBudget
+	}
+	if e.EmbedBudget <= 0 {
+		e.EmbedBudget = DefaultEmbedBudget
+	}
+	if e.SemanticWindow <= 0 {
+		e.SemanticWindow = DefaultSemanticWindow
+	}
+	e.SemanticWindow = min(e.SemanticWindow, o.MaxWindow)
+	if e.SemanticCandidates <= 0 {
+		e.SemanticCandidates = DefaultSemanticCandidates
+	}
+	e.SemanticCandidates = min(e.SemanticCandidates, MaxEmbedTexts-1)
+	if e.FallbackCacheTTL <= 0 {
+		e.FallbackCacheTTL = DefaultFallbackCacheTTL
+	}
+	e.FallbackCacheTTL = min(e.FallbackCacheTTL, o.CacheTTL)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -193,7 +238,11 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		}
 	}
 	if cacheable && versions != nil {
-		s.cacheSet(ctx, key, versions, resp)
+		ttl := s.o.CacheTTL
+		if degraded(resp.Enhancements) {
+			ttl = s.o.Enhance.FallbackCacheTTL
+		}
+		s.cacheSet(ctx, key, versions, resp, ttl)
 	}
 	s.addAnalytics(ctx, p, req, resp)
 	s.finish(p, req, resp)
@@ -268,7 +317,7 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 // request's path), bounded by CacheTimeout, keeping the request's trace but
 // not its cancellation. The page is copied first: the caller goes on
 // adding the trends, which are never cached.
-func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response) {
+func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response, ttl time.Duration) {
 	page := *resp
 	page.Trends = nil
 	bctx := context.WithoutCancel(ctx)
@@ -280,7 +329,7 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 		}
 		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
 		defer cancel()
-		if err := s.o.Cache.Set(cctx, key, versions, value, s.o.CacheTTL); err != nil {
+		if err := s.o.Cache.Set(cctx, key, versions, value, ttl); err != nil {
 			s.log.DebugContext(cctx, "search page not cached", "error", err)
 		}
 	})
@@ -290,11 +339,6 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 // (a partial page is not worth keeping).
 func (s *Service) search(ctx context.Context, p identity.Principal, req Request, versions []int64) (*Response, bool, error) {
 	resp := &Response{Limit: req.Limit, Page: req.Offset/req.Limit + 1, Mode: req.Mode}
-	if req.Mode == ModeSemantic {
-		resp.Mode = ModeNatural
-		resp.Notices = append(resp.Notices, Notice{Code: NoticeSemanticUnavailable,
-			Message: "Semantic search is not available yet: the query ran as a natural language full-text search."})
-	}
 	sources, err := s.describe(ctx, p.UserID, req.Databases, versions)
 	if err != nil {
 		return nil, false, err
@@ -316,23 +360,41 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 		}
 		return resp, !anyFailed(resp.Sources), nil
 	}
-	single := prep.singleIndexNatural()
-	if err := s.checkWindow(prep, req, single); err != nil {
-		return nil, false, err
+	// The query's rewrites serve the semantic fallback and the analytics;
+	// asked now, they are ready by the time either needs them.
+	var opt *optimizeCall
+	if req.Mode == ModeSemantic || req.IncludeAnalytics {
+		opt = s.startOptimize(ctx, req.Query, prep, s.o.Enhance.Budget)
 	}
-	ex, err := s.execute(ctx, prep, req, single, false)
-	if err != nil {
-		return nil, false, err
+	var partial bool
+	if req.Mode == ModeSemantic {
+		if partial, err = s.semantic(ctx, prep, req, resp, opt); err != nil {
+			return nil, false, err
+		}
+	} else {
+		single := prep.singleIndexNatural()
+		if err := s.checkWindow(prep, req, single); err != nil {
+			return nil, false, err
+		}
+		ex, err := s.execute(ctx, prep, req, single, false)
+		if err != nil {
+			return nil, false, err
+		}
+		ex.outcome.finish(ex.page, resp)
+		partial = ex.outcome.partial
 	}
-	ex.outcome.finish(ex.page, resp)
+	var didYouMean func() []Suggestion
 	if len(resp.Results) == 0 && resp.TotalCount == 0 {
 		resp.QueryOptimization = append(resp.QueryOptimization, Optimization{Type: "query", Impact: "medium",
 			Description: "No rows matched. Try other or fewer words, a prefix (data*) in boolean mode, or check the spelling."})
-		dctx, cancel := context.WithTimeout(ctx, s.o.DidYouMeanTimeout)
-		resp.Suggestions = s.didYouMean(dctx, p, prep, req.Query)
-		cancel()
+		didYouMean = func() []Suggestion {
+			dctx, cancel := context.WithTimeout(ctx, s.o.DidYouMeanTimeout)
+			defer cancel()
+			return s.didYouMean(dctx, p, prep, req.Query)
+		}
 	}
-	return resp, !anyFailed(resp.Sources) && !ex.outcome.partial, nil
+	s.enhance(ctx, prep, req, resp, opt, didYouMean)
+	return resp, !anyFailed(resp.Sources) && !partial, nil
 }
 
 // execution is a search's calls and what came of them.

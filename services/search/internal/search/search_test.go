@@ -474,8 +474,8 @@ func TestNoticesExplainHowTheQueryWasUnderstood(t *testing.T) {
 		wantMode    string
 	}{
 		{name: "no databases", req: Request{Query: "pools"}, wantNotices: []string{NoticeNoDatabases}, wantMode: ModeNatural},
-		{name: "semantic answers as natural", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "pools", Mode: ModeSemantic},
-			wantNotices: []string{NoticeSemanticUnavailable}, wantResults: true, wantMode: ModeNatural},
+		{name: "semantic without the enhance service ranks by full text and says so", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "pools", Mode: ModeSemantic},
+			wantNotices: []string{NoticeSemanticUnavailable}, wantResults: true, wantMode: ModeSemantic},
 		{name: "stopwords and short words are named", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "the db pools"},
 			wantNotices: []string{NoticeTermsIgnored}, wantTerms: []string{"the", "db"}, wantResults: true, wantMode: ModeNatural},
 		{name: "nothing searchable answers empty with a reason", sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}, req: Request{Query: "the a of"},

@@ -20,6 +20,9 @@ const (
 	NoticeSemanticUnavailable = "SEMANTIC_UNAVAILABLE"
 	NoticeNoDatabases         = "NO_DATABASES"
 	NoticeQueryRepaired       = "QUERY_REPAIRED"
+	// NoticeSemanticWindow says the semantic ranking covered only the
+	// over-fetched full-text candidates, not every match.
+	NoticeSemanticWindow = "SEMANTIC_WINDOW"
 )
 
 // Source statuses.
@@ -57,11 +60,15 @@ type Request struct {
 	// Render asks for the page pre-rendered (Response.Rendered) by the
 	// Codec, for an edge that passes it through instead of converting it.
 	Render bool
+	// SemanticRatio is the weight of the embedding ranking against the
+	// full-text one in semantic mode, 0..1 (nil: DefaultSemanticRatio).
+	SemanticRatio *float64
 }
 
 // Response is one page of fused results.
 type Response struct {
 	Results           []Result
+	Categories        []Category
 	Suggestions       []Suggestion
 	Trends            []Trend
 	QueryOptimization []Optimization
@@ -75,7 +82,9 @@ type Response struct {
 	// Mode is the mode actually used.
 	Mode    string
 	Notices []Notice
-	Cached  bool
+	// Enhancements say how each AI capability answered for this page.
+	Enhancements []Enhancement
+	Cached       bool
 	// Message is the page as the result cache stored it, when it came from
 	// there: an adapter's own message type, opaque here. Adapters send it
 	// (with Cached, ExecutionTime and Trends brought up to date) instead of
@@ -147,6 +156,38 @@ type Notice struct {
 	Terms   []string
 }
 
+// Category is a group of the page's results, with the mean confidence of
+// its members.
+type Category struct {
+	Name       string
+	Count      int
+	Confidence float64
+}
+
+// Enhancement sources.
+const (
+	EnhancedByProvider = "provider"
+	EnhancedByFallback = "fallback"
+	EnhancementSkipped = "skipped"
+)
+
+// Enhancement capabilities.
+const (
+	CapabilityCategories        = "categories"
+	CapabilitySemantic          = "semantic"
+	CapabilityQueryOptimization = "query_optimization"
+	CapabilitySuggestions       = "suggestions"
+)
+
+// Enhancement says how one AI capability answered for a search.
+type Enhancement struct {
+	Capability string
+	// Source is EnhancedByProvider, EnhancedByFallback or EnhancementSkipped.
+	Source  string
+	Reason  string
+	Elapsed time.Duration
+}
+
 // Suggestion is a proposed query.
 type Suggestion struct {
 	Text  string
@@ -179,6 +220,11 @@ type Source struct {
 	Fingerprint string
 	Server      ServerInfo
 	Tables      []Table
+	// AIEgress is what of the source's rows may reach the AI provider:
+	// EgressFullText ("" reads as it), EgressListed or EgressNone.
+	AIEgress string
+	// AIColumns are the "table.column" names allowed with EgressListed.
+	AIColumns []string
 	// ErrorCode and ErrorMessage are set when the source could not be described.
 	ErrorCode    string
 	ErrorMessage string

@@ -65,6 +65,7 @@ func normalize(r Request) (Request, error) {
 	mode, ok := normalizeMode(r.Mode)
 	c.Check(ok, "searchMode", codeInvalid, "searchMode must be natural, boolean, expansion or semantic; got %q.", r.Mode)
 	r.Mode = mode
+	checkSemanticRatio(&c, r)
 	r.Databases = cleanList(&c, "databases", r.Databases)
 	r.Tables = cleanList(&c, "tables", r.Tables)
 	r.Columns = cleanList(&c, "columns", r.Columns)

@@ -217,6 +217,12 @@ func ResponseToProto(r *search.Response) *searchv1.SearchResponse {
 	for _, n := range r.Notices {
 		m.Notices = append(m.Notices, &searchv1.Notice{Code: n.Code, Message: n.Message, Terms: n.Terms})
 	}
+	for _, c := range r.Categories {
+		m.Categories = append(m.Categories, &searchv1.Category{Name: c.Name, Count: clamp32(c.Count), Confidence: c.Confidence})
+	}
+	for _, e := range r.Enhancements {
+		m.Enhancements = append(m.Enhancements, &searchv1.Enhancement{Capability: e.Capability, Source: e.Source, Reason: e.Reason, ElapsedMs: MillisFloat(e.Elapsed)})
+	}
 	return m
 }
 
@@ -304,6 +310,13 @@ func ResponseFromProto(m *searchv1.SearchResponse) *search.Response {
 	}
 	for _, n := range m.GetNotices() {
 		r.Notices = append(r.Notices, search.Notice{Code: n.GetCode(), Message: n.GetMessage(), Terms: n.GetTerms()})
+	}
+	for _, c := range m.GetCategories() {
+		r.Categories = append(r.Categories, search.Category{Name: c.GetName(), Count: int(c.GetCount()), Confidence: c.GetConfidence()})
+	}
+	for _, e := range m.GetEnhancements() {
+		r.Enhancements = append(r.Enhancements, search.Enhancement{Capability: e.GetCapability(), Source: e.GetSource(), Reason: e.GetReason(),
+			Elapsed: time.Duration(e.GetElapsedMs() * float64(time.Millisecond))})
 	}
 	return r
 }

@@ -22,8 +22,13 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 		Results: []search.Result{{
 			ID: "s1:t:1", Table: "t", Database: "s1", RelevanceScore: 0.75, MatchedColumns: []string{"body"},
 			Data:    []search.Field{{Name: "big", Value: "18446744073709551615"}, {Name: "body", Value: "text"}, {Name: "id", Value: int64(1)}, {Name: "note", Value: nil}},
-			Snippet: "…text…", Categories: []string{}, Highlights: []search.Highlight{{Column: "body", Fragments: []string{"<mark>text</mark>"}}},
+			Snippet: "…text…", Categories: []string{"databases"}, Highlights: []search.Highlight{{Column: "body", Fragments: []string{"<mark>text</mark>"}}},
 		}},
+		Categories: []search.Category{{Name: "databases", Count: 1, Confidence: 0.75}},
+		Enhancements: []search.Enhancement{
+			{Capability: search.CapabilityCategories, Source: search.EnhancedByProvider, Elapsed: 2500 * time.Microsecond},
+			{Capability: search.CapabilitySemantic, Source: search.EnhancedByFallback, Reason: "circuit_open", Elapsed: time.Millisecond},
+		},
 		Suggestions:       []search.Suggestion{{Text: "texts", Score: 0.5, Type: search.SuggestSpelling}},
 		QueryOptimization: []search.Optimization{{Type: "query", Description: "d", Impact: "medium"}},
 		TotalCount:        42, TotalEstimated: true, ExecutionTime: 12 * time.Millisecond, Page: 3, Limit: 20,
@@ -46,7 +51,7 @@ func TestCodecRoundTripsAPage(t *testing.T) {
 	if string(out.Rendered) != string(rendered) {
 		t.Errorf("the stored rendering differs from the page's:\n%s\n%s", out.Rendered, rendered)
 	}
-	if out.NumResults() != 1 || out.TotalCount != 42 || out.Mode != search.ModeBoolean || len(out.Sources) != 2 {
+	if out.NumResults() != 1 || out.TotalCount != 42 || out.Mode != search.ModeBoolean || len(out.Sources) != 2 || len(out.Enhancements) != 2 {
 		t.Errorf("decoded summary: %+v", out)
 	}
 	out.Cached, out.ExecutionTime = true, 3*time.Millisecond
