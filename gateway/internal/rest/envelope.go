@@ -111,13 +111,15 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	}
 	if sr, ok := env.data.(*searchv1.SearchResponse); ok && len(sr.GetRenderedJson()) > 0 {
 		// A page the search service rendered (restjson, the same options):
-		// written once, with the two per-request fields in front.
+		// written once, with the per-request fields in front.
 		rendered := sr.GetRenderedJson()
-		b := make([]byte, 0, len(rendered)+len(meta)+96)
+		b := make([]byte, 0, len(rendered)+len(meta)+160)
 		b = append(b, `{"success":true,"data":{"cached":`...)
 		b = strconv.AppendBool(b, sr.GetCached())
 		b = append(b, `,"executionTime":`...)
 		b = strconv.AppendInt(b, int64(sr.GetExecutionTime()), 10)
+		b = append(b, `,"searchId":`...)
+		b = strconv.AppendQuote(b, sr.GetSearchId())
 		if len(rendered) > 2 {
 			b = append(b, ',')
 		}

@@ -114,7 +114,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 			rendered, err = wire.RenderedWithTrends(rendered, resp.Trends)
 		}
 		if err == nil {
-			return &searchv1.SearchResponse{RenderedJson: rendered, Cached: resp.Cached, ExecutionTime: wire.Millis(resp.ExecutionTime)}, nil
+			return &searchv1.SearchResponse{RenderedJson: rendered, Cached: resp.Cached, ExecutionTime: wire.Millis(resp.ExecutionTime), SearchId: resp.SearchID}, nil
 		}
 	}
 	if m := wire.CachedToProto(resp); m != nil {
