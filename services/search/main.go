@@ -16,18 +16,22 @@ import (
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
+	enhancev1 "github.com/altus4/altus/pkg/gen/altus/enhance/v1"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/process"
 	"github.com/altus4/altus/pkg/telemetry"
+	"github.com/altus4/altus/services/search/internal/analytics"
 	"github.com/altus4/altus/services/search/internal/cacheclient"
 	"github.com/altus4/altus/services/search/internal/config"
 	"github.com/altus4/altus/services/search/internal/dbrouterclient"
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
+	"github.com/altus4/altus/services/search/internal/insightsclient"
 	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/usersclient"
 	"github.com/altus4/altus/services/search/internal/wire"
 )
 
@@ -78,6 +82,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	p.App.AddCloser("cache client", func(context.Context) error { return cacheConn.Close() })
 
+	enhanceConn, err := grpcx.Dial(cfg.Services.Enhance)
+	if err != nil {
+		return fmt.Errorf("enhance client: %w", err)
+	}
+	p.App.AddCloser("enhance client (insights)", func(context.Context) error { return enhanceConn.Close() })
+	reports := analytics.New(analytics.Options{
+		Store: store, Pending: recorder, Log: p.Log,
+		Insights: insightsclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
+		Users:    usersclient.New(accountv1.NewAccountServiceClient(accountConn)),
+	})
+
 	svc := search.New(search.Options{
 		Sources:           dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
 		Cache:             cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
@@ -104,7 +119,8 @@ func run(ctx context.Context, args []string) error {
 		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
 		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
 	})
-	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc))
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports))
+	searchv1.RegisterAnalyticsServiceServer(srv, grpcapi.NewAnalytics(reports))
 	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
 		return err
 	}

@@ -24,11 +24,11 @@ import (
 var (
 	// ErrNotAdmin: a system-wide report asked for by a caller without the
 	// admin role.
-	ErrNotAdmin = errors.New("analytics: the admin role is required")
+	ErrNotAdmin = errors.New("This report is for administrators.")
 	// ErrSearchNotFound: a click on a search that is not the caller's.
-	ErrSearchNotFound = errors.New("analytics: search not found")
+	ErrSearchNotFound = errors.New("No search of yours has this searchId.")
 	// ErrUnavailable: the event store is not configured.
-	ErrUnavailable = errors.New("analytics: unavailable")
+	ErrUnavailable = errors.New("Analytics are not available right now.")
 )
 
 // Store reads the recorded events; *events.Store is one.
