@@ -8,11 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/altus4/altus/pkg/config"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
@@ -131,6 +133,10 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 		data, err = typedSearchPage(sr)
 	} else {
 		data, err = m.JSONPb.Marshal(env.data)
+		if md := descriptorOf(env.data); md != nil && err == nil {
+			// The REST API's numbers are JSON numbers, 64-bit ones too.
+			data, err = restjson.Int64sAsNumbersOf(md, data)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -139,6 +145,22 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	b = append(b, `{"success":true,"data":`...)
 	b = append(b, data...)
 	return appendMeta(b, meta), nil
+}
+
+// descriptorOf returns the message type of data, a message or a list of
+// messages (a response_body field), or nil.
+func descriptorOf(data any) protoreflect.MessageDescriptor {
+	if m, ok := data.(proto.Message); ok {
+		return m.ProtoReflect().Descriptor()
+	}
+	t := reflect.TypeOf(data)
+	if t == nil || t.Kind() != reflect.Slice {
+		return nil
+	}
+	if m, ok := reflect.Zero(t.Elem()).Interface().(proto.Message); ok {
+		return m.ProtoReflect().Descriptor()
+	}
+	return nil
 }
 
 func appendMeta(b, meta []byte) []byte {
