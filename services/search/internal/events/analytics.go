@@ -24,7 +24,22 @@ type Range struct {
 	Start, End time.Time
 }
 
-func (r Range) args() []any { return []any{r.Start.UTC(), r.End.UTC()} }
+func (r Range) args() []any { return []any{dbTime(r.Start), dbTime(r.End)} }
+
+// dbTime returns t in UTC rounded up to the millisecond, the precision of
+// created_at. With a parameter of finer precision MariaDB gives up the
+// range on created_at and reads a whole index (EXPLAIN type "index"):
+// over 100,000 events the admin user-activity statement went from 6 ms to
+// 890 ms. Rounding up keeps both ends exact: created_at >= start and
+// created_at < end select the same rows.
+func dbTime(t time.Time) time.Time {
+	t = t.UTC()
+	ms := t.Truncate(time.Millisecond)
+	if ms.Before(t) {
+		ms = ms.Add(time.Millisecond)
+	}
+	return ms
+}
 
 // Every statement of the analytics reports. Each is listed in Statements
 // with the index it must read through, so that one test EXPLAINs them all.
@@ -111,14 +126,14 @@ type Statement struct {
 // Statements returns every statement the analytics reports run, by name.
 func Statements() map[string]Statement {
 	ur := func(extra ...any) func(string, Range) []any {
-		return func(u string, r Range) []any { return append([]any{u, r.Start.UTC(), r.End.UTC()}, extra...) }
+		return func(u string, r Range) []any { return append([]any{u, dbTime(r.Start), dbTime(r.End)}, extra...) }
 	}
 	sr := func(extra ...any) func(string, Range) []any {
 		return func(_ string, r Range) []any { return append(r.args(), extra...) }
 	}
 	cj := func(extra ...any) func(string, Range) []any {
 		return func(u string, r Range) []any {
-			return append([]any{u, r.Start.UTC(), r.Start.UTC(), r.End.UTC()}, extra...)
+			return append([]any{u, dbTime(r.Start), dbTime(r.Start), dbTime(r.End)}, extra...)
 		}
 	}
 	return map[string]Statement{
@@ -157,7 +172,7 @@ type Summary struct {
 // UserSummary sums up the user's searches in r.
 func (s *Store) UserSummary(ctx context.Context, user string, r Range) (Summary, error) {
 	var m Summary
-	err := s.db.QueryRowContext(ctx, userSummaryQuery, user, r.Start.UTC(), r.End.UTC()).
+	err := s.db.QueryRowContext(ctx, userSummaryQuery, user, dbTime(r.Start), dbTime(r.End)).
 		Scan(&m.Total, &m.AvgMillis, &m.AvgResults, &m.Zero, &m.Cached, &m.MaxMillis, &m.MinMillis)
 	if err != nil {
 		return Summary{}, fmt.Errorf("events: summary: %w", err)
@@ -173,7 +188,7 @@ func (s *Store) UserP95(ctx context.Context, user string, r Range, n int64) (int
 	}
 	rank := (95*n + 99) / 100 // ceil(0.95 n), >= 1
 	var ms int64
-	err := s.db.QueryRowContext(ctx, userP95Query, user, r.Start.UTC(), r.End.UTC(), rank-1).Scan(&ms)
+	err := s.db.QueryRowContext(ctx, userP95Query, user, dbTime(r.Start), dbTime(r.End), rank-1).Scan(&ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -196,7 +211,7 @@ type DayStats struct {
 // UserDays returns the user's searches per day of r, oldest first (days
 // without searches are left out).
 func (s *Store) UserDays(ctx context.Context, user string, r Range) ([]DayStats, error) {
-	return s.days(ctx, userDaysQuery, user, r.Start.UTC(), r.End.UTC())
+	return s.days(ctx, userDaysQuery, user, dbTime(r.Start), dbTime(r.End))
 }
 
 // SystemDays returns every user's searches per day of r, oldest first.
@@ -234,7 +249,7 @@ type ModeStats struct {
 
 // UserModes returns the user's searches in r per mode, most used first.
 func (s *Store) UserModes(ctx context.Context, user string, r Range) ([]ModeStats, error) {
-	rows, err := s.db.QueryContext(ctx, userModesQuery, user, r.Start.UTC(), r.End.UTC())
+	rows, err := s.db.QueryContext(ctx, userModesQuery, user, dbTime(r.Start), dbTime(r.End))
 	if err != nil {
 		return nil, fmt.Errorf("events: modes: %w", err)
 	}
@@ -265,7 +280,7 @@ type QueryStats struct {
 
 // UserPopular returns the user's query texts in r, most searched first.
 func (s *Store) UserPopular(ctx context.Context, user string, r Range, limit int) ([]QueryStats, error) {
-	rows, err := s.db.QueryContext(ctx, userPopularQuery, user, r.Start.UTC(), r.End.UTC(), limit)
+	rows, err := s.db.QueryContext(ctx, userPopularQuery, user, dbTime(r.Start), dbTime(r.End), limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: popular: %w", err)
 	}
@@ -296,7 +311,7 @@ type ZeroQuery struct {
 // UserZeroResults returns the user's query texts in r that found nothing,
 // most frequent first.
 func (s *Store) UserZeroResults(ctx context.Context, user string, r Range, limit int) ([]ZeroQuery, error) {
-	rows, err := s.db.QueryContext(ctx, userZeroQuery, user, r.Start.UTC(), r.End.UTC(), limit)
+	rows, err := s.db.QueryContext(ctx, userZeroQuery, user, dbTime(r.Start), dbTime(r.End), limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: zero results: %w", err)
 	}
@@ -325,13 +340,13 @@ func (s *Store) UserZeroResults(ctx context.Context, user string, r Range, limit
 // and how many there are in r.
 func (s *Store) UserHistory(ctx context.Context, user string, r Range, limit, offset int) ([]Event, int64, error) {
 	var total int64
-	if err := s.db.QueryRowContext(ctx, userCountQuery, user, r.Start.UTC(), r.End.UTC()).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, userCountQuery, user, dbTime(r.Start), dbTime(r.End)).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("events: history count: %w", err)
 	}
 	if total == 0 || int64(offset) >= total {
 		return nil, total, nil
 	}
-	rows, err := s.db.QueryContext(ctx, userPageQuery, user, r.Start.UTC(), r.End.UTC(), limit, offset)
+	rows, err := s.db.QueryContext(ctx, userPageQuery, user, dbTime(r.Start), dbTime(r.End), limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: history page: %w", err)
 	}
@@ -368,7 +383,7 @@ type PageShown struct {
 
 // UserImpressions returns the pages the user's searches in r showed.
 func (s *Store) UserImpressions(ctx context.Context, user string, r Range) ([]PageShown, error) {
-	rows, err := s.db.QueryContext(ctx, userImpressionsQuery, user, r.Start.UTC(), r.End.UTC())
+	rows, err := s.db.QueryContext(ctx, userImpressionsQuery, user, dbTime(r.Start), dbTime(r.End))
 	if err != nil {
 		return nil, fmt.Errorf("events: impressions: %w", err)
 	}
@@ -390,7 +405,7 @@ func (s *Store) UserImpressions(ctx context.Context, user string, r Range) ([]Pa
 // UserClicks returns, per position up to maxPosition, how many of the
 // user's searches in r had a click there, and how many searches had any.
 func (s *Store) UserClicks(ctx context.Context, user string, r Range, maxPosition int) (map[int]int64, int64, error) {
-	args := []any{user, r.Start.UTC(), r.Start.UTC(), r.End.UTC()}
+	args := []any{user, dbTime(r.Start), dbTime(r.Start), dbTime(r.End)}
 	rows, err := s.db.QueryContext(ctx, userClicksQuery, append(args, maxPosition)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: clicks: %w", err)
@@ -418,7 +433,7 @@ func (s *Store) UserClicks(ctx context.Context, user string, r Range, maxPositio
 // UserSourceTimings returns the source timings of the user's most recent
 // searches in r (at most MaxTimingRows searches).
 func (s *Store) UserSourceTimings(ctx context.Context, user string, r Range) ([][]SourceTiming, error) {
-	rows, err := s.db.QueryContext(ctx, userTimingsQuery, user, r.Start.UTC(), r.End.UTC(), MaxTimingRows)
+	rows, err := s.db.QueryContext(ctx, userTimingsQuery, user, dbTime(r.Start), dbTime(r.End), MaxTimingRows)
 	if err != nil {
 		return nil, fmt.Errorf("events: source timings: %w", err)
 	}
