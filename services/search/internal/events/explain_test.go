@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -113,12 +114,12 @@ func TestEveryAnalyticsStatementReadsThroughItsIndexOver100kEvents(t *testing.T)
 					if (r.Type == "ALL" || r.Type == "index") && !strings.HasPrefix(r.Table, "<") {
 						t.Errorf("full scan (type %s) of %s", r.Type, r.Table)
 					}
-					if r.Key == st.Index {
+					if slices.Contains(st.Indexes, r.Key) {
 						used = true
 					}
 				}
 				if !used {
-					t.Errorf("index %s not used", st.Index)
+					t.Errorf("none of the indexes %v used", st.Indexes)
 				}
 				t.Logf("EXPLAIN %s/%s: %s", name, rname, strings.Join(summary, " | "))
 			})

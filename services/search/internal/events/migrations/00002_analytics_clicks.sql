@@ -3,11 +3,14 @@
 -- the page a search returned, so that the positions it showed
 -- (result_offset+1 .. result_offset+result_count) can be counted as
 -- impressions. source_timings holds each source searched as
--- {"id","ms","failed"}. idx_search_analytics_created_cover serves the
--- system-wide (admin) reports by range of created_at without reading rows.
+-- {"id","ms","failed"}. The two covering indexes let the reports aggregate
+-- without reading rows: idx_search_analytics_user_cover serves one user's
+-- range of created_at, idx_search_analytics_created_cover the system-wide
+-- (admin) reports by range of created_at.
 ALTER TABLE search_analytics
     ADD COLUMN result_offset  INT  NOT NULL DEFAULT 0 AFTER result_count,
     ADD COLUMN source_timings JSON NULL,
+    ADD KEY idx_search_analytics_user_cover (user_id, created_at, execution_time_ms, total_count, result_count, result_offset, cached, search_mode),
     ADD KEY idx_search_analytics_created_cover (created_at, user_id, execution_time_ms, total_count, result_count);
 
 -- search_clicks records the results users opened. A click names the
@@ -30,5 +33,6 @@ CREATE TABLE IF NOT EXISTS search_clicks (
 DROP TABLE IF EXISTS search_clicks;
 ALTER TABLE search_analytics
     DROP KEY idx_search_analytics_created_cover,
+    DROP KEY idx_search_analytics_user_cover,
     DROP COLUMN source_timings,
     DROP COLUMN result_offset;
