@@ -150,11 +150,16 @@ func (s *Service) trend(ctx context.Context, user string, w Window) (Trend, erro
 	if err != nil {
 		return Trend{}, err
 	}
-	t := Trend{Period: w.Period, TopQueries: []string{}, Volume: sum.Total, AvgMillis: sum.AvgMillis}
-	for _, q := range top {
+	return trendOf(w, sum.Total, sum.AvgMillis, top), nil
+}
+
+// trendOf is the trend of a range from its totals and its most frequent queries.
+func trendOf(w Window, total int64, avg float64, popular []events.QueryStats) Trend {
+	t := Trend{Period: w.Period, TopQueries: []string{}, Volume: total, AvgMillis: avg}
+	for _, q := range popular[:min(len(popular), TopQueriesPerTrend)] {
 		t.TopQueries = append(t.TopQueries, q.Query)
 	}
-	return t, nil
+	return t
 }
 
 // DayPoint is one day of response times.
@@ -224,15 +229,20 @@ func (s *Service) summary(ctx context.Context, user string, rg events.Range) (Su
 }
 
 func (s *Service) performance(ctx context.Context, user string, w Window) (Performance, error) {
+	sum, err := s.summary(ctx, user, w.Range)
+	if err != nil {
+		return Performance{}, err
+	}
+	return s.performanceWith(ctx, user, w, sum)
+}
+
+// performanceWith completes the performance report of a range whose summary is known.
+func (s *Service) performanceWith(ctx context.Context, user string, w Window, sum Summary) (Performance, error) {
 	days, err := s.o.Store.UserDays(ctx, user, w.Range)
 	if err != nil {
 		return Performance{}, err
 	}
 	modes, err := s.o.Store.UserModes(ctx, user, w.Range)
-	if err != nil {
-		return Performance{}, err
-	}
-	sum, err := s.summary(ctx, user, w.Range)
 	if err != nil {
 		return Performance{}, err
 	}
@@ -308,29 +318,33 @@ type Dashboard struct {
 	TopQuery    string
 }
 
-// Dashboard answers trends, performance, popular queries and insights at once.
+// Dashboard answers trends, performance, popular queries and insights at
+// once, reading the range's summary and popular queries once for all four.
 func (s *Service) Dashboard(ctx context.Context, p identity.Principal, r RangeRequest) (Dashboard, error) {
 	w, err := s.window(r)
 	if err != nil {
 		return Dashboard{}, err
 	}
-	var d Dashboard
-	d.Period = w.Period
-	if d.Trend, err = s.trend(ctx, p.UserID, w); err != nil {
+	sum, err := s.summary(ctx, p.UserID, w.Range)
+	if err != nil {
 		return Dashboard{}, err
 	}
-	if d.Performance, err = s.performance(ctx, p.UserID, w); err != nil {
-		return Dashboard{}, err
-	}
+	d := Dashboard{Period: w.Period}
 	if d.Popular, err = s.o.Store.UserPopular(ctx, p.UserID, w.Range, DefaultLimit); err != nil {
 		return Dashboard{}, err
 	}
 	if len(d.Popular) > 0 {
 		d.TopQuery = d.Popular[0].Query
 	}
-	if d.Insights, err = s.insights(ctx, p.UserID, w); err != nil {
+	d.Trend = trendOf(w, sum.Total, sum.AvgMillis, d.Popular)
+	if d.Performance, err = s.performanceWith(ctx, p.UserID, w, sum); err != nil {
 		return Dashboard{}, err
 	}
+	in, err := s.insightsInputWith(ctx, p.UserID, w, sum, d.Popular[:min(len(d.Popular), InsightQueries)])
+	if err != nil {
+		return Dashboard{}, err
+	}
+	d.Insights = s.generate(ctx, in)
 	return d, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/services/search/internal/events"
 )
 
 // QueryStat is one frequent query with its count in the previous period.
@@ -80,40 +81,44 @@ func (s *Service) Insights(ctx context.Context, p identity.Principal, r RangeReq
 	return s.insights(ctx, p.UserID, w)
 }
 
-// InsightsInput computes what the insights of the caller's range are drawn from.
-func (s *Service) insightsInput(ctx context.Context, user string, w Window) (InsightsInput, error) {
+func (s *Service) insights(ctx context.Context, user string, w Window) (Insights, error) {
 	sum, err := s.summary(ctx, user, w.Range)
 	if err != nil {
-		return InsightsInput{}, err
-	}
-	prev, err := s.o.Store.UserSummary(ctx, user, w.Previous())
-	if err != nil {
-		return InsightsInput{}, err
+		return Insights{}, err
 	}
 	top, err := s.o.Store.UserPopular(ctx, user, w.Range, InsightQueries)
+	if err != nil {
+		return Insights{}, err
+	}
+	in, err := s.insightsInputWith(ctx, user, w, sum, top)
+	if err != nil {
+		return Insights{}, err
+	}
+	return s.generate(ctx, in), nil
+}
+
+// insightsInputWith computes what the insights of the caller's range are
+// drawn from, given its summary and most frequent queries.
+func (s *Service) insightsInputWith(ctx context.Context, user string, w Window, sum Summary, top []events.QueryStats) (InsightsInput, error) {
+	prev, err := s.o.Store.UserSummary(ctx, user, w.Previous())
 	if err != nil {
 		return InsightsInput{}, err
 	}
 	in := InsightsInput{Period: w.Period, Total: sum.Total, PreviousTotal: prev.Total, AvgMillis: sum.AvgMillis,
 		ZeroResults: sum.ZeroResults, CacheHitRatio: sum.CacheHitRatio, Queries: []QueryStat{}, Sources: []SourceStat{}}
+	counts := map[string]int64{}
 	if len(top) > 0 && prev.Total > 0 {
 		before, err := s.o.Store.UserPopular(ctx, user, w.Previous(), previousLookup)
 		if err != nil {
 			return InsightsInput{}, err
 		}
-		counts := make(map[string]int64, len(before))
 		for _, q := range before {
 			counts[q.Query] = q.Count
 		}
-		for _, q := range top {
-			in.Queries = append(in.Queries, QueryStat{Query: q.Query, Count: q.Count, PreviousCount: counts[q.Query],
-				AvgMillis: q.AvgMillis, AvgResults: q.AvgResults, ZeroResults: q.Zero})
-		}
-	} else {
-		for _, q := range top {
-			in.Queries = append(in.Queries, QueryStat{Query: q.Query, Count: q.Count,
-				AvgMillis: q.AvgMillis, AvgResults: q.AvgResults, ZeroResults: q.Zero})
-		}
+	}
+	for _, q := range top {
+		in.Queries = append(in.Queries, QueryStat{Query: q.Query, Count: q.Count, PreviousCount: counts[q.Query],
+			AvgMillis: q.AvgMillis, AvgResults: q.AvgResults, ZeroResults: q.Zero})
 	}
 	timings, err := s.o.Store.UserSourceTimings(ctx, user, w.Range)
 	if err != nil {
@@ -128,24 +133,22 @@ func (s *Service) insightsInput(ctx context.Context, user string, w Window) (Ins
 	return in, nil
 }
 
-func (s *Service) insights(ctx context.Context, user string, w Window) (Insights, error) {
-	in, err := s.insightsInput(ctx, user, w)
-	if err != nil {
-		return Insights{}, err
-	}
+// generate asks the generator; when it fails or is not configured the
+// answer is an empty list with source "unavailable", never an error.
+func (s *Service) generate(ctx context.Context, in InsightsInput) Insights {
 	unavailable := Insights{Items: []Insight{}, Source: SourceUnavailable}
 	if s.o.Insights == nil {
-		return unavailable, nil
+		return unavailable
 	}
 	ictx, cancel := context.WithTimeout(ctx, s.o.InsightsTimeout)
 	defer cancel()
 	out, err := s.o.Insights.GenerateInsights(ictx, in)
 	if err != nil {
 		s.o.Log.WarnContext(ctx, "insights unavailable", "error", err)
-		return unavailable, nil
+		return unavailable
 	}
 	if out.Items == nil {
 		out.Items = []Insight{}
 	}
-	return out, nil
+	return out
 }

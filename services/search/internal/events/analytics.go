@@ -114,8 +114,10 @@ const (
 		"JSON_OBJECT('resultId', ?, 'position', ?, 'at', ?)) WHERE id = ? AND user_id = ?"
 )
 
-// MaxTimingRows bounds the events whose source timings a report reads.
-const MaxTimingRows = 20000
+// MaxTimingRows bounds the events whose source timings a report reads:
+// the per-source numbers of the insights are those of the range's most
+// recent 5000 searches.
+const MaxTimingRows = 5000
 
 // Statement is one analytics read with the index it must use and sample
 // arguments for a user and a range (for EXPLAIN in tests).
