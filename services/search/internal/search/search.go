@@ -227,9 +227,11 @@ func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
 			ids = append(ids, src.ID)
 		}
 	}
-	timings := make([]events.SourceTiming, 0, len(resp.Sources))
+	// A page from the cache carries the timings of the search that stored
+	// it: they are not this search's.
+	var timings []events.SourceTiming
 	for _, src := range resp.Sources {
-		if src.Status != StatusSkipped {
+		if src.Status != StatusSkipped && !resp.Cached {
 			timings = append(timings, events.SourceTiming{ID: src.ID, Millis: src.Elapsed.Milliseconds(),
 				Failed: src.Status == StatusFailed || src.Status == StatusTimeout})
 		}
