@@ -114,7 +114,7 @@ func (s *Suite) doSearch(t *testing.T, key string, body map[string]any) searchDa
 }
 
 // pageData is the data of a search answer as JSON values, without the
-// members that change with every answer (cached, executionTime).
+// members that change with every answer (cached, executionTime, searchId).
 func pageData(t *testing.T, r *Response) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -125,8 +125,12 @@ func pageData(t *testing.T, r *Response) map[string]any {
 	if _, ok := m["executionTime"]; !ok {
 		t.Errorf("no executionTime member: %s", r.Raw)
 	}
+	if id, _ := m["searchId"].(string); len(id) != 36 {
+		t.Errorf("searchId %v is not an event id: %s", m["searchId"], r.Raw)
+	}
 	delete(m, "cached")
 	delete(m, "executionTime")
+	delete(m, "searchId")
 	return m
 }
 

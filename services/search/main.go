@@ -23,13 +23,16 @@ import (
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/process"
 	"github.com/altus4/altus/pkg/telemetry"
+	"github.com/altus4/altus/services/search/internal/analytics"
 	"github.com/altus4/altus/services/search/internal/cacheclient"
 	"github.com/altus4/altus/services/search/internal/config"
 	"github.com/altus4/altus/services/search/internal/dbrouterclient"
 	"github.com/altus4/altus/services/search/internal/enhanceclient"
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
+	"github.com/altus4/altus/services/search/internal/insightsclient"
 	"github.com/altus4/altus/services/search/internal/search"
+	"github.com/altus4/altus/services/search/internal/usersclient"
 	"github.com/altus4/altus/services/search/internal/wire"
 )
 
@@ -85,6 +88,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	p.App.AddCloser("enhance client", func(context.Context) error { return enhanceConn.Close() })
 
+	reports := analytics.New(analytics.Options{
+		Store: store, Pending: recorder, Log: p.Log,
+		Insights: insightsclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
+		Users:    usersclient.New(accountv1.NewAccountServiceClient(accountConn)),
+	})
+
 	svc := search.New(search.Options{
 		Sources:           dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
 		Cache:             cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
@@ -116,7 +125,8 @@ func run(ctx context.Context, args []string) error {
 		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
 		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
 	})
-	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc))
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports))
+	searchv1.RegisterAnalyticsServiceServer(srv, grpcapi.NewAnalytics(reports))
 	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
 		return err
 	}

@@ -8,11 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/altus4/altus/pkg/config"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
@@ -111,13 +113,15 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	}
 	if sr, ok := env.data.(*searchv1.SearchResponse); ok && len(sr.GetRenderedJson()) > 0 {
 		// A page the search service rendered (restjson, the same options):
-		// written once, with the two per-request fields in front.
+		// written once, with the per-request fields in front.
 		rendered := sr.GetRenderedJson()
-		b := make([]byte, 0, len(rendered)+len(meta)+96)
+		b := make([]byte, 0, len(rendered)+len(meta)+160)
 		b = append(b, `{"success":true,"data":{"cached":`...)
 		b = strconv.AppendBool(b, sr.GetCached())
 		b = append(b, `,"executionTime":`...)
 		b = strconv.AppendInt(b, int64(sr.GetExecutionTime()), 10)
+		b = append(b, `,"searchId":`...)
+		b = strconv.AppendQuote(b, sr.GetSearchId())
 		if len(rendered) > 2 {
 			b = append(b, ',')
 		}
@@ -129,6 +133,10 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 		data, err = typedSearchPage(sr)
 	} else {
 		data, err = m.JSONPb.Marshal(env.data)
+		if md := descriptorOf(env.data); md != nil && err == nil {
+			// The REST API's numbers are JSON numbers, 64-bit ones too.
+			data, err = restjson.Int64sAsNumbersOf(md, data)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -137,6 +145,22 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	b = append(b, `{"success":true,"data":`...)
 	b = append(b, data...)
 	return appendMeta(b, meta), nil
+}
+
+// descriptorOf returns the message type of data, a message or a list of
+// messages (a response_body field), or nil.
+func descriptorOf(data any) protoreflect.MessageDescriptor {
+	if m, ok := data.(proto.Message); ok {
+		return m.ProtoReflect().Descriptor()
+	}
+	t := reflect.TypeOf(data)
+	if t == nil || t.Kind() != reflect.Slice {
+		return nil
+	}
+	if m, ok := reflect.Zero(t.Elem()).Interface().(proto.Message); ok {
+		return m.ProtoReflect().Descriptor()
+	}
+	return nil
 }
 
 func appendMeta(b, meta []byte) []byte {

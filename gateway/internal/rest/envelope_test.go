@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -70,15 +71,19 @@ func TestMarshalerPassesPreRenderedSearchPagesThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rendered, err := restjson.WithoutKeys(full, "cached", "executionTime", "renderedJson")
+	rendered, err := restjson.WithoutKeys(full, "cached", "executionTime", "searchId", "renderedJson")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, err := NewMarshaler().Marshal(&envelope{data: &searchv1.SearchResponse{RenderedJson: rendered, Cached: true, ExecutionTime: 3}})
+	const searchID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	fast, err := NewMarshaler().Marshal(&envelope{data: &searchv1.SearchResponse{RenderedJson: rendered, Cached: true, ExecutionTime: 3, SearchId: searchID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	page.Cached, page.ExecutionTime = true, 3
+	if n := bytes.Count(fast, []byte(`"searchId"`)); n != 1 {
+		t.Fatalf("the fast path wrote searchId %d times:\n%s", n, fast)
+	}
+	page.Cached, page.ExecutionTime, page.SearchId = true, 3, searchID
 	slow, err := NewMarshaler().Marshal(&envelope{data: page})
 	if err != nil {
 		t.Fatal(err)

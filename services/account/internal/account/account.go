@@ -190,6 +190,8 @@ var (
 		"No active API key with this id belongs to you; list your keys with GET /api/v1/keys."}
 	ErrInsufficientPrivileges = &Error{"insufficient privileges",
 		"Only administrators can give a key the pro or enterprise tier; use the free tier."}
+	ErrAdminRequired = &Error{"admin role required",
+		"Only administrators can look users up."}
 	ErrSetupCompleted = &Error{"setup already completed",
 		"You already have an API key; create more with POST /api/v1/keys."}
 	ErrKeyLimit = &Error{"api key limit reached",

@@ -53,6 +53,7 @@ var errorTable = []grpcx.Mapping{
 	{Err: account.ErrAPIKeyExpired, Code: codes.Unauthenticated, Reason: ReasonAPIKeyExpired},
 	{Err: account.ErrAPIKeyNotFound, Code: codes.NotFound, Reason: ReasonAPIKeyNotFound},
 	{Err: account.ErrInsufficientPrivileges, Code: codes.PermissionDenied, Reason: ReasonInsufficientPrivileges},
+	{Err: account.ErrAdminRequired, Code: codes.PermissionDenied, Reason: ReasonInsufficientPrivileges},
 	{Err: account.ErrSetupCompleted, Code: codes.FailedPrecondition, Reason: ReasonSetupAlreadyCompleted},
 	{Err: account.ErrKeyLimit, Code: codes.FailedPrecondition, Reason: ReasonAPIKeyLimitReached},
 }
@@ -461,3 +462,21 @@ func (s *Server) RecordApiKeyUsage(ctx context.Context, req *accountv1.RecordApi
 
 // statusOf reports whether err is a status error.
 func statusOf(err error) (*status.Status, bool) { return status.FromError(err) }
+
+// LookupUsers implements AccountService.LookupUsers (internal; admin role).
+func (s *Server) LookupUsers(ctx context.Context, req *accountv1.LookupUsersRequest) (*accountv1.LookupUsersResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.svc.LookupUsers(ctx, p, req.GetIds())
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := &accountv1.LookupUsersResponse{Users: make([]*accountv1.User, 0, len(users))}
+	for _, u := range users {
+		m := userProto(account.Profile{User: u})
+		out.Users = append(out.Users, m)
+	}
+	return out, nil
+}

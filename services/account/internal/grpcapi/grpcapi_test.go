@@ -524,3 +524,20 @@ func TestMigrationStatusOverGRPC(t *testing.T) {
 		t.Errorf("migration status (-want +got):\n%s", diff)
 	}
 }
+
+func TestLookupUsersIsForAdminCallersOnly(t *testing.T) {
+	h := newHarness(t)
+	r := h.register(t, "looked-up@example.com")
+	req := &accountv1.LookupUsersRequest{Ids: []string{r.GetUser().GetId()}}
+	_, err := h.client.LookupUsers(context.Background(), req)
+	wantOutcome(t, err, codes.Unauthenticated, grpcapi.ReasonNoToken)
+	_, err = h.client.LookupUsers(h.asserted(identity.Principal{UserID: r.GetUser().GetId(), Role: identity.RoleUser}), req)
+	wantOutcome(t, err, codes.PermissionDenied, grpcapi.ReasonInsufficientPrivileges)
+	got, err := h.client.LookupUsers(h.asserted(identity.Principal{UserID: "00000000-0000-0000-0000-0000000000ad", Role: identity.RoleAdmin}), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.GetUsers()) != 1 || got.GetUsers()[0].GetEmail() != "looked-up@example.com" || got.GetUsers()[0].GetRole() != identity.RoleUser {
+		t.Errorf("users = %v", got.GetUsers())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -217,6 +218,35 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 		return User{}, fmt.Errorf("store: user by id: %w", err)
 	}
 	return u, nil
+}
+
+// UsersByIDs returns the users among ids (any order; unknown ids are left out).
+func (s *Store) UsersByIDs(ctx context.Context, ids []string) ([]User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := "SELECT " + userColumns + " FROM users WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: users by ids: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, fmt.Errorf("store: users by ids: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: users by ids: %w", err)
+	}
+	return out, nil
 }
 
 // UpdateProfile sets the name and email of an active user. A taken email

@@ -54,8 +54,22 @@ type Event struct {
 	// ExecutionTime is how long the search took.
 	ExecutionTime time.Duration
 	// Cached is true when the page came from the result cache.
-	Cached    bool
+	Cached bool
+	// ResultOffset is the offset of the page returned: it showed the
+	// positions ResultOffset+1 .. ResultOffset+ResultCount.
+	ResultOffset int
+	// Sources are the sources searched with their timings (nil when unknown).
+	Sources   []SourceTiming
 	CreatedAt time.Time
+}
+
+// SourceTiming is how one source answered a search.
+type SourceTiming struct {
+	ID string `json:"id"`
+	// Millis is how long the source took, in milliseconds.
+	Millis int64 `json:"ms"`
+	// Failed is true when the source failed or timed out.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Store reads and writes search_analytics.
@@ -67,11 +81,11 @@ type Store struct {
 func NewStore(db *sql.DB) *Store { return &Store{db: db} }
 
 // insertColumns are written by Insert, in this order.
-const insertColumns = "INSERT INTO search_analytics (id, user_id, query_text, search_mode, database_id, result_count, execution_time_ms, `databases`, api_key_id, cached, total_count, created_at) VALUES "
+const insertColumns = "INSERT INTO search_analytics (id, user_id, query_text, search_mode, database_id, result_count, execution_time_ms, `databases`, api_key_id, cached, total_count, result_offset, source_timings, created_at) VALUES "
 
-const insertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+const insertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-// maxRowsPerInsert bounds one statement (12 placeholders a row).
+// maxRowsPerInsert bounds one statement (14 placeholders a row).
 const maxRowsPerInsert = 500
 
 // Insert writes events with one multi-row INSERT per 500 events.
@@ -90,7 +104,7 @@ func (s *Store) insert(ctx context.Context, evs []Event) error {
 	var b strings.Builder
 	b.Grow(len(insertColumns) + len(evs)*(len(insertRow)+2))
 	b.WriteString(insertColumns)
-	args := make([]any, 0, len(evs)*12)
+	args := make([]any, 0, len(evs)*14)
 	for i, e := range evs {
 		if i > 0 {
 			b.WriteString(", ")
@@ -111,8 +125,16 @@ func (s *Store) insert(ctx context.Context, evs []Event) error {
 		if e.APIKeyID != "" {
 			key = sql.NullString{String: e.APIKeyID, Valid: true}
 		}
+		var timings sql.NullString
+		if e.Sources != nil {
+			b, err := json.Marshal(e.Sources)
+			if err != nil {
+				return fmt.Errorf("events: encode source timings: %w", err)
+			}
+			timings = sql.NullString{String: string(b), Valid: true}
+		}
 		args = append(args, e.ID, e.UserID, e.Query, e.Mode, first, e.ResultCount,
-			clampMillis(e.ExecutionTime), string(dbsJSON), key, e.Cached, e.TotalCount, e.CreatedAt.UTC())
+			clampMillis(e.ExecutionTime), string(dbsJSON), key, e.Cached, e.TotalCount, max(e.ResultOffset, 0), timings, e.CreatedAt.UTC())
 	}
 	if _, err := s.db.ExecContext(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("events: insert %d events: %w", len(evs), err)

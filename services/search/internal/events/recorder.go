@@ -52,6 +52,8 @@ type Recorder struct {
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+	mu      sync.Mutex
+	pending map[string]string // event id -> user id, queued or being written
 	written prometheus.Counter
 	dropped prometheus.Counter
 	failed  prometheus.Counter
@@ -86,6 +88,7 @@ func NewRecorder(ins Inserter, o RecorderOptions) *Recorder {
 		queue:   make(chan Event, o.QueueSize),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		pending: map[string]string{},
 		written: vec.WithLabelValues("written"),
 		dropped: vec.WithLabelValues("dropped"),
 		failed:  vec.WithLabelValues("failed"),
@@ -97,13 +100,35 @@ func NewRecorder(ins Inserter, o RecorderOptions) *Recorder {
 // Record queues e without ever blocking; it reports false when the queue
 // was full and the event was dropped.
 func (r *Recorder) Record(e Event) bool {
+	r.mu.Lock()
+	r.pending[e.ID] = e.UserID
+	r.mu.Unlock()
 	select {
 	case r.queue <- e:
 		return true
 	default:
+		r.forget([]Event{e})
 		r.dropped.Inc()
 		return false
 	}
+}
+
+// Pending returns the user of the event id when it is queued or being
+// written: a click may name a search whose event is not in the table yet.
+// An event leaves the pending set only once its insert has returned.
+func (r *Recorder) Pending(id string) (userID string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	userID, ok = r.pending[id]
+	return userID, ok
+}
+
+func (r *Recorder) forget(evs []Event) {
+	r.mu.Lock()
+	for _, e := range evs {
+		delete(r.pending, e.ID)
+	}
+	r.mu.Unlock()
 }
 
 // Dropped returns how many events were dropped because the queue was full.
@@ -162,6 +187,7 @@ func (r *Recorder) flush(batch []Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.WriteTimeout)
 	defer cancel()
 	err := r.ins.Insert(ctx, batch)
+	r.forget(batch)
 	if err != nil {
 		r.failed.Add(float64(len(batch)))
 		r.opts.Log.Warn("search events not recorded", "count", len(batch), "error", err)

@@ -18,6 +18,7 @@ import (
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
+	"github.com/altus4/altus/services/search/internal/analytics"
 	"github.com/altus4/altus/services/search/internal/search"
 	"github.com/altus4/altus/services/search/internal/wire"
 )
@@ -87,11 +88,16 @@ func wantsJSON(ctx context.Context) bool {
 // Server implements searchv1.SearchServiceServer.
 type Server struct {
 	searchv1.UnimplementedSearchServiceServer
-	svc *search.Service
+	svc       *search.Service
+	analytics *analytics.Service
 }
 
-// New returns the adapter over svc.
+// New returns the adapter over svc; clicks are recorded through an
+// analytics service (WithClicks), Unavailable without one.
 func New(svc *search.Service) *Server { return &Server{svc: svc} }
+
+// WithClicks returns s recording clicks through a.
+func (s *Server) WithClicks(a *analytics.Service) *Server { s.analytics = a; return s }
 
 // Search runs a search.
 func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*searchv1.SearchResponse, error) {
@@ -115,7 +121,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 			rendered, err = wire.RenderedWithTrends(rendered, resp.Trends)
 		}
 		if err == nil {
-			return &searchv1.SearchResponse{RenderedJson: rendered, Cached: resp.Cached, ExecutionTime: wire.Millis(resp.ExecutionTime)}, nil
+			return &searchv1.SearchResponse{RenderedJson: rendered, Cached: resp.Cached, ExecutionTime: wire.Millis(resp.ExecutionTime), SearchId: resp.SearchID}, nil
 		}
 	}
 	if m := wire.CachedToProto(resp); m != nil {

@@ -1,6 +1,7 @@
 package grpcapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/pkg/testenv"
+	"github.com/altus4/altus/services/search/internal/analytics"
 	"github.com/altus4/altus/services/search/internal/events"
 	"github.com/altus4/altus/services/search/internal/grpcapi"
 	"github.com/altus4/altus/services/search/internal/search"
@@ -105,8 +107,10 @@ func (r syncRecorder) Record(e events.Event) bool {
 }
 
 type harness struct {
-	client searchv1.SearchServiceClient
-	signer *identity.Signer
+	client    searchv1.SearchServiceClient
+	analytics searchv1.AnalyticsServiceClient
+	signer    *identity.Signer
+	store     *events.Store
 }
 
 func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
@@ -121,9 +125,11 @@ func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
 		fn(&o)
 	}
 	svc := search.New(o)
-	h := &harness{signer: identity.NewSigner(secret)}
+	h := &harness{signer: identity.NewSigner(secret), store: st}
 	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: quiet, Signer: h.signer})
-	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc))
+	reports := analytics.New(analytics.Options{Store: st, Log: quiet})
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports))
+	searchv1.RegisterAnalyticsServiceServer(srv, grpcapi.NewAnalytics(reports))
 	srv.Ready()
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
@@ -136,6 +142,7 @@ func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
 	}
 	t.Cleanup(func() { conn.Close() })
 	h.client = searchv1.NewSearchServiceClient(conn)
+	h.analytics = searchv1.NewAnalyticsServiceClient(conn)
 	return h
 }
 
@@ -383,6 +390,9 @@ func pageJSON(t *testing.T, resp *searchv1.SearchResponse) map[string]any {
 	t.Helper()
 	b := resp.GetRenderedJson()
 	if len(b) > 0 {
+		if bytes.Contains(b, []byte(`"searchId"`)) {
+			t.Fatalf("a pre-rendered page holds the per-request searchId:\n%s", b)
+		}
 		b = restjson.Prepend(b, `"cached":false,"executionTime":0`)
 	} else {
 		var err error
@@ -396,6 +406,7 @@ func pageJSON(t *testing.T, resp *searchv1.SearchResponse) map[string]any {
 	}
 	delete(m, "cached")
 	delete(m, "executionTime")
+	delete(m, "searchId")
 	delete(m, "renderedJson") // the typed page's empty internal field; never on the REST page
 	return m
 }

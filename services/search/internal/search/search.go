@@ -276,11 +276,22 @@ func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
 			ids = append(ids, src.ID)
 		}
 	}
+	// A page from the cache carries the timings of the search that stored
+	// it: they are not this search's.
+	var timings []events.SourceTiming
+	for _, src := range resp.Sources {
+		if src.Status != StatusSkipped && !resp.Cached {
+			timings = append(timings, events.SourceTiming{ID: src.ID, Millis: src.Elapsed.Milliseconds(),
+				Failed: src.Status == StatusFailed || src.Status == StatusTimeout})
+		}
+	}
+	// The event id is the response's search id, per request (never cached).
+	resp.SearchID = uuid.NewString()
 	s.o.Events.Record(events.Event{
-		ID: uuid.NewString(), UserID: p.UserID, APIKeyID: p.APIKeyID,
+		ID: resp.SearchID, UserID: p.UserID, APIKeyID: p.APIKeyID,
 		Query: req.Query, Mode: resp.Mode, Databases: ids,
-		ResultCount: resp.NumResults(), TotalCount: resp.TotalCount,
-		ExecutionTime: resp.ExecutionTime, Cached: resp.Cached, CreatedAt: s.o.Now(),
+		ResultCount: resp.NumResults(), TotalCount: resp.TotalCount, ResultOffset: req.Offset,
+		ExecutionTime: resp.ExecutionTime, Cached: resp.Cached, Sources: timings, CreatedAt: s.o.Now(),
 	})
 }
 
@@ -319,7 +330,7 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 // adding the trends, which are never cached.
 func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response, ttl time.Duration) {
 	page := *resp
-	page.Trends = nil
+	page.Trends, page.SearchID = nil, ""
 	bctx := context.WithoutCancel(ctx)
 	s.bg.Go(func() {
 		value, err := s.o.Codec.Encode(&page)

@@ -97,6 +97,9 @@ type Response struct {
 	// request asked for it (Request.Render) or the page came from the
 	// result cache, which stores it beside Message. Opaque here.
 	Rendered []byte
+	// SearchID is the id of the search's recorded event (per request, like
+	// Cached and ExecutionTime: never part of a cached or rendered page).
+	SearchID string
 }
 
 // NumResults is the number of results of the page, filled or not.

@@ -48,10 +48,10 @@ func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	return append(out, rendered...), nil
 }
 
-// omittedKeys are the members a rendered page leaves out: the two that
-// change with every answer (the edge adds them with restjson.Prepend), and
+// omittedKeys are the members a rendered page leaves out: the three that
+// change with every answer (the edge adds them in front), and
 // renderedJson itself, which is no part of the REST shape.
-var omittedKeys = []string{"cached", "executionTime", "renderedJson"}
+var omittedKeys = []string{"cached", "executionTime", "searchId", "renderedJson"}
 
 // Render returns the page as the REST API renders a SearchResponse
 // (pkg/restjson), without "cached", "executionTime" and "renderedJson"; its Trends are
@@ -155,7 +155,7 @@ func CachedToProto(r *search.Response) *searchv1.SearchResponse {
 	if !ok {
 		return nil
 	}
-	tail := &searchv1.SearchResponse{Cached: r.Cached, ExecutionTime: Millis(r.ExecutionTime)}
+	tail := &searchv1.SearchResponse{Cached: r.Cached, ExecutionTime: Millis(r.ExecutionTime), SearchId: r.SearchID}
 	for _, t := range r.Trends {
 		tail.Trends = append(tail.Trends, TrendToProto(t))
 	}
@@ -194,6 +194,7 @@ func ResponseToProto(r *search.Response) *searchv1.SearchResponse {
 		TotalEstimated: r.TotalEstimated,
 		SearchMode:     r.Mode,
 		Cached:         r.Cached,
+		SearchId:       r.SearchID,
 	}
 	m.Results = make([]*searchv1.SearchResult, len(r.Results))
 	for i, res := range r.Results {

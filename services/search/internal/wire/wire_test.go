@@ -118,9 +118,11 @@ func TestRenderedPagesEqualTheTypedRendering(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				fast := restjson.Prepend(r, `"cached":true,"executionTime":7`)
+				// The per-request members go in front, as the gateway writes them.
+				fast := restjson.Prepend(r, `"cached":true,"executionTime":7,"searchId":"0f8fad5b-d9cb-469f-a165-70867728950e"`)
 				typed := *tt.page
 				typed.Cached, typed.ExecutionTime, typed.Trends = true, 7*time.Millisecond, tt.trends
+				typed.SearchID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 				slow, err := restjson.Render(wire.ResponseToProto(&typed))
 				if err != nil {
 					t.Fatal(err)
