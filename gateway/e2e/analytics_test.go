@@ -213,16 +213,23 @@ func TestAnalytics(t *testing.T) {
 			t.Errorf("zero-result queries %v", zero)
 		}
 
-		// The enhance service does not generate insights yet (or fails):
-		// the routes still answer, with no insight.
+		// No provider is configured: the enhance service's rules find the
+		// zero-result searches among these four.
 		ins, _ := s.getJSON(t, "/api/v1/analytics/insights", u.Token)
-		if !cmp.Equal([]any{}, ins) {
-			t.Errorf("insights %v", ins)
+		var zeroInsight any
+		for _, in := range ins.([]any) {
+			if at(t, in, "type") == "zero_results" {
+				zeroInsight = in
+			}
+		}
+		if zeroInsight == nil || at(t, zeroInsight, "data", "zero_result_searches") != 2.0 ||
+			at(t, zeroInsight, "data", "total_searches") != 4.0 || at(t, zeroInsight, "actionable") != true {
+			t.Errorf("insights %v: want a zero_results insight over 2 of 4 searches", ins)
 		}
 		dash, _ := s.getJSON(t, "/api/v1/analytics/dashboard", u.Token)
 		if at(t, dash, "summary", "totalQueries") != 4.0 || at(t, dash, "summary", "topQuery") != "pooling" ||
 			at(t, dash, "trends", "queryVolume") != 4.0 || at(t, dash, "performance", "summary", "totalQueries") != 4.0 ||
-			len(at(t, dash, "popularQueries").([]any)) != 2 || !cmp.Equal([]any{}, at(t, dash, "insights")) {
+			len(at(t, dash, "popularQueries").([]any)) != 2 || !cmp.Equal(ins, at(t, dash, "insights")) {
 			t.Errorf("dashboard %v", dash)
 		}
 
