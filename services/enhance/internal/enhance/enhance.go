@@ -46,7 +46,8 @@ type Options struct {
 	RateLimit int
 	// Concurrency is how many provider calls run at once (default 4).
 	Concurrency int
-	// QueueSize is how many calls may wait for a worker (default 50; 0 sheds every call beyond the workers).
+	// QueueSize is how many calls may wait for a worker (0: none wait, every
+	// call beyond the workers is shed; ALTUS_AI_QUEUE_SIZE defaults to 50).
 	QueueSize int
 	// BreakerFailures is the consecutive failures that open the circuit (default 5).
 	BreakerFailures int

@@ -157,12 +157,12 @@ func (g *guard) acquire(ctx context.Context, wait time.Duration) string {
 		return ""
 	default:
 	}
-	if n := g.waiting.Add(1); n > int64(g.o.QueueSize) {
+	n := g.waiting.Add(1)
+	if n > int64(g.o.QueueSize) {
 		g.waiting.Add(-1)
 		return ReasonQueueFull
-	} else {
-		g.o.Metrics.queueDepth(n)
 	}
+	g.o.Metrics.queueDepth(n)
 	defer func() { g.o.Metrics.queueDepth(g.waiting.Add(-1)) }()
 	t := time.NewTimer(wait)
 	defer t.Stop()

@@ -430,6 +430,9 @@ func TestQueueShedsBeyondItsBoundAndServesCallsWithinIt(t *testing.T) {
 			t.Fatalf("a call beyond the bound: origin %+v, want queue_full", o)
 		}
 	}
+	if d := testutil.ToFloat64(counterOf(t, e.reg, enhance.MetricQueueDepth, nil)); d != queue {
+		t.Errorf("queue depth gauge = %v while the bound is reached, want %d", d, queue)
+	}
 	e.srv.Release()
 	for range workers + queue {
 		if o := <-results; o.Source != enhance.SourceProvider {
@@ -670,5 +673,20 @@ func TestInvalidRequestsNameTheirFields(t *testing.T) {
 				t.Errorf("fields (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestTheProviderTimeoutBoundsACallWithoutACallerDeadline(t *testing.T) {
+	e := newEnv(t, func(o *enhance.Options) { o.Timeout = 200 * time.Millisecond })
+	e.srv.Script(providertest.Reply{Delay: time.Minute})
+	r, err := e.svc.GenerateInsights(context.Background(), insightsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Origin.Reason != enhance.ReasonDeadline || len(r.Insights) == 0 {
+		t.Errorf("origin %+v, %d insights; want the fallback's insights for deadline", r.Origin, len(r.Insights))
+	}
+	if n := testutil.ToFloat64(counterOf(t, e.reg, enhance.MetricProviderDuration, map[string]string{"capability": "insights", "outcome": "deadline"})); n != 1 {
+		t.Errorf("provider calls observed with outcome deadline = %v, want 1", n)
 	}
 }

@@ -67,6 +67,9 @@ func (s *Service) Summarize(ctx context.Context, r SummarizeRequest) (*Summaries
 			if o.Index < 0 || o.Index >= len(r.Documents) || seen[o.Index] {
 				return malformed("summary index %d unknown or repeated", o.Index)
 			}
+			if strings.TrimSpace(o.Text) == "" {
+				return malformed("empty summary of document %d", o.Index)
+			}
 			seen[o.Index] = true
 			sums[o.Index] = Summary{ID: r.Documents[o.Index].ID, Text: cutWords(o.Text, r.MaxChars)}
 		}
