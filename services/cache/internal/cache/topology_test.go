@@ -581,8 +581,16 @@ func TestSentinelFailoverRecoversWithoutRestart(t *testing.T) {
 		t.Fatalf("the Sentinels did not promote the replica within 15 s (they name %q)", d.MasterAddr())
 	}
 	promoted := time.Since(killed)
+	// Recovered means: health up, a write succeeds, and the load has seen
+	// no failure for half a second (connections to the dead master that
+	// the client had open or was dialling are gone by then).
 	err = redistest.Wait(15*time.Second-promoted, func() bool {
-		return a.Up() && a.Set(ctx, "probe", []byte("p"), time.Minute) == nil
+		if !a.Up() || a.Set(ctx, "probe", []byte("p"), time.Minute) != nil {
+			return false
+		}
+		stats.mu.Lock()
+		defer stats.mu.Unlock()
+		return time.Since(stats.lastFail) > 500*time.Millisecond
 	})
 	if err != nil {
 		t.Fatalf("the Store did not recover within 15 s of the master's death (up %v)", a.Up())
@@ -601,7 +609,7 @@ func TestSentinelFailoverRecoversWithoutRestart(t *testing.T) {
 	if !stats.lastFail.IsZero() {
 		window = stats.lastFail.Sub(stats.firstFail)
 	}
-	t.Logf("master %s killed; Sentinels named %s after %s; the Store recovered (health up, a write succeeds) after %s "+
+	t.Logf("master %s killed; Sentinels named %s after %s; the Store recovered (health up, a write succeeds, no failure for 500ms) after %s "+
 		"(health check every %s); "+
 		"from the start of the load to the recovery %d operations failed and %d succeeded (failures over %s), %d reads of a value just written missed it; "+
 		"after it %d succeeded, %d failed, %d reads missed; errors: %v",
