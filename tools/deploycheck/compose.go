@@ -60,6 +60,11 @@ func CheckCompose(file string, f *Facts, r *Report) {
 		r.Addf("read", file, "%v", err)
 		return
 	}
+	CheckComposeBytes(file, b, f, r)
+}
+
+// CheckComposeBytes checks compose content b as if it were file.
+func CheckComposeBytes(file string, b []byte, f *Facts, r *Report) {
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
 		r.Addf("yaml", file, "%v", err)

@@ -117,8 +117,8 @@ func LoadFacts(root string) (*Facts, error) {
 
 // pkgFiles is one parsed package.
 type pkgFiles struct {
-	files []*ast.File
-	types map[string]*ast.StructType
+	files  []*ast.File
+	types  map[string]*ast.StructType
 	consts map[string]string
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"path"
 	"regexp"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -468,7 +466,6 @@ func checkResources(c corev1.Container, id string, r *Report) {
 	}
 }
 
-var _ = resource.MustParse
 
 // checkImage: a tag is required, never latest; production pins every image.
 func checkImage(image string, opt CheckOptions, id string, r *Report) {
@@ -726,4 +723,3 @@ func countObjects(o *Objects) int {
 		len(o.StatefulSets) + len(o.HPAs) + len(o.VPAs) + len(o.PDBs)
 }
 
-var _ = fmt.Sprint

@@ -30,6 +30,11 @@ func CheckLoadBalancers(root string, f *Facts, runTools bool, r *Report) {
 		r.Addf("read", "deploy/nginx, deploy/haproxy", "%v %v", err1, err2)
 		return
 	}
+	CheckLoadBalancerConfigs(nginxFile, nginx, haproxyFile, haproxy, f, runTools, r)
+}
+
+// CheckLoadBalancerConfigs checks nginx and HAProxy configuration contents.
+func CheckLoadBalancerConfigs(nginxFile string, nginx []byte, haproxyFile string, haproxy []byte, f *Facts, runTools bool, r *Report) {
 	for _, name := range f.ServiceNames() {
 		svc := f.Services[name]
 		port := fmt.Sprint(svc.ServePort)
