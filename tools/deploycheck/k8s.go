@@ -466,7 +466,6 @@ func checkResources(c corev1.Container, id string, r *Report) {
 	}
 }
 
-
 // checkImage: a tag is required, never latest; production pins every image.
 func checkImage(image string, opt CheckOptions, id string, r *Report) {
 	if strings.Contains(image, "@sha256:") {
@@ -722,4 +721,3 @@ func countObjects(o *Objects) int {
 	return len(o.Namespaces) + len(o.ConfigMaps) + len(o.Secrets) + len(o.Services) + len(o.Deployments) +
 		len(o.StatefulSets) + len(o.HPAs) + len(o.VPAs) + len(o.PDBs)
 }
-
