@@ -424,3 +424,40 @@ func TestLoadBalancerConfigsAreCheckedByTheirOwnTools(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckScrapeReplaysTheRelabelling(t *testing.T) {
+	f := loadFacts(t)
+	file := filepath.Join(root, "deploy/prometheus/scrape.yaml")
+	orig, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		old, new string
+		want     []string
+	}{
+		{"unchanged", "", "", nil},
+		{"pods of another part-of label", "        regex: altus\n", "        regex: altus4\n", []string{"scrape-target"}},
+		{"static target on the gRPC port", `"127.0.0.1:9091"`, `"127.0.0.1:50051"`, []string{"scrape-target"}},
+		{"no service label", "        target_label: service\n", "        target_label: app\n", []string{"scrape-target"}},
+		{"misspelt key", "    scrape_interval: 15s\n", "    scrape_intervall: 15s\n", []string{"scrape-config"}},
+		{"replace without a target label", "      - target_label: job\n", "      - action: replace\n", []string{"scrape-config"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := string(orig)
+			if tt.old != "" {
+				if !strings.Contains(b, tt.old) {
+					t.Fatalf("scrape.yaml no longer contains %q", tt.old)
+				}
+				b = strings.Replace(b, tt.old, tt.new, 1)
+			}
+			r := &Report{}
+			CheckScrapeBytes(file, []byte(b), production(t), f, r)
+			if d := cmp.Diff(tt.want, r.Codes()); d != "" {
+				t.Errorf("codes (-want +got):\n%s\n%s", d, r.String())
+			}
+		})
+	}
+}

@@ -713,6 +713,9 @@ func CheckOverlays(f *Facts, k8sDir string, overlays []string, r *Report) {
 		}
 		objs := Decode(out, ov, r)
 		CheckObjects(objs, f, CheckOptions{Production: ov == "production", ExternalSecrets: external}, ov, r)
+		if ov == "production" {
+			CheckScrape(path.Join(path.Dir(k8sDir), "prometheus", "scrape.yaml"), objs, f, r)
+		}
 		r.Notef("k8s %s: %d objects (%d Deployments) rendered and checked", ov, countObjects(objs), len(objs.Deployments))
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -55,3 +56,5 @@ func (r *Report) String() string {
 	}
 	return b.String()
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
