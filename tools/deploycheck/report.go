@@ -15,6 +15,7 @@ type Problem struct {
 	Msg   string
 }
 
+// String formats p as "where: [code] message".
 func (p Problem) String() string { return fmt.Sprintf("%s: [%s] %s", p.Where, p.Code, p.Msg) }
 
 // Report collects problems and notes (skipped checks, external tools run).
