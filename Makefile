@@ -67,6 +67,19 @@ bench: ## Load-test the running suite (make run first): rest, grpc and raw SQL, 
 modules: ## Check that every module builds on its own (GOWORK=off).
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build on its own: run make tidy"; exit 1; }; done
 
+.PHONY: deploy-check
+deploy-check: ## Render the Kubernetes overlays and check everything under deploy/ offline (nginx -t / haproxy -c when installed).
+	cd tools/deploycheck && GOWORK=off go test -count=1 ./
+	cd tools/deploycheck && GOWORK=off go run . -root ../..
+
+.PHONY: deploy-render
+deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-render OVERLAY=production (or development).
+	@cd tools/deploycheck && GOWORK=off go run . -render ../../deploy/k8s/overlays/$(or $(OVERLAY),production)
+
+.PHONY: deploy-tidy
+deploy-tidy: ## go mod tidy the deploy-check tool (its own module, outside go.work).
+	cd tools/deploycheck && GOWORK=off go mod tidy
+
 .PHONY: test
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
 	./deploy/local/deps.sh
