@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string) error {
 		FallbackReserve:  cfg.AI.FallbackReserve,
 		CacheTimeout:     cfg.AI.CacheTimeout,
 		EmbedCacheTTL:    cfg.AI.EmbedCacheTTL,
+		AnswerCacheTTL:   cfg.AI.AnswerCacheTTL,
 		MaxDocumentChars: cfg.AI.MaxDocumentChars,
 		SlowSource:       cfg.AI.SlowSource,
 		Metrics:          enhance.NewMetrics(p.Registry),

@@ -60,6 +60,9 @@ type AI struct {
 	CacheTimeout time.Duration `env:"ALTUS_AI_CACHE_TIMEOUT" envDefault:"100ms"`
 	// EmbedCacheTTL is how long a provider embedding stays in the cache.
 	EmbedCacheTTL time.Duration `env:"ALTUS_EMBED_CACHE_TTL" envDefault:"24h"`
+	// AnswerCacheTTL is how long a provider's structured answer stays cached
+	// under the hash of its request.
+	AnswerCacheTTL time.Duration `env:"ALTUS_AI_ANSWER_CACHE_TTL" envDefault:"1h"`
 	// MaxDocumentChars cuts each document's text before it is sent to the provider.
 	MaxDocumentChars int `env:"ALTUS_AI_MAX_DOCUMENT_CHARS" envDefault:"2000"`
 	// SlowSource is the p95 latency above which an insight calls a source slow.
@@ -138,6 +141,9 @@ func (a AI) check(o OpenAI, p *shared.Problems) {
 	}
 	if a.EmbedCacheTTL < time.Minute || a.EmbedCacheTTL > 30*24*time.Hour {
 		p.Addf("ALTUS_EMBED_CACHE_TTL must be between 1m and 720h (e.g. 24h); got %s", a.EmbedCacheTTL)
+	}
+	if a.AnswerCacheTTL < time.Second || a.AnswerCacheTTL > 30*24*time.Hour {
+		p.Addf("ALTUS_AI_ANSWER_CACHE_TTL must be between 1s and 720h (e.g. 1h); got %s", a.AnswerCacheTTL)
 	}
 	if a.MaxDocumentChars < 100 || a.MaxDocumentChars > 100_000 {
 		p.Addf("ALTUS_AI_MAX_DOCUMENT_CHARS must be between 100 and 100000; got %d", a.MaxDocumentChars)

@@ -17,7 +17,7 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 		t.Errorf("OpenAI defaults (-want +got):\n%s", diff)
 	}
 	wantAI := config.AI{RateLimit: 60, Concurrency: 4, QueueSize: 50, BreakerFailures: 5, BreakerCooldown: 30 * time.Second,
-		FallbackReserve: 50 * time.Millisecond, CacheTimeout: 100 * time.Millisecond, EmbedCacheTTL: 24 * time.Hour, MaxDocumentChars: 2000, SlowSource: time.Second}
+		FallbackReserve: 50 * time.Millisecond, CacheTimeout: 100 * time.Millisecond, EmbedCacheTTL: 24 * time.Hour, AnswerCacheTTL: time.Hour, MaxDocumentChars: 2000, SlowSource: time.Second}
 	if diff := cmp.Diff(wantAI, c.AI); diff != "" {
 		t.Errorf("AI defaults (-want +got):\n%s", diff)
 	}

@@ -8,8 +8,12 @@ package enhance
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"reflect"
+	"sync"
 	"time"
 )
 
@@ -61,6 +65,9 @@ type Options struct {
 	CacheTimeout time.Duration
 	// EmbedCacheTTL is how long an embedding stays cached (default 24h).
 	EmbedCacheTTL time.Duration
+	// AnswerCacheTTL is how long a provider's structured answer stays
+	// cached under the hash of its request (default 1h).
+	AnswerCacheTTL time.Duration
 	// MaxDocumentChars cuts each document's text sent to the provider (default 2000).
 	MaxDocumentChars int
 	// SlowSource is the p95 above which a source is called slow (default 1s).
@@ -95,6 +102,7 @@ func (o Options) withDefaults() Options {
 	defd(&o.FallbackReserve, 50*time.Millisecond)
 	defd(&o.CacheTimeout, 100*time.Millisecond)
 	defd(&o.EmbedCacheTTL, 24*time.Hour)
+	defd(&o.AnswerCacheTTL, time.Hour)
 	def(&o.MaxDocumentChars, 2000)
 	defd(&o.SlowSource, time.Second)
 	if o.Log == nil {
@@ -122,22 +130,125 @@ func New(o Options) *Service {
 // prompt builds, only when a provider is configured) decoded into out and
 // checked by check. It returns "" when the provider answered, else the
 // fallback's reason.
+//
+// Answers are cached under the hash of their request, so asking again is
+// free. When the caller's deadline is nearer than ALTUS_OPENAI_TIMEOUT the
+// provider call runs on without the caller: the caller gets the fallback at
+// its deadline ("deadline") and the answer, when it comes, is cached for the
+// next ask. A provider slower than the searches' budget still ends up
+// serving them.
 func (s *Service) complete(ctx context.Context, capability string, prompt func() Completion, out any, check func() error) string {
 	if s.o.Provider == nil {
 		return ReasonNotConfigured
 	}
 	c := prompt()
-	return s.guard.call(ctx, capability, func(ctx context.Context) error {
-		content, u, err := s.o.Provider.Complete(ctx, c)
-		s.o.Metrics.usage(u)
-		if err != nil {
-			return err
+	key := AnswerCacheKey(s.o.Provider.Model(), c)
+	if s.cachedAnswer(ctx, key, out, check) {
+		s.o.Metrics.answerCacheHit(capability)
+		return ""
+	}
+	var (
+		mu        sync.Mutex
+		abandoned bool
+	)
+	// accept decodes and checks an answer into out while the caller waits
+	// for it, or, once the caller has answered from the fallback, only
+	// checks that it decodes (out is the caller's again).
+	accept := func(content []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return decodeStrict(content, reflect.New(reflect.TypeOf(out).Elem()).Interface())
 		}
 		if err := decodeStrict(content, out); err != nil {
 			return err
 		}
 		return check()
-	})
+	}
+	call := func(ctx context.Context) string {
+		return s.guard.call(ctx, capability, func(ctx context.Context) error {
+			content, u, err := s.o.Provider.Complete(ctx, c)
+			s.o.Metrics.usage(u)
+			if err != nil {
+				return err
+			}
+			if err := accept(content); err != nil {
+				return err
+			}
+			s.storeAnswer(ctx, key, content)
+			return nil
+		})
+	}
+	wait, detach := s.detach(ctx)
+	if !detach {
+		return call(ctx)
+	}
+	done := make(chan string, 1)
+	go func() { done <- call(context.WithoutCancel(ctx)) }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case reason := <-done:
+		return reason
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	abandoned = true
+	mu.Unlock()
+	return ReasonDeadline
+}
+
+// detach reports whether a provider call must outlive the caller (its
+// deadline, less the fallback reserve, is nearer than the provider
+// timeout), and how long the caller may wait for it.
+func (s *Service) detach(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	left := time.Until(dl) - s.o.FallbackReserve
+	if left <= 0 || left >= s.o.Timeout {
+		return 0, false
+	}
+	return left, true
+}
+
+// AnswerCacheKey is the cache key of a provider's answer to a completion.
+func AnswerCacheKey(model string, c Completion) string {
+	h := sha256.New()
+	for _, part := range []string{model, c.Name, mustJSON(c.Schema), c.System, c.User} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "answer:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// cachedAnswer decodes and checks a cached answer into out; a missing,
+// unreadable or no longer valid answer is a miss.
+func (s *Service) cachedAnswer(ctx context.Context, key string, out any, check func() error) bool {
+	if s.o.Cache == nil {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
+	b, ok, err := s.o.Cache.Get(cctx, key)
+	cancel()
+	if err != nil || !ok {
+		return false
+	}
+	return decodeStrict(b, out) == nil && check() == nil
+}
+
+// storeAnswer caches an answer; a failure only costs the next ask a call.
+func (s *Service) storeAnswer(ctx context.Context, key string, content []byte) {
+	if s.o.Cache == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
+	defer cancel()
+	if err := s.o.Cache.Set(cctx, key, content, s.o.AnswerCacheTTL); err != nil {
+		s.o.Log.DebugContext(ctx, "AI answer not cached", "error", err)
+	}
 }
 
 // origin builds the Origin of an answer begun at start.

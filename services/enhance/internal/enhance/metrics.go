@@ -14,6 +14,7 @@ const (
 	MetricBreakerState     = "altus4_ai_breaker_state"
 	MetricFallbacks        = "altus4_ai_fallback_total"
 	MetricEmbedCacheHits   = "altus4_ai_embed_cache_hits_total"
+	MetricAnswerCacheHits  = "altus4_ai_answer_cache_hits_total"
 )
 
 // Capabilities, as metric labels.
@@ -30,12 +31,13 @@ var capabilities = []string{CapOptimize, CapCategorize, CapSummarize, CapSuggest
 
 // Metrics are the enhance service's Prometheus collectors.
 type Metrics struct {
-	duration  *prometheus.HistogramVec
-	tokens    *prometheus.CounterVec
-	queue     prometheus.Gauge
-	fallbacks *prometheus.CounterVec
-	embedHits prometheus.Counter
-	reg       prometheus.Registerer
+	duration   *prometheus.HistogramVec
+	tokens     *prometheus.CounterVec
+	queue      prometheus.Gauge
+	fallbacks  *prometheus.CounterVec
+	embedHits  prometheus.Counter
+	answerHits *prometheus.CounterVec
+	reg        prometheus.Registerer
 }
 
 // NewMetrics registers the collectors on reg (the process registry).
@@ -64,7 +66,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		reg: reg,
 	}
-	reg.MustRegister(m.duration, m.tokens, m.queue, m.fallbacks, m.embedHits)
+	m.answerHits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricAnswerCacheHits,
+		Help: "Provider answers served from the cache instead of a provider call, by capability.",
+	}, []string{"capability"})
+	reg.MustRegister(m.duration, m.tokens, m.queue, m.fallbacks, m.embedHits, m.answerHits)
 	m.tokens.WithLabelValues("prompt")
 	m.tokens.WithLabelValues("completion")
 	return m
@@ -109,5 +115,11 @@ func (m *Metrics) fallback(capability, reason string) {
 func (m *Metrics) embedCacheHits(n int) {
 	if m != nil && n > 0 {
 		m.embedHits.Add(float64(n))
+	}
+}
+
+func (m *Metrics) answerCacheHit(capability string) {
+	if m != nil {
+		m.answerHits.WithLabelValues(capability).Inc()
 	}
 }

@@ -690,3 +690,54 @@ func TestTheProviderTimeoutBoundsACallWithoutACallerDeadline(t *testing.T) {
 		t.Errorf("provider calls observed with outcome deadline = %v, want 1", n)
 	}
 }
+
+func TestAnAnswerSlowerThanTheCallerIsCachedForTheNextAsk(t *testing.T) {
+	cache := &memoryCache{m: map[string][]byte{}}
+	e := newEnv(t, func(o *enhance.Options) {
+		o.Cache = cache
+		o.FallbackReserve = 50 * time.Millisecond
+	})
+	// The provider answers well, but after the caller's deadline.
+	e.srv.Script(providertest.Reply{Delay: 600 * time.Millisecond})
+	ask := func() *enhance.Categorization {
+		t.Helper()
+		ctx := ctxWithin(t, 250*time.Millisecond)
+		r, err := e.svc.Categorize(ctx, enhance.CategorizeRequest{Documents: docs, Query: "go"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("answered after the caller's deadline")
+		}
+		return r
+	}
+	first := ask()
+	if first.Origin.Source != enhance.SourceFallback || first.Origin.Reason != enhance.ReasonDeadline {
+		t.Fatalf("first ask: origin %+v; want the fallback at the deadline", first.Origin)
+	}
+	// The call runs on without the caller and its answer lands in the cache.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cache.mu.Lock()
+		n := len(cache.m)
+		cache.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider's answer was not cached within 5 s (%d entries)", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := ask()
+	if second.Origin.Source != enhance.SourceProvider || e.srv.Count(chatPath) != 1 {
+		t.Errorf("second ask: origin %+v after %d provider requests; want the cached provider answer and no new request",
+			second.Origin, e.srv.Count(chatPath))
+	}
+	if len(second.Documents) != len(docs) || len(second.Categories) == 0 {
+		t.Errorf("second ask: %+v; want the provider's categories of every document", second)
+	}
+	if n := testutil.ToFloat64(counterOf(t, e.reg, enhance.MetricAnswerCacheHits, map[string]string{"capability": enhance.CapCategorize})); n != 1 {
+		t.Errorf("answer cache hits = %v, want 1", n)
+	}
+}
