@@ -591,7 +591,10 @@ func TestSemanticSearchThroughTheRealEnhanceService(t *testing.T) {
 		for _, mode := range []string{providerRateLimit, providerError, providerSlow, providerMalformed} {
 			provider.SetMode(mode)
 			for _, sm := range []string{"semantic", "natural"} {
-				d := s.enhancedSearch(t, key, map[string]any{"query": "engine", "searchMode": sm, "databases": []string{id}, "includeAnalytics": true},
+				// A query asked nowhere else: the enhance service caches provider
+				// answers, and a healthy provider answered "engine" before.
+				q := "engine " + strings.ReplaceAll(mode, "-", "") + "qzx"
+				d := s.enhancedSearch(t, key, map[string]any{"query": q, "searchMode": sm, "databases": []string{id}, "includeAnalytics": true},
 					"Cache-Control", "no-cache")
 				if len(d.Results) == 0 || d.SearchMode != sm {
 					t.Errorf("%s/%s: mode %q, %d results", mode, sm, d.SearchMode, len(d.Results))

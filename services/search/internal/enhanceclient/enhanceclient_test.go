@@ -142,16 +142,19 @@ func TestFailuresAreClassifiedForTheDomain(t *testing.T) {
 	tests := []struct {
 		name string
 		f    *fake
-		want error
+		// within is the caller's deadline: generous where the answer is
+		// an error, short where the service never answers.
+		within time.Duration
+		want   error
 	}{
-		{"unavailable", &fake{err: status.Error(codes.Unavailable, "down")}, search.ErrEnhanceUnavailable},
-		{"unimplemented", &fake{err: status.Error(codes.Unimplemented, "no")}, search.ErrEnhanceUnavailable},
-		{"out of time", &fake{block: true}, context.DeadlineExceeded},
+		{"unavailable", &fake{err: status.Error(codes.Unavailable, "down")}, 10 * time.Second, search.ErrEnhanceUnavailable},
+		{"unimplemented", &fake{err: status.Error(codes.Unimplemented, "no")}, 10 * time.Second, search.ErrEnhanceUnavailable},
+		{"out of time", &fake{block: true}, 50 * time.Millisecond, context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dial(t, tt.f)
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), tt.within)
 			defer cancel()
 			_, err := c.Embed(ctx, []string{"q"})
 			if !errors.Is(err, tt.want) {
