@@ -327,3 +327,11 @@ func (c *Conn) Release() {
 	r.lastUsed = c.pool.opts.Now()
 	c.res.Release()
 }
+
+// Settings returns the settings of the server this connection is to (the
+// primary's or a read replica's).
+func (c *Conn) Settings() Settings { return c.pool.settings }
+
+// Discard closes the connection instead of giving it back (it is known to
+// be broken). Call it instead of Release.
+func (c *Conn) Discard() { c.pool.discard(c.res) }
