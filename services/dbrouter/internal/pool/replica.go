@@ -370,3 +370,6 @@ func IsConnectionError(err error) bool {
 	}
 	return false
 }
+
+// Version returns the source version the replicas serve.
+func (rs *ReplicaSet) Version() int { return rs.key.Version }
