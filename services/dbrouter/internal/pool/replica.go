@@ -193,6 +193,9 @@ func (rs *ReplicaSet) Pick() *Replica {
 // Fail ejects r at once with reason (a statement on it failed with a
 // connection error); the next health check re-admits it when it answers.
 func (rs *ReplicaSet) Fail(r *Replica, reason string) {
+	if reason == ReasonConnection {
+		r.pool.DiscardIdle()
+	}
 	rs.set(r, ReplicaHealth{Addr: r.addr, State: ReplicaEjected, Reason: reason, Lag: -1, CheckedAt: time.Now()})
 }
 
@@ -250,8 +253,9 @@ func (rs *ReplicaSet) check(ctx context.Context, r *Replica) ReplicaHealth {
 	}
 	lag, err := readLag(ctx, c)
 	if err != nil && IsConnectionError(err) {
-		// The connection is broken: close it rather than pool it again.
-		c.pool.discard(c.res)
+		// The server went away: its pooled connections are all dead.
+		c.Discard()
+		r.pool.DiscardIdle()
 		h.Reason = ReasonConnection
 		return h
 	}
