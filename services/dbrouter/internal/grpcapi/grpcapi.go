@@ -110,9 +110,9 @@ func replicasProto(rs []datasource.Replica) []*dbrouterv1.Replica {
 func replicaStatusProto(hs []datasource.ReplicaHealth) []*dbrouterv1.ReplicaStatus {
 	out := make([]*dbrouterv1.ReplicaStatus, len(hs))
 	for i, h := range hs {
-		lag := int64(-1)
+		lag := int32(-1)
 		if h.Lag >= 0 {
-			lag = int64(h.Lag / time.Second)
+			lag = int32(h.Lag / time.Second)
 		}
 		out[i] = &dbrouterv1.ReplicaStatus{
 			Host: h.Addr.Host, Port: int32(h.Addr.Port), State: h.State, Reason: h.Reason,

@@ -262,7 +262,7 @@ type ReplicaStatus struct {
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Seconds behind the primary as the replica reported it; -1 when unknown
 	// (not replicating or unreachable).
-	LagSeconds    int64                  `protobuf:"varint,5,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
+	LagSeconds    int32                  `protobuf:"varint,5,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
 	CheckedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -326,7 +326,7 @@ func (x *ReplicaStatus) GetReason() string {
 	return ""
 }
 
-func (x *ReplicaStatus) GetLagSeconds() int64 {
+func (x *ReplicaStatus) GetLagSeconds() int32 {
 	if x != nil {
 		return x.LagSeconds
 	}
@@ -2581,7 +2581,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1f\n" +
-	"\vlag_seconds\x18\x05 \x01(\x03R\n" +
+	"\vlag_seconds\x18\x05 \x01(\x05R\n" +
 	"lagSeconds\x129\n" +
 	"\n" +
 	"checked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\"\x18\n" +
