@@ -464,3 +464,32 @@ func TestReplicasAreValidatedAndTestedBeforeSaving(t *testing.T) {
 		t.Errorf("after clearReplicas: replicas %v, version %d; want none, %d", cleared.Replicas, cleared.Version, up.Version+1)
 	}
 }
+
+func TestReplicaSessionsAreReadOnlyWithTheSourcesCredentials(t *testing.T) {
+	e := newEnv(t, 10*time.Second)
+	ctx := context.Background()
+	c := e.create(t, pair.Replica)
+	src, err := e.svc.Open(ctx, user, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Replicas == nil || len(src.Replicas.Replicas()) != 1 {
+		t.Fatalf("opened source has replicas %v, want one", src.Replicas)
+	}
+	conn, err := src.Replicas.Replicas()[0].Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	var readOnly int
+	var who string
+	if err := conn.QueryRowContext(ctx, "SELECT @@session.tx_read_only, CURRENT_USER()").Scan(&readOnly, &who); err != nil {
+		t.Fatal(err)
+	}
+	if readOnly != 1 || who != replicatest.User+"@%" {
+		t.Errorf("replica session: read only %d as %s, want 1 as %s@%%", readOnly, who, replicatest.User)
+	}
+	if got := conn.Settings().Port; got != pair.Replica.Port {
+		t.Errorf("replica connection to port %d, want %d", got, pair.Replica.Port)
+	}
+}
