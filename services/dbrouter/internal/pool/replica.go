@@ -233,8 +233,8 @@ func (rs *ReplicaSet) CheckNow(ctx context.Context) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, max(rs.opts.CheckInterval, time.Second))
 			defer cancel()
-			h := rs.check(cctx, r)
-			if ctx.Err() != nil {
+			h, ok := rs.check(cctx, r)
+			if !ok || ctx.Err() != nil {
 				return
 			}
 			rs.set(r, h)
@@ -243,13 +243,18 @@ func (rs *ReplicaSet) CheckNow(ctx context.Context) {
 	wg.Wait()
 }
 
-// check reads the replication status of r through its pool.
-func (rs *ReplicaSet) check(ctx context.Context, r *Replica) ReplicaHealth {
+// check reads the replication status of r through its pool. It reports
+// false, and r keeps its state, when every connection of r's pool stayed
+// busy: a replica saturated by reads is not a dead one.
+func (rs *ReplicaSet) check(ctx context.Context, r *Replica) (ReplicaHealth, bool) {
 	h := ReplicaHealth{Addr: r.addr, State: ReplicaEjected, Lag: -1, CheckedAt: time.Now()}
 	c, err := r.pool.Acquire(ctx)
 	if err != nil {
+		if st := r.pool.Stat(); errors.Is(err, ErrAcquireTimeout) || st.Acquired >= st.MaxSize {
+			return h, false
+		}
 		h.Reason = ReasonConnection
-		return h
+		return h, true
 	}
 	lag, err := readLag(ctx, c)
 	if err != nil && IsConnectionError(err) {
@@ -257,7 +262,7 @@ func (rs *ReplicaSet) check(ctx context.Context, r *Replica) ReplicaHealth {
 		c.Discard()
 		r.pool.DiscardIdle()
 		h.Reason = ReasonConnection
-		return h
+		return h, true
 	}
 	c.Release()
 	var me *mysql.MySQLError
@@ -273,7 +278,7 @@ func (rs *ReplicaSet) check(ctx context.Context, r *Replica) ReplicaHealth {
 	default:
 		h.State, h.Lag = ReplicaHealthy, lag
 	}
-	return h
+	return h, true
 }
 
 // readLag asks the server how far behind its primary it is: SHOW REPLICA

@@ -116,3 +116,20 @@ func TestACheckOfAServerWithoutReplicationEjectsItAsNotReplicating(t *testing.T)
 		t.Errorf("ejections = %v, want one (a second check of the same state is no new ejection)", ejected)
 	}
 }
+
+func TestACheckOfAReplicaWhoseConnectionsAreAllBusyKeepsItsState(t *testing.T) {
+	s, _ := source(t)
+	p := newPool(t, s, Options{MaxSize: 1, AcquireTimeout: 100 * time.Millisecond, ReapInterval: -1})
+	a := ReplicaAddr{Host: "replica", Port: 1}
+	r := &Replica{addr: a, pool: p, health: ReplicaHealth{Addr: a, State: ReplicaHealthy, Lag: 0}}
+	rs := &ReplicaSet{key: Key{ID: "src", Version: 1}, opts: ReplicaOptions{}.withDefaults(), replicas: []*Replica{r}}
+	busy, err := p.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Release()
+	rs.CheckNow(context.Background())
+	if h := r.Health(); h.State != ReplicaHealthy {
+		t.Errorf("health after a check that found no free connection = %+v, want still healthy", h)
+	}
+}
