@@ -72,12 +72,14 @@ func run(ctx context.Context, args []string) error {
 	// refreshes (which fail fast on closed pools) are waited for.
 	p.App.AddCloser("schema refreshes", func(ctx context.Context) error { return waitCtx(ctx, schemas.Wait) })
 	pools := pool.NewManager(pool.Options{
-		MaxSize:        int32(cfg.Sources.PoolSize),
+		MaxSize:        int32(cfg.Sources.EffectivePoolSize()),
 		AcquireTimeout: cfg.Sources.AcquireTimeout,
 		IdleTimeout:    cfg.Sources.IdleTimeout,
 		TLSSkipVerify:  cfg.Sources.TLSSkipVerify,
 		Logger:         p.Log,
 	})
+	pools.SetReplicaOptions(pool.ReplicaOptions{CheckInterval: cfg.Sources.ReplicaCheckInterval, MaxLag: cfg.Sources.ReplicaMaxLag})
+	p.Log.Info("data source pools", "pool_size", cfg.Sources.EffectivePoolSize(), "max_concurrency", cfg.SourceConcurrency())
 	if err := pools.Register(p.Registry); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@
 package config
 
 import (
+	"runtime"
 	"time"
 
 	shared "github.com/altus4/altus/pkg/config"
@@ -30,8 +31,10 @@ type Config struct {
 
 // Sources configures the pools to the users' databases (data sources).
 type Sources struct {
-	// PoolSize bounds the connections of one replica to one source.
-	PoolSize int `env:"ALTUS_SOURCE_POOL_SIZE" envDefault:"10"`
+	// PoolSize bounds the connections of one dbrouter instance to one
+	// server of a source (its primary, and each read replica). 0 (the
+	// default) derives it from the machine: see DefaultPoolSize.
+	PoolSize int `env:"ALTUS_SOURCE_POOL_SIZE" envDefault:"0"`
 	// AcquireTimeout bounds the wait for a free connection.
 	AcquireTimeout time.Duration `env:"ALTUS_SOURCE_ACQUIRE_TIMEOUT" envDefault:"2s"`
 	// IdleTimeout is how long an unused connection is kept open.
@@ -46,6 +49,21 @@ type Sources struct {
 	// then skips that metadata read, and a source deleted or changed through
 	// another replica is searched with its old settings for at most this long.
 	LookupTTL time.Duration `env:"ALTUS_SOURCE_LOOKUP_TTL" envDefault:"1s"`
+	// ReplicaCheckInterval is how often each read replica's health and
+	// lag are checked.
+	ReplicaCheckInterval time.Duration `env:"ALTUS_REPLICA_CHECK_INTERVAL" envDefault:"2s"`
+	// ReplicaMaxLag: a read replica reporting more lag is taken out of the
+	// read rotation until it catches up.
+	ReplicaMaxLag time.Duration `env:"ALTUS_REPLICA_MAX_LAG" envDefault:"10s"`
+}
+
+// EffectivePoolSize is PoolSize, or DefaultPoolSize of this machine when
+// PoolSize is 0.
+func (s Sources) EffectivePoolSize() int {
+	if s.PoolSize > 0 {
+		return s.PoolSize
+	}
+	return DefaultPoolSize(runtime.NumCPU(), MemoryBytes())
 }
 
 // Search configures how search plans run on the users' databases.
@@ -69,7 +87,7 @@ func (c Config) SourceConcurrency() int {
 	if c.Search.MaxConcurrency > 0 {
 		return c.Search.MaxConcurrency
 	}
-	return c.Sources.PoolSize
+	return c.Sources.EffectivePoolSize()
 }
 
 // DefaultAdminPort is where /metrics is served unless ALTUS_ADMIN_PORT says otherwise.
@@ -93,8 +111,14 @@ func (c *Config) Check(p *shared.Problems) {
 	if c.GRPCPort <= 0 || c.GRPCPort > 65535 {
 		p.Addf("ALTUS_GRPC_PORT must be a port number; got %d", c.GRPCPort)
 	}
-	if c.Sources.PoolSize < 1 || c.Sources.PoolSize > 1000 {
-		p.Addf("ALTUS_SOURCE_POOL_SIZE must be between 1 and 1000; got %d", c.Sources.PoolSize)
+	if c.Sources.PoolSize < 0 || c.Sources.PoolSize > 1000 {
+		p.Addf("ALTUS_SOURCE_POOL_SIZE must be between 0 (derived from the machine) and 1000; got %d", c.Sources.PoolSize)
+	}
+	if c.Sources.ReplicaCheckInterval < 100*time.Millisecond {
+		p.Addf("ALTUS_REPLICA_CHECK_INTERVAL must be at least 100ms (e.g. 2s); got %s", c.Sources.ReplicaCheckInterval)
+	}
+	if c.Sources.ReplicaMaxLag < time.Second {
+		p.Addf("ALTUS_REPLICA_MAX_LAG must be at least 1s (servers report whole seconds); got %s", c.Sources.ReplicaMaxLag)
 	}
 	if c.Sources.AcquireTimeout <= 0 {
 		p.Addf("ALTUS_SOURCE_ACQUIRE_TIMEOUT must be positive (e.g. 2s); got %s", c.Sources.AcquireTimeout)

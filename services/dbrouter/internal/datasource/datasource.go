@@ -125,6 +125,11 @@ type Connection struct {
 	AIEgress string
 	// AIColumns are the "table.column" names allowed with EgressListed.
 	AIColumns []string
+	// Replicas are the source's read replicas.
+	Replicas []Replica
+	// ReplicaStatus is this instance's last check of each replica, in the
+	// order of Replicas (filled by Get, List, Create and Update).
+	ReplicaStatus []ReplicaHealth
 }
 
 func connectionOf(s store.Source) Connection {
@@ -132,7 +137,7 @@ func connectionOf(s store.Source) Connection {
 		ID: s.ID, Name: s.Name, Host: s.Host, Port: s.Port, Database: s.Database, Username: s.Username,
 		SSL: s.SSL, IsActive: s.IsActive, Status: s.Status, LastTested: s.LastTested,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version,
-		AIEgress: normalizeEgress(s.AIEgress), AIColumns: s.AIColumns,
+		AIEgress: normalizeEgress(s.AIEgress), AIColumns: s.AIColumns, Replicas: domainReplicas(s.Replicas),
 	}
 }
 
@@ -150,6 +155,9 @@ type CreateInput struct {
 	// AIColumns are the "table.column" names allowed with EgressListed;
 	// each must exist in the database.
 	AIColumns []string
+	// Replicas are read replicas (at most MaxReplicas), each tested with
+	// the source's database and credentials before it is saved.
+	Replicas []Replica
 }
 
 func (in CreateInput) port() int {
@@ -173,11 +181,16 @@ type UpdateInput struct {
 	// list (AIColumns, which is only accepted with it).
 	AIEgress  *string
 	AIColumns []string
+	// Replicas, when not empty, replace the read replicas; ClearReplicas
+	// removes them (not both).
+	Replicas      []Replica
+	ClearReplicas bool
 }
 
 func (in UpdateInput) empty() bool {
 	return in.Name == nil && in.Host == nil && in.Port == nil && in.Database == nil &&
-		in.Username == nil && in.Password == nil && in.SSL == nil && in.AIEgress == nil
+		in.Username == nil && in.Password == nil && in.SSL == nil && in.AIEgress == nil &&
+		len(in.Replicas) == 0 && !in.ClearReplicas
 }
 
 // TestResult is the outcome of testing a saved source.
@@ -342,7 +355,7 @@ func (s *Service) List(ctx context.Context, userID string) ([]Connection, error)
 	}
 	out := make([]Connection, len(rows))
 	for i, r := range rows {
-		out[i] = connectionOf(r)
+		out[i] = s.withHealth(connectionOf(r))
 	}
 	return out, nil
 }
@@ -353,7 +366,7 @@ func (s *Service) Get(ctx context.Context, userID, id string) (Connection, error
 	if err != nil {
 		return Connection{}, err
 	}
-	return connectionOf(src), nil
+	return s.withHealth(connectionOf(src)), nil
 }
 
 // Create validates in, tests it live and saves it with its password encrypted.
@@ -364,6 +377,9 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Co
 	settings := pool.Settings{Host: in.Host, Port: in.port(), Database: in.Database, Username: in.Username, Password: in.Password, TLS: in.SSL}
 	if _, err := s.probe(ctx, settings); err != nil {
 		return Connection{}, connectFailure(err)
+	}
+	if err := s.probeReplicas(ctx, settings, storeReplicas(in.Replicas)); err != nil {
+		return Connection{}, err
 	}
 	if err := s.checkColumns(ctx, settings, in.AIColumns); err != nil {
 		return Connection{}, err
@@ -377,13 +393,13 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Co
 		ID: uuid.NewString(), UserID: userID, Name: in.Name, Host: in.Host, Port: in.port(),
 		Database: in.Database, Username: in.Username, Password: encrypted, SSL: in.SSL, IsActive: true,
 		Status: StatusConnected, LastTested: now, CreatedAt: now, UpdatedAt: now, Version: 1,
-		AIEgress: in.AIEgress, AIColumns: in.AIColumns,
+		AIEgress: in.AIEgress, AIColumns: in.AIColumns, Replicas: storeReplicas(in.Replicas),
 	}
 	if err := s.store.Insert(ctx, src); err != nil {
 		return Connection{}, fmt.Errorf("datasource: %w", err)
 	}
 	s.bump(ctx, userID, src.ID, "created")
-	return connectionOf(src), nil
+	return s.withHealth(connectionOf(src)), nil
 }
 
 // Update changes the given fields, tests the merged settings live (nothing
@@ -422,6 +438,12 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 	if in.AIEgress != nil {
 		merged.AIEgress, merged.AIColumns = *in.AIEgress, in.AIColumns
 	}
+	switch {
+	case in.ClearReplicas:
+		merged.Replicas = nil
+	case len(in.Replicas) > 0:
+		merged.Replicas = storeReplicas(in.Replicas)
+	}
 	var password string
 	if in.Password != nil {
 		password = *in.Password
@@ -434,6 +456,12 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 	settings := pool.Settings{Host: merged.Host, Port: merged.Port, Database: merged.Database, Username: merged.Username, Password: password, TLS: merged.SSL}
 	if _, err := s.probe(ctx, settings); err != nil {
 		return Connection{}, connectFailure(err)
+	}
+	// Replicas are tested when they or the credentials they share change.
+	if len(in.Replicas) > 0 || in.Database != nil || in.Username != nil || in.Password != nil || in.SSL != nil {
+		if err := s.probeReplicas(ctx, settings, merged.Replicas); err != nil {
+			return Connection{}, err
+		}
 	}
 	// The listed columns are checked against the database the merged
 	// settings reach, whether the list or the connection changed.
@@ -458,11 +486,13 @@ func (s *Service) Update(ctx context.Context, userID, id string, in UpdateInput)
 	// one opens its connections on demand.
 	if _, err := s.pools.Get(pool.Key{ID: id, Version: version}, settings); err != nil {
 		s.log.WarnContext(ctx, "could not open the pool of an updated data source", "source", id, "error", err)
+	} else if _, err := s.replicasOf(merged, settings); err != nil {
+		s.log.WarnContext(ctx, "could not open the read replicas of an updated data source", "source", id, "error", err)
 	}
 	s.schemas.Invalidate(id)
 	s.forget(userID, id)
 	s.bump(ctx, userID, id, "updated")
-	return connectionOf(merged), nil
+	return s.withHealth(connectionOf(merged)), nil
 }
 
 // Delete soft-deletes the source, closes its pool at once (connections in
@@ -593,7 +623,30 @@ func (s *Service) pool(src store.Source) (*pool.Pool, error) {
 // Source is a user's source and its pool, for running statements on it.
 type Source struct {
 	Connection
+	// Pool is the primary's pool: schema discovery and the connection test
+	// use it, and reads when no replica is healthy.
 	Pool *pool.Pool
+	// Replicas are the read replicas searches prefer; nil when none.
+	Replicas *pool.ReplicaSet
+}
+
+// open returns src with its primary pool and read replicas.
+func (s *Service) open(src store.Source) (Source, error) {
+	p, err := s.pool(src)
+	if err != nil {
+		return Source{}, err
+	}
+	out := Source{Connection: connectionOf(src), Pool: p}
+	if len(src.Replicas) > 0 {
+		settings, err := s.settings(src)
+		if err != nil {
+			return Source{}, err
+		}
+		if out.Replicas, err = s.replicasOf(src, settings); err != nil {
+			return Source{}, fmt.Errorf("datasource: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Open returns the user's source with its pool, for running statements.
@@ -603,11 +656,7 @@ func (s *Service) Open(ctx context.Context, userID, id string) (Source, error) {
 	if err != nil {
 		return Source{}, err
 	}
-	p, err := s.pool(src)
-	if err != nil {
-		return Source{}, err
-	}
-	return Source{Connection: connectionOf(src), Pool: p}, nil
+	return s.open(src)
 }
 
 // Acquire returns a connection to the user's source, with errors in domain

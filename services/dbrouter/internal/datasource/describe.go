@@ -107,15 +107,16 @@ func (s *Service) OpenSearch(ctx context.Context, userID, id string) (Source, sc
 	if err != nil {
 		return Source{}, schema.Schema{}, err
 	}
-	p, err := s.pool(src)
+	out, err := s.open(src)
 	if err != nil {
 		return Source{}, schema.Schema{}, err
 	}
-	sc, err := s.schemaOf(ctx, src, p, false)
+	// Schema discovery reads the primary.
+	sc, err := s.schemaOf(ctx, src, out.Pool, false)
 	if err != nil {
 		return Source{}, schema.Schema{}, err
 	}
-	return Source{Connection: connectionOf(src), Pool: p}, sc, nil
+	return out, sc, nil
 }
 
 // PoolError turns a failure to acquire a connection of a source's pool into

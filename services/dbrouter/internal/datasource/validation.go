@@ -42,26 +42,26 @@ func checkName(c *validate.Collector, name string) {
 	}
 }
 
-func checkHost(c *validate.Collector, host string) {
+func checkHost(c *validate.Collector, field, host string) {
 	switch {
 	case host == "":
-		c.Add("host", CodeRequired, "Enter the database server's host name or IP address, like db.example.com.")
+		c.Add(field, CodeRequired, "Enter the database server's host name or IP address, like db.example.com.")
 	case len(host) > maxHostChars:
-		c.Add("host", CodeTooLong, "The host must be at most %d characters.", maxHostChars)
+		c.Add(field, CodeTooLong, "The host must be at most %d characters.", maxHostChars)
 	case strings.Contains(host, "://"):
-		c.Add("host", CodeInvalid, "Enter the host name only, without a scheme like mysql://.")
+		c.Add(field, CodeInvalid, "Enter the host name only, without a scheme like mysql://.")
 	case strings.IndexFunc(host, unicode.IsSpace) >= 0:
-		c.Add("host", CodeInvalid, "The host must not contain spaces.")
+		c.Add(field, CodeInvalid, "The host must not contain spaces.")
 	case strings.ContainsAny(host, "/?#@[]\\"):
-		c.Add("host", CodeInvalid, "Enter a host name or IP address only (no path, user or brackets); put the port in the port field.")
+		c.Add(field, CodeInvalid, "Enter a host name or IP address only (no path, user or brackets); put the port in the port field.")
 	case strings.Contains(host, ":") && net.ParseIP(host) == nil:
-		c.Add("host", CodeInvalid, "Put the port in the port field, not in the host.")
+		c.Add(field, CodeInvalid, "Put the port in the port field, not in the host.")
 	}
 }
 
-func checkPort(c *validate.Collector, port int) {
+func checkPort(c *validate.Collector, field string, port int) {
 	if port < 1 || port > 65535 {
-		c.Add("port", CodeOutOfRange, "The port must be between 1 and 65535 (MySQL's default is 3306).")
+		c.Add(field, CodeOutOfRange, "The port must be between 1 and 65535 (MySQL's default is 3306).")
 	}
 }
 
@@ -96,13 +96,14 @@ func (in *CreateInput) validate() error {
 	in.Host = strings.TrimSpace(in.Host)
 	var c validate.Collector
 	checkName(&c, in.Name)
-	checkHost(&c, in.Host)
-	checkPort(&c, in.port())
+	checkHost(&c, "host", in.Host)
+	checkPort(&c, "port", in.port())
 	checkDatabase(&c, in.Database)
 	checkUsername(&c, in.Username)
 	checkPassword(&c, in.Password)
 	in.AIEgress = normalizeEgress(in.AIEgress)
 	in.AIColumns = checkEgress(&c, in.AIEgress, in.AIColumns)
+	in.Replicas = checkReplicas(&c, in.Replicas)
 	return c.Err()
 }
 
@@ -114,10 +115,10 @@ func (in *UpdateInput) validate() error {
 	}
 	if in.Host != nil {
 		*in.Host = strings.TrimSpace(*in.Host)
-		checkHost(&c, *in.Host)
+		checkHost(&c, "host", *in.Host)
 	}
 	if in.Port != nil {
-		checkPort(&c, *in.Port)
+		checkPort(&c, "port", *in.Port)
 	}
 	if in.Database != nil {
 		checkDatabase(&c, *in.Database)
@@ -136,5 +137,9 @@ func (in *UpdateInput) validate() error {
 	case len(in.AIColumns) > 0:
 		c.Add("aiColumns", CodeInvalid, "aiColumns replaces the list of a policy: send it with aiEgress %q.", EgressListed)
 	}
+	if in.ClearReplicas && len(in.Replicas) > 0 {
+		c.Add("clearReplicas", CodeInvalid, "Send either replicas (to replace them) or clearReplicas (to remove them), not both.")
+	}
+	in.Replicas = checkReplicas(&c, in.Replicas)
 	return c.Err()
 }

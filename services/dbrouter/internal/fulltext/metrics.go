@@ -15,11 +15,22 @@ const (
 	MetricStatementSeconds = "altus4_dbrouter_statement_seconds"
 	// MetricStatements counts search statements by kind and outcome.
 	MetricStatements = "altus4_dbrouter_statements_total"
+	// MetricReads counts plans, counts and fetches by the server that
+	// answered them: "primary" or a read replica's host:port.
+	MetricReads = "altus4_dbrouter_reads_total"
+	// MetricReplicaRetries counts reads that failed on a read replica with
+	// a connection error and were run again on the primary.
+	MetricReplicaRetries = "altus4_dbrouter_replica_retries_total"
 )
+
+// ServerPrimary is the server label of reads answered by the primary.
+const ServerPrimary = "primary"
 
 type metrics struct {
 	seconds  *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
+	reads    *prometheus.CounterVec
+	retries  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -33,6 +44,14 @@ func newMetrics() *metrics {
 			Name: MetricStatements,
 			Help: "Search statements run on the users' databases, by kind (search, count, fetch, explain) and outcome (ok, timeout, failed).",
 		}, []string{"kind", "outcome"}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricReads,
+			Help: "Plans, counts and fetches by the server that answered them (primary or a read replica's host:port), per data source.",
+		}, []string{"database_id", "server"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricReplicaRetries,
+			Help: "Reads that failed on a read replica with a connection error and ran again on the primary, per data source and replica.",
+		}, []string{"database_id", "replica"}),
 	}
 }
 
@@ -43,7 +62,7 @@ func (m *metrics) observe(sourceID, kind, outcome string, d time.Duration) {
 
 // Register registers the executor's metrics on reg.
 func (e *Executor) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{e.metrics.seconds, e.metrics.outcomes} {
+	for _, c := range []prometheus.Collector{e.metrics.seconds, e.metrics.outcomes, e.metrics.reads, e.metrics.retries} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("fulltext: register metrics: %w", err)
 		}

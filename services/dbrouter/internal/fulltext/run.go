@@ -91,7 +91,7 @@ func (r runner) all(ctx context.Context, jobs []job, nPlans, nCounts int, finger
 				return
 			}
 			defer sem.Release(1)
-			conn, err := r.src.Pool.Acquire(ctx)
+			conn, replica, err := r.acquire(ctx)
 			waits[i] = time.Since(start)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -104,7 +104,32 @@ func (r runner) all(ctx context.Context, jobs []job, nPlans, nCounts int, finger
 				})
 				return
 			}
+			res := r.run(ctx, conn, j)
+			if replica == nil || !pool.IsConnectionError(res.Err) || ctx.Err() != nil {
+				conn.Release()
+				r.e.metrics.reads.WithLabelValues(r.src.ID, serverLabel(replica)).Inc()
+				results[i] = res
+				return
+			}
+			// The replica went away under the statement: eject it and run
+			// the job once more on the primary.
+			conn.Discard()
+			r.src.Replicas.Fail(replica, pool.ReasonConnection)
+			r.e.metrics.retries.WithLabelValues(r.src.ID, replica.Addr().String()).Inc()
+			conn, err = r.src.Pool.Acquire(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					results[i] = failed(j, timeoutError(ctx.Err()), 0)
+					return
+				}
+				failOnce.Do(func() {
+					fail = err
+					cancel()
+				})
+				return
+			}
 			defer conn.Release()
+			r.e.metrics.reads.WithLabelValues(r.src.ID, ServerPrimary).Inc()
 			results[i] = r.run(ctx, conn, j)
 		}()
 	}
@@ -118,6 +143,34 @@ func (r runner) all(ctx context.Context, jobs []job, nPlans, nCounts int, finger
 		resp.Queued = max(resp.Queued, w)
 	}
 	return resp, nil
+}
+
+// acquire returns a connection for a read: to the least-loaded healthy
+// read replica (and that replica), else to the primary. A replica that
+// cannot be reached is ejected and the primary is used instead; one whose
+// connections are all busy is skipped for this read only.
+func (r runner) acquire(ctx context.Context) (*pool.Conn, *pool.Replica, error) {
+	if rep := r.src.Replicas.Pick(); rep != nil {
+		c, err := rep.Pool().Acquire(ctx)
+		if err == nil {
+			return c, rep, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		if pool.IsConnectionError(err) && !errors.Is(err, pool.ErrAcquireTimeout) && !errors.Is(err, pool.ErrClosed) {
+			r.src.Replicas.Fail(rep, pool.ReasonConnection)
+		}
+	}
+	c, err := r.src.Pool.Acquire(ctx)
+	return c, nil, err
+}
+
+func serverLabel(rep *pool.Replica) string {
+	if rep == nil {
+		return ServerPrimary
+	}
+	return rep.Addr().String()
 }
 
 func failed(j *job, err error, elapsed time.Duration) Result {
@@ -340,7 +393,7 @@ func (r runner) query(ctx context.Context, conn *pool.Conn, kind string, table s
 		return timeoutError(context.DeadlineExceeded)
 	}
 	limited := sqlbuild.WithTimeLimit(stmt, r.server.StatementTimeLimit, limit)
-	st := r.src.Pool.Settings()
+	st := conn.Settings()
 	ctx, span := r.e.tracer.Start(ctx, "SELECT "+table.Name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attribute.String("db.system", "mysql"),
 		attribute.String("db.system.name", r.server.Flavor),

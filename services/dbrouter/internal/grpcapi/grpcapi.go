@@ -94,7 +94,43 @@ func connectionProto(c datasource.Connection) *dbrouterv1.Connection {
 		LastTested:       ts(c.LastTested),
 		AiEgress:         c.AIEgress,
 		AiColumns:        c.AIColumns,
+		Replicas:         replicasProto(c.Replicas),
+		ReplicaStatus:    replicaStatusProto(c.ReplicaStatus),
 	}
+}
+
+func replicasProto(rs []datasource.Replica) []*dbrouterv1.Replica {
+	out := make([]*dbrouterv1.Replica, len(rs))
+	for i, r := range rs {
+		out[i] = &dbrouterv1.Replica{Host: r.Host, Port: int32(r.Port)}
+	}
+	return out
+}
+
+func replicaStatusProto(hs []datasource.ReplicaHealth) []*dbrouterv1.ReplicaStatus {
+	out := make([]*dbrouterv1.ReplicaStatus, len(hs))
+	for i, h := range hs {
+		lag := int32(-1)
+		if h.Lag >= 0 {
+			lag = int32(h.Lag / time.Second)
+		}
+		out[i] = &dbrouterv1.ReplicaStatus{
+			Host: h.Addr.Host, Port: int32(h.Addr.Port), State: h.State, Reason: h.Reason,
+			LagSeconds: lag, CheckedAt: ts(h.CheckedAt),
+		}
+	}
+	return out
+}
+
+func replicasDomain(rs []*dbrouterv1.Replica) []datasource.Replica {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]datasource.Replica, len(rs))
+	for i, r := range rs {
+		out[i] = datasource.Replica{Host: r.GetHost(), Port: int(r.GetPort())}
+	}
+	return out
 }
 
 func intPtr(p *int32) *int {
@@ -138,6 +174,7 @@ func (s *Server) CreateDataSource(ctx context.Context, req *dbrouterv1.CreateDat
 		SSL:       req.GetSsl(),
 		AIEgress:  req.GetAiEgress(),
 		AIColumns: req.GetAiColumns(),
+		Replicas:  replicasDomain(req.GetReplicas()),
 	})
 	if err != nil {
 		return nil, mapErr(err)
@@ -178,15 +215,17 @@ func (s *Server) UpdateDataSource(ctx context.Context, req *dbrouterv1.UpdateDat
 		return nil, err
 	}
 	c, err := s.svc.Update(ctx, userID, req.GetId(), datasource.UpdateInput{
-		Name:      req.Name,
-		Host:      req.Host,
-		Port:      intPtr(req.Port),
-		Database:  req.Database,
-		Username:  req.Username,
-		Password:  req.Password,
-		SSL:       req.Ssl,
-		AIEgress:  req.AiEgress,
-		AIColumns: req.GetAiColumns(),
+		Name:          req.Name,
+		Host:          req.Host,
+		Port:          intPtr(req.Port),
+		Database:      req.Database,
+		Username:      req.Username,
+		Password:      req.Password,
+		SSL:           req.Ssl,
+		AIEgress:      req.AiEgress,
+		AIColumns:     req.GetAiColumns(),
+		Replicas:      replicasDomain(req.GetReplicas()),
+		ClearReplicas: req.GetClearReplicas(),
 	})
 	if err != nil {
 		return nil, mapErr(err)

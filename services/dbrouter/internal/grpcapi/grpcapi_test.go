@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/altus4/altus/pkg/config"
 	dbrouterv1 "github.com/altus4/altus/pkg/gen/altus/dbrouter/v1"
@@ -428,5 +429,48 @@ func TestLifecycleThroughTheClientNeverShowsThePassword(t *testing.T) {
 		if strings.Contains(text, h.pass) || strings.Contains(text, stored) || strings.Contains(strings.ToLower(text), "password") {
 			t.Errorf("a response shows the password: %s", text)
 		}
+	}
+}
+
+func TestReplicasRoundTripThroughTheAPIWithTheirHealthAndClear(t *testing.T) {
+	h := newHarness(t)
+	ctx := h.as("owner")
+	req := h.createRequest("with replica")
+	// The test server itself, listed as a replica: reachable with the same
+	// credentials, but replicating from nobody.
+	req.Replicas = []*dbrouterv1.Replica{{Host: h.target.Host, Port: int32(h.target.Port)}}
+	created, err := h.client.CreateDataSource(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := created.GetConnection()
+	if diff := cmp.Diff(req.Replicas, c.GetReplicas(), protocmp.Transform()); diff != "" {
+		t.Errorf("replicas (-want +got):\n%s", diff)
+	}
+	st := c.GetReplicaStatus()
+	if len(st) != 1 || st[0].GetHost() != h.target.Host || st[0].GetState() != "unknown" || st[0].GetLagSeconds() != -1 {
+		t.Errorf("replica status of a source never searched = %v, want one unknown with lag -1", st)
+	}
+
+	_, err = h.client.UpdateDataSource(ctx, &dbrouterv1.UpdateDataSourceRequest{Id: c.GetId(), ClearReplicas: true, Replicas: req.Replicas})
+	if code, reason := codeReason(err); code != codes.InvalidArgument || reason != grpcx.ReasonValidation {
+		t.Errorf("replicas with clearReplicas: %v %q, want InvalidArgument %q", code, reason, grpcx.ReasonValidation)
+	}
+	if diff := cmp.Diff([]string{"clearReplicas"}, fieldViolations(err)); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	updated, err := h.client.UpdateDataSource(ctx, &dbrouterv1.UpdateDataSourceRequest{Id: c.GetId(), ClearReplicas: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := updated.GetConnection(); len(got.GetReplicas()) != 0 || len(got.GetReplicaStatus()) != 0 {
+		t.Errorf("after clearReplicas: replicas %v, status %v; want none", got.GetReplicas(), got.GetReplicaStatus())
+	}
+
+	bad := h.createRequest("bad replica")
+	bad.Replicas = []*dbrouterv1.Replica{{Host: h.target.Host, Port: int32(testenv.FreePort(t))}}
+	_, err = h.client.CreateDataSource(ctx, bad)
+	if code, reason := codeReason(err); code != codes.FailedPrecondition || reason != ReasonDatabaseConnectionFailed {
+		t.Errorf("unreachable replica: %v %q, want FailedPrecondition %q", code, reason, ReasonDatabaseConnectionFailed)
 	}
 }

@@ -327,3 +327,21 @@ func (c *Conn) Release() {
 	r.lastUsed = c.pool.opts.Now()
 	c.res.Release()
 }
+
+// Settings returns the settings of the server this connection is to (the
+// primary's or a read replica's).
+func (c *Conn) Settings() Settings { return c.pool.settings }
+
+// Discard closes the connection instead of giving it back (it is known to
+// be broken). Call it instead of Release.
+func (c *Conn) Discard() { c.pool.discard(c.res) }
+
+// DiscardIdle closes every idle connection now (the server went away, so
+// they are all dead) and reports how many it closed.
+func (p *Pool) DiscardIdle() int {
+	idle := p.res.AcquireAllIdle()
+	for _, res := range idle {
+		p.discard(res)
+	}
+	return len(idle)
+}

@@ -49,6 +49,15 @@ type Source struct {
 	AIEgress string
 	// AIColumns are the "table.column" names allowed with "listed".
 	AIColumns []string
+	// Replicas are the source's read replicas (same database and
+	// credentials as the primary).
+	Replicas []Replica
+}
+
+// Replica is where a read replica of a source listens.
+type Replica struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
 }
 
 // Store reads and writes data_sources.
@@ -61,7 +70,7 @@ func New(db *sql.DB) *Store { return &Store{db: db} }
 
 const selectColumns = `SELECT id, user_id, name, host, port, database_name, username, password,
 ssl_enabled, is_active, connection_status, last_tested, created_at, updated_at, version,
-ai_egress, ai_columns
+ai_egress, ai_columns, replicas
 FROM data_sources`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -69,11 +78,16 @@ type scanner interface{ Scan(dest ...any) error }
 func scan(r scanner) (Source, error) {
 	var s Source
 	var lastTested sql.NullTime
-	var columns sql.NullString
+	var columns, replicas sql.NullString
 	if err := r.Scan(&s.ID, &s.UserID, &s.Name, &s.Host, &s.Port, &s.Database, &s.Username, &s.Password,
 		&s.SSL, &s.IsActive, &s.Status, &lastTested, &s.CreatedAt, &s.UpdatedAt, &s.Version,
-		&s.AIEgress, &columns); err != nil {
+		&s.AIEgress, &columns, &replicas); err != nil {
 		return Source{}, err
+	}
+	if replicas.Valid && replicas.String != "" {
+		if err := json.Unmarshal([]byte(replicas.String), &s.Replicas); err != nil {
+			return Source{}, fmt.Errorf("replicas of %s: %w", s.ID, err)
+		}
 	}
 	if columns.Valid && columns.String != "" {
 		if err := json.Unmarshal([]byte(columns.String), &s.AIColumns); err != nil {
@@ -107,15 +121,24 @@ func columnsJSON(cols []string) sql.NullString {
 	return sql.NullString{String: string(b), Valid: true}
 }
 
+// replicasJSON encodes the read replicas (NULL when there are none).
+func replicasJSON(rs []Replica) sql.NullString {
+	if len(rs) == 0 {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(rs) // strings and ints always encode
+	return sql.NullString{String: string(b), Valid: true}
+}
+
 // Insert saves a new source.
 func (s *Store) Insert(ctx context.Context, src Source) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO data_sources
 (id, user_id, name, host, port, database_name, username, password, ssl_enabled, is_active,
- connection_status, last_tested, created_at, updated_at, version, ai_egress, ai_columns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+ connection_status, last_tested, created_at, updated_at, version, ai_egress, ai_columns, replicas)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		src.ID, src.UserID, src.Name, src.Host, src.Port, src.Database, src.Username, src.Password, src.SSL, src.IsActive,
 		src.Status, nullTime(src.LastTested), src.CreatedAt.UTC(), src.UpdatedAt.UTC(), src.Version,
-		egress(src), columnsJSON(src.AIColumns))
+		egress(src), columnsJSON(src.AIColumns), replicasJSON(src.Replicas))
 	if err != nil {
 		return fmt.Errorf("store: insert data source: %w", err)
 	}
@@ -157,16 +180,16 @@ func (s *Store) List(ctx context.Context, userID string) ([]Source, error) {
 }
 
 // Update writes every editable field of src (name, connection settings,
-// password, status, last tested, updated at, AI egress policy) if the row is still at version
+// password, status, last tested, updated at, AI egress policy, read replicas) if the row is still at version
 // src.Version, and moves it to the next version, which it returns.
 // ErrNotFound: the row is gone or not the user's; ErrConflict: it changed.
 func (s *Store) Update(ctx context.Context, src Source) (int, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE data_sources SET name = ?, host = ?, port = ?, database_name = ?,
 username = ?, password = ?, ssl_enabled = ?, connection_status = ?, last_tested = ?, updated_at = ?,
-ai_egress = ?, ai_columns = ?, version = version + 1
+ai_egress = ?, ai_columns = ?, replicas = ?, version = version + 1
 WHERE id = ? AND user_id = ? AND deleted_at IS NULL AND version = ?`,
 		src.Name, src.Host, src.Port, src.Database, src.Username, src.Password, src.SSL, src.Status,
-		nullTime(src.LastTested), src.UpdatedAt.UTC(), egress(src), columnsJSON(src.AIColumns),
+		nullTime(src.LastTested), src.UpdatedAt.UTC(), egress(src), columnsJSON(src.AIColumns), replicasJSON(src.Replicas),
 		src.ID, src.UserID, src.Version)
 	if err != nil {
 		return 0, fmt.Errorf("store: update data source: %w", err)

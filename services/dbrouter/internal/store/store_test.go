@@ -191,3 +191,31 @@ func TestVersionsListsLiveSourcesAcrossBatches(t *testing.T) {
 		t.Errorf("Versions (-want +got):\n%s", diff)
 	}
 }
+
+func TestReadReplicasRoundTripAndClearToNone(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	src := source("u1")
+	src.Replicas = []Replica{{Host: "r1.example", Port: 3307}, {Host: "10.0.0.9", Port: 3306}}
+	if err := s.Insert(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "u1", src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(src, got); diff != "" {
+		t.Errorf("inserted (-want +got):\n%s", diff)
+	}
+	src.Replicas = nil
+	if src.Version, err = s.Update(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, "u1", src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(src, got); diff != "" {
+		t.Errorf("cleared (-want +got):\n%s", diff)
+	}
+}

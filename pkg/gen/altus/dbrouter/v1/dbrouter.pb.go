@@ -43,7 +43,13 @@ type Connection struct {
 	// ai_columns) or "none".
 	AiEgress string `protobuf:"bytes,13,opt,name=ai_egress,json=aiEgress,proto3" json:"ai_egress,omitempty"`
 	// "table.column" names, with ai_egress "listed".
-	AiColumns     []string `protobuf:"bytes,14,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	AiColumns []string `protobuf:"bytes,14,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	// Read replicas of the source (same database and credentials as the
+	// primary); searches read from a healthy one.
+	Replicas []*Replica `protobuf:"bytes,15,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	// Health of each replica as this dbrouter instance last checked it, in
+	// the order of replicas.
+	ReplicaStatus []*ReplicaStatus `protobuf:"bytes,16,rep,name=replica_status,json=replicaStatus,proto3" json:"replica_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +182,164 @@ func (x *Connection) GetAiColumns() []string {
 	return nil
 }
 
+func (x *Connection) GetReplicas() []*Replica {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
+func (x *Connection) GetReplicaStatus() []*ReplicaStatus {
+	if x != nil {
+		return x.ReplicaStatus
+	}
+	return nil
+}
+
+// Replica is a read replica of a source, reached with the source's database,
+// username, password and ssl setting.
+type Replica struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Host  string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// Default 3306.
+	Port          int32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Replica) Reset() {
+	*x = Replica{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Replica) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Replica) ProtoMessage() {}
+
+func (x *Replica) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Replica.ProtoReflect.Descriptor instead.
+func (*Replica) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Replica) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Replica) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+// ReplicaStatus is the last health check of one read replica.
+type ReplicaStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Host  string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Port  int32                  `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	// "healthy", "ejected" or "unknown" (not checked yet by this instance).
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// Why it is ejected: "connection" or "lag"; empty when healthy.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Seconds behind the primary as the replica reported it; -1 when unknown
+	// (not replicating or unreachable).
+	LagSeconds    int32                  `protobuf:"varint,5,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
+	CheckedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaStatus) Reset() {
+	*x = ReplicaStatus{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaStatus) ProtoMessage() {}
+
+func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
+func (*ReplicaStatus) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReplicaStatus) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ReplicaStatus) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *ReplicaStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ReplicaStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReplicaStatus) GetLagSeconds() int32 {
+	if x != nil {
+		return x.LagSeconds
+	}
+	return 0
+}
+
+func (x *ReplicaStatus) GetCheckedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedAt
+	}
+	return nil
+}
+
 // ListDataSourcesRequest has no fields: the caller's sources are listed.
 type ListDataSourcesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -185,7 +349,7 @@ type ListDataSourcesRequest struct {
 
 func (x *ListDataSourcesRequest) Reset() {
 	*x = ListDataSourcesRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[1]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +361,7 @@ func (x *ListDataSourcesRequest) String() string {
 func (*ListDataSourcesRequest) ProtoMessage() {}
 
 func (x *ListDataSourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[1]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +374,7 @@ func (x *ListDataSourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataSourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListDataSourcesRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{1}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{3}
 }
 
 // ListDataSourcesResponse lists the caller's sources.
@@ -223,7 +387,7 @@ type ListDataSourcesResponse struct {
 
 func (x *ListDataSourcesResponse) Reset() {
 	*x = ListDataSourcesResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[2]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -235,7 +399,7 @@ func (x *ListDataSourcesResponse) String() string {
 func (*ListDataSourcesResponse) ProtoMessage() {}
 
 func (x *ListDataSourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[2]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -248,7 +412,7 @@ func (x *ListDataSourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataSourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListDataSourcesResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{2}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDataSourcesResponse) GetConnections() []*Connection {
@@ -272,14 +436,16 @@ type CreateDataSourceRequest struct {
 	// "fulltext" (default), "listed" or "none"; see Connection.
 	AiEgress string `protobuf:"bytes,8,opt,name=ai_egress,json=aiEgress,proto3" json:"ai_egress,omitempty"`
 	// "table.column" names of discovered columns, with ai_egress "listed".
-	AiColumns     []string `protobuf:"bytes,9,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	AiColumns []string `protobuf:"bytes,9,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	// Read replicas, at most 8; each is tested before the source is saved.
+	Replicas      []*Replica `protobuf:"bytes,10,rep,name=replicas,proto3" json:"replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateDataSourceRequest) Reset() {
 	*x = CreateDataSourceRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[3]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +457,7 @@ func (x *CreateDataSourceRequest) String() string {
 func (*CreateDataSourceRequest) ProtoMessage() {}
 
 func (x *CreateDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[3]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +470,7 @@ func (x *CreateDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*CreateDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{3}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateDataSourceRequest) GetName() string {
@@ -370,6 +536,13 @@ func (x *CreateDataSourceRequest) GetAiColumns() []string {
 	return nil
 }
 
+func (x *CreateDataSourceRequest) GetReplicas() []*Replica {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
 // CreateDataSourceResponse carries the saved source.
 type CreateDataSourceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -380,7 +553,7 @@ type CreateDataSourceResponse struct {
 
 func (x *CreateDataSourceResponse) Reset() {
 	*x = CreateDataSourceResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[4]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +565,7 @@ func (x *CreateDataSourceResponse) String() string {
 func (*CreateDataSourceResponse) ProtoMessage() {}
 
 func (x *CreateDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[4]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +578,7 @@ func (x *CreateDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*CreateDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{4}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateDataSourceResponse) GetConnection() *Connection {
@@ -425,7 +598,7 @@ type GetDataSourceRequest struct {
 
 func (x *GetDataSourceRequest) Reset() {
 	*x = GetDataSourceRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[5]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -437,7 +610,7 @@ func (x *GetDataSourceRequest) String() string {
 func (*GetDataSourceRequest) ProtoMessage() {}
 
 func (x *GetDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[5]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -450,7 +623,7 @@ func (x *GetDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*GetDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{5}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetDataSourceRequest) GetId() string {
@@ -470,7 +643,7 @@ type GetDataSourceResponse struct {
 
 func (x *GetDataSourceResponse) Reset() {
 	*x = GetDataSourceResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[6]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +655,7 @@ func (x *GetDataSourceResponse) String() string {
 func (*GetDataSourceResponse) ProtoMessage() {}
 
 func (x *GetDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[6]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +668,7 @@ func (x *GetDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*GetDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{6}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetDataSourceResponse) GetConnection() *Connection {
@@ -514,7 +687,7 @@ type GetDataSourceStatusRequest struct {
 
 func (x *GetDataSourceStatusRequest) Reset() {
 	*x = GetDataSourceStatusRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[7]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +699,7 @@ func (x *GetDataSourceStatusRequest) String() string {
 func (*GetDataSourceStatusRequest) ProtoMessage() {}
 
 func (x *GetDataSourceStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[7]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +712,7 @@ func (x *GetDataSourceStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetDataSourceStatusRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{7}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{9}
 }
 
 // GetDataSourceStatusResponse maps each source id to whether it answered.
@@ -552,7 +725,7 @@ type GetDataSourceStatusResponse struct {
 
 func (x *GetDataSourceStatusResponse) Reset() {
 	*x = GetDataSourceStatusResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[8]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +737,7 @@ func (x *GetDataSourceStatusResponse) String() string {
 func (*GetDataSourceStatusResponse) ProtoMessage() {}
 
 func (x *GetDataSourceStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[8]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +750,7 @@ func (x *GetDataSourceStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetDataSourceStatusResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{8}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetDataSourceStatusResponse) GetStatuses() map[string]bool {
@@ -599,15 +772,20 @@ type UpdateDataSourceRequest struct {
 	Password *string                `protobuf:"bytes,7,opt,name=password,proto3,oneof" json:"password,omitempty"`
 	Ssl      *bool                  `protobuf:"varint,8,opt,name=ssl,proto3,oneof" json:"ssl,omitempty"`
 	// Replaces the egress policy (and, with "listed", the column list).
-	AiEgress      *string  `protobuf:"bytes,9,opt,name=ai_egress,json=aiEgress,proto3,oneof" json:"ai_egress,omitempty"`
-	AiColumns     []string `protobuf:"bytes,10,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	AiEgress  *string  `protobuf:"bytes,9,opt,name=ai_egress,json=aiEgress,proto3,oneof" json:"ai_egress,omitempty"`
+	AiColumns []string `protobuf:"bytes,10,rep,name=ai_columns,json=aiColumns,proto3" json:"ai_columns,omitempty"`
+	// Replaces the read replicas when non-empty (at most 8, each tested
+	// before anything is saved).
+	Replicas []*Replica `protobuf:"bytes,11,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	// Removes every read replica; cannot be combined with replicas.
+	ClearReplicas bool `protobuf:"varint,12,opt,name=clear_replicas,json=clearReplicas,proto3" json:"clear_replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateDataSourceRequest) Reset() {
 	*x = UpdateDataSourceRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[9]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +797,7 @@ func (x *UpdateDataSourceRequest) String() string {
 func (*UpdateDataSourceRequest) ProtoMessage() {}
 
 func (x *UpdateDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[9]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +810,7 @@ func (x *UpdateDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{9}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateDataSourceRequest) GetId() string {
@@ -705,6 +883,20 @@ func (x *UpdateDataSourceRequest) GetAiColumns() []string {
 	return nil
 }
 
+func (x *UpdateDataSourceRequest) GetReplicas() []*Replica {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
+func (x *UpdateDataSourceRequest) GetClearReplicas() bool {
+	if x != nil {
+		return x.ClearReplicas
+	}
+	return false
+}
+
 // UpdateDataSourceResponse carries the updated source.
 type UpdateDataSourceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -715,7 +907,7 @@ type UpdateDataSourceResponse struct {
 
 func (x *UpdateDataSourceResponse) Reset() {
 	*x = UpdateDataSourceResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[10]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +919,7 @@ func (x *UpdateDataSourceResponse) String() string {
 func (*UpdateDataSourceResponse) ProtoMessage() {}
 
 func (x *UpdateDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[10]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +932,7 @@ func (x *UpdateDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{10}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateDataSourceResponse) GetConnection() *Connection {
@@ -760,7 +952,7 @@ type DeleteDataSourceRequest struct {
 
 func (x *DeleteDataSourceRequest) Reset() {
 	*x = DeleteDataSourceRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[11]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +964,7 @@ func (x *DeleteDataSourceRequest) String() string {
 func (*DeleteDataSourceRequest) ProtoMessage() {}
 
 func (x *DeleteDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[11]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +977,7 @@ func (x *DeleteDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{11}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteDataSourceRequest) GetId() string {
@@ -805,7 +997,7 @@ type DeleteDataSourceResponse struct {
 
 func (x *DeleteDataSourceResponse) Reset() {
 	*x = DeleteDataSourceResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[12]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +1009,7 @@ func (x *DeleteDataSourceResponse) String() string {
 func (*DeleteDataSourceResponse) ProtoMessage() {}
 
 func (x *DeleteDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[12]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1022,7 @@ func (x *DeleteDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{12}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteDataSourceResponse) GetSuccess() bool {
@@ -850,7 +1042,7 @@ type TestDataSourceRequest struct {
 
 func (x *TestDataSourceRequest) Reset() {
 	*x = TestDataSourceRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[13]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1054,7 @@ func (x *TestDataSourceRequest) String() string {
 func (*TestDataSourceRequest) ProtoMessage() {}
 
 func (x *TestDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[13]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1067,7 @@ func (x *TestDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*TestDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{13}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TestDataSourceRequest) GetId() string {
@@ -900,7 +1092,7 @@ type TestDataSourceResponse struct {
 
 func (x *TestDataSourceResponse) Reset() {
 	*x = TestDataSourceResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[14]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1104,7 @@ func (x *TestDataSourceResponse) String() string {
 func (*TestDataSourceResponse) ProtoMessage() {}
 
 func (x *TestDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[14]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1117,7 @@ func (x *TestDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*TestDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{14}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TestDataSourceResponse) GetConnected() bool {
@@ -968,7 +1160,7 @@ type GetDataSourceSchemaRequest struct {
 
 func (x *GetDataSourceSchemaRequest) Reset() {
 	*x = GetDataSourceSchemaRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[15]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1172,7 @@ func (x *GetDataSourceSchemaRequest) String() string {
 func (*GetDataSourceSchemaRequest) ProtoMessage() {}
 
 func (x *GetDataSourceSchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[15]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1185,7 @@ func (x *GetDataSourceSchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceSchemaRequest.ProtoReflect.Descriptor instead.
 func (*GetDataSourceSchemaRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{15}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetDataSourceSchemaRequest) GetId() string {
@@ -1028,7 +1220,7 @@ type Column struct {
 
 func (x *Column) Reset() {
 	*x = Column{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[16]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1040,7 +1232,7 @@ func (x *Column) String() string {
 func (*Column) ProtoMessage() {}
 
 func (x *Column) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[16]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1053,7 +1245,7 @@ func (x *Column) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Column.ProtoReflect.Descriptor instead.
 func (*Column) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{16}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Column) GetName() string {
@@ -1104,7 +1296,7 @@ type FullTextIndex struct {
 
 func (x *FullTextIndex) Reset() {
 	*x = FullTextIndex{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[17]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1308,7 @@ func (x *FullTextIndex) String() string {
 func (*FullTextIndex) ProtoMessage() {}
 
 func (x *FullTextIndex) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[17]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1321,7 @@ func (x *FullTextIndex) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FullTextIndex.ProtoReflect.Descriptor instead.
 func (*FullTextIndex) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{17}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FullTextIndex) GetName() string {
@@ -1174,7 +1366,7 @@ type TableSchema struct {
 
 func (x *TableSchema) Reset() {
 	*x = TableSchema{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[18]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1378,7 @@ func (x *TableSchema) String() string {
 func (*TableSchema) ProtoMessage() {}
 
 func (x *TableSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[18]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1391,7 @@ func (x *TableSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableSchema.ProtoReflect.Descriptor instead.
 func (*TableSchema) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{18}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TableSchema) GetDatabase() string {
@@ -1268,7 +1460,7 @@ type GetDataSourceSchemaResponse struct {
 
 func (x *GetDataSourceSchemaResponse) Reset() {
 	*x = GetDataSourceSchemaResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[19]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1472,7 @@ func (x *GetDataSourceSchemaResponse) String() string {
 func (*GetDataSourceSchemaResponse) ProtoMessage() {}
 
 func (x *GetDataSourceSchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[19]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1485,7 @@ func (x *GetDataSourceSchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceSchemaResponse.ProtoReflect.Descriptor instead.
 func (*GetDataSourceSchemaResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{19}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetDataSourceSchemaResponse) GetTables() []*TableSchema {
@@ -1313,7 +1505,7 @@ type DescribeSourcesRequest struct {
 
 func (x *DescribeSourcesRequest) Reset() {
 	*x = DescribeSourcesRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1517,7 @@ func (x *DescribeSourcesRequest) String() string {
 func (*DescribeSourcesRequest) ProtoMessage() {}
 
 func (x *DescribeSourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[20]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1530,7 @@ func (x *DescribeSourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeSourcesRequest.ProtoReflect.Descriptor instead.
 func (*DescribeSourcesRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{20}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DescribeSourcesRequest) GetIds() []string {
@@ -1376,7 +1568,7 @@ type ServerInfo struct {
 
 func (x *ServerInfo) Reset() {
 	*x = ServerInfo{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1580,7 @@ func (x *ServerInfo) String() string {
 func (*ServerInfo) ProtoMessage() {}
 
 func (x *ServerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[21]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1593,7 @@ func (x *ServerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerInfo.ProtoReflect.Descriptor instead.
 func (*ServerInfo) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{21}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ServerInfo) GetVersion() string {
@@ -1500,7 +1692,7 @@ type SourceDescription struct {
 
 func (x *SourceDescription) Reset() {
 	*x = SourceDescription{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1704,7 @@ func (x *SourceDescription) String() string {
 func (*SourceDescription) ProtoMessage() {}
 
 func (x *SourceDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[22]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1717,7 @@ func (x *SourceDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceDescription.ProtoReflect.Descriptor instead.
 func (*SourceDescription) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{22}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SourceDescription) GetId() string {
@@ -1615,7 +1807,7 @@ type DescribeSourcesResponse struct {
 
 func (x *DescribeSourcesResponse) Reset() {
 	*x = DescribeSourcesResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1819,7 @@ func (x *DescribeSourcesResponse) String() string {
 func (*DescribeSourcesResponse) ProtoMessage() {}
 
 func (x *DescribeSourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[23]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1832,7 @@ func (x *DescribeSourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeSourcesResponse.ProtoReflect.Descriptor instead.
 func (*DescribeSourcesResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{23}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DescribeSourcesResponse) GetSources() []*SourceDescription {
@@ -1680,7 +1872,7 @@ type SearchPlan struct {
 
 func (x *SearchPlan) Reset() {
 	*x = SearchPlan{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1884,7 @@ func (x *SearchPlan) String() string {
 func (*SearchPlan) ProtoMessage() {}
 
 func (x *SearchPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[24]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1897,7 @@ func (x *SearchPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPlan.ProtoReflect.Descriptor instead.
 func (*SearchPlan) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{24}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SearchPlan) GetTable() string {
@@ -1791,7 +1983,7 @@ type RowKey struct {
 
 func (x *RowKey) Reset() {
 	*x = RowKey{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +1995,7 @@ func (x *RowKey) String() string {
 func (*RowKey) ProtoMessage() {}
 
 func (x *RowKey) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[25]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +2008,7 @@ func (x *RowKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowKey.ProtoReflect.Descriptor instead.
 func (*RowKey) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{25}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RowKey) GetValues() []string {
@@ -1841,7 +2033,7 @@ type FetchPlan struct {
 
 func (x *FetchPlan) Reset() {
 	*x = FetchPlan{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2045,7 @@ func (x *FetchPlan) String() string {
 func (*FetchPlan) ProtoMessage() {}
 
 func (x *FetchPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[26]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2058,7 @@ func (x *FetchPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchPlan.ProtoReflect.Descriptor instead.
 func (*FetchPlan) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{26}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FetchPlan) GetTable() string {
@@ -1906,7 +2098,7 @@ type CountPlan struct {
 
 func (x *CountPlan) Reset() {
 	*x = CountPlan{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2110,7 @@ func (x *CountPlan) String() string {
 func (*CountPlan) ProtoMessage() {}
 
 func (x *CountPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[27]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2123,7 @@ func (x *CountPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountPlan.ProtoReflect.Descriptor instead.
 func (*CountPlan) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{27}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CountPlan) GetTable() string {
@@ -1972,7 +2164,7 @@ type ExecuteSearchRequest struct {
 
 func (x *ExecuteSearchRequest) Reset() {
 	*x = ExecuteSearchRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2176,7 @@ func (x *ExecuteSearchRequest) String() string {
 func (*ExecuteSearchRequest) ProtoMessage() {}
 
 func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[28]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2189,7 @@ func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{28}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ExecuteSearchRequest) GetSourceId() string {
@@ -2056,7 +2248,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2260,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[29]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2273,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{29}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Row) GetValues() []string {
@@ -2130,7 +2322,7 @@ type PlanResult struct {
 
 func (x *PlanResult) Reset() {
 	*x = PlanResult{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2334,7 @@ func (x *PlanResult) String() string {
 func (*PlanResult) ProtoMessage() {}
 
 func (x *PlanResult) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2347,7 @@ func (x *PlanResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResult.ProtoReflect.Descriptor instead.
 func (*PlanResult) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PlanResult) GetColumns() []string {
@@ -2231,7 +2423,7 @@ type ExplainRow struct {
 
 func (x *ExplainRow) Reset() {
 	*x = ExplainRow{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2243,7 +2435,7 @@ func (x *ExplainRow) String() string {
 func (*ExplainRow) ProtoMessage() {}
 
 func (x *ExplainRow) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2256,7 +2448,7 @@ func (x *ExplainRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRow.ProtoReflect.Descriptor instead.
 func (*ExplainRow) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{31}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ExplainRow) GetFields() map[string]string {
@@ -2283,7 +2475,7 @@ type ExecuteSearchResponse struct {
 
 func (x *ExecuteSearchResponse) Reset() {
 	*x = ExecuteSearchResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2487,7 @@ func (x *ExecuteSearchResponse) String() string {
 func (*ExecuteSearchResponse) ProtoMessage() {}
 
 func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2500,7 @@ func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{32}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExecuteSearchResponse) GetPlans() []*PlanResult {
@@ -2357,7 +2549,7 @@ var File_altus_dbrouter_v1_dbrouter_proto protoreflect.FileDescriptor
 
 const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\n" +
-	" altus/dbrouter/v1/dbrouter.proto\x12\x11altus.dbrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n" +
+	" altus/dbrouter/v1/dbrouter.proto\x12\x11altus.dbrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x04\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2378,10 +2570,24 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"lastTested\x12\x1b\n" +
 	"\tai_egress\x18\r \x01(\tR\baiEgress\x12\x1d\n" +
 	"\n" +
-	"ai_columns\x18\x0e \x03(\tR\taiColumns\"\x18\n" +
+	"ai_columns\x18\x0e \x03(\tR\taiColumns\x126\n" +
+	"\breplicas\x18\x0f \x03(\v2\x1a.altus.dbrouter.v1.ReplicaR\breplicas\x12G\n" +
+	"\x0ereplica_status\x18\x10 \x03(\v2 .altus.dbrouter.v1.ReplicaStatusR\rreplicaStatus\"1\n" +
+	"\aReplica\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\x05R\x04port\"\xc1\x01\n" +
+	"\rReplicaStatus\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\x05R\x04port\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vlag_seconds\x18\x05 \x01(\x05R\n" +
+	"lagSeconds\x129\n" +
+	"\n" +
+	"checked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\"\x18\n" +
 	"\x16ListDataSourcesRequest\"Z\n" +
 	"\x17ListDataSourcesResponse\x12?\n" +
-	"\vconnections\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.ConnectionR\vconnections\"\x85\x02\n" +
+	"\vconnections\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.ConnectionR\vconnections\"\xbd\x02\n" +
 	"\x17CreateDataSourceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x17\n" +
@@ -2392,7 +2598,9 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x03ssl\x18\a \x01(\bR\x03ssl\x12\x1b\n" +
 	"\tai_egress\x18\b \x01(\tR\baiEgress\x12\x1d\n" +
 	"\n" +
-	"ai_columns\x18\t \x03(\tR\taiColumnsB\a\n" +
+	"ai_columns\x18\t \x03(\tR\taiColumns\x126\n" +
+	"\breplicas\x18\n" +
+	" \x03(\v2\x1a.altus.dbrouter.v1.ReplicaR\breplicasB\a\n" +
 	"\x05_port\"Y\n" +
 	"\x18CreateDataSourceResponse\x12=\n" +
 	"\n" +
@@ -2409,7 +2617,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\bstatuses\x18\x01 \x03(\v2<.altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntryR\bstatuses\x1a;\n" +
 	"\rStatusesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\x87\x03\n" +
+	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\xe6\x03\n" +
 	"\x17UpdateDataSourceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x17\n" +
@@ -2422,7 +2630,9 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\tai_egress\x18\t \x01(\tH\aR\baiEgress\x88\x01\x01\x12\x1d\n" +
 	"\n" +
 	"ai_columns\x18\n" +
-	" \x03(\tR\taiColumnsB\a\n" +
+	" \x03(\tR\taiColumns\x126\n" +
+	"\breplicas\x18\v \x03(\v2\x1a.altus.dbrouter.v1.ReplicaR\breplicas\x12%\n" +
+	"\x0eclear_replicas\x18\f \x01(\bR\rclearReplicasB\a\n" +
 	"\x05_nameB\a\n" +
 	"\x05_hostB\a\n" +
 	"\x05_portB\v\n" +
@@ -2589,97 +2799,104 @@ func file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP() []byte {
 	return file_altus_dbrouter_v1_dbrouter_proto_rawDescData
 }
 
-var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*Connection)(nil),                  // 0: altus.dbrouter.v1.Connection
-	(*ListDataSourcesRequest)(nil),      // 1: altus.dbrouter.v1.ListDataSourcesRequest
-	(*ListDataSourcesResponse)(nil),     // 2: altus.dbrouter.v1.ListDataSourcesResponse
-	(*CreateDataSourceRequest)(nil),     // 3: altus.dbrouter.v1.CreateDataSourceRequest
-	(*CreateDataSourceResponse)(nil),    // 4: altus.dbrouter.v1.CreateDataSourceResponse
-	(*GetDataSourceRequest)(nil),        // 5: altus.dbrouter.v1.GetDataSourceRequest
-	(*GetDataSourceResponse)(nil),       // 6: altus.dbrouter.v1.GetDataSourceResponse
-	(*GetDataSourceStatusRequest)(nil),  // 7: altus.dbrouter.v1.GetDataSourceStatusRequest
-	(*GetDataSourceStatusResponse)(nil), // 8: altus.dbrouter.v1.GetDataSourceStatusResponse
-	(*UpdateDataSourceRequest)(nil),     // 9: altus.dbrouter.v1.UpdateDataSourceRequest
-	(*UpdateDataSourceResponse)(nil),    // 10: altus.dbrouter.v1.UpdateDataSourceResponse
-	(*DeleteDataSourceRequest)(nil),     // 11: altus.dbrouter.v1.DeleteDataSourceRequest
-	(*DeleteDataSourceResponse)(nil),    // 12: altus.dbrouter.v1.DeleteDataSourceResponse
-	(*TestDataSourceRequest)(nil),       // 13: altus.dbrouter.v1.TestDataSourceRequest
-	(*TestDataSourceResponse)(nil),      // 14: altus.dbrouter.v1.TestDataSourceResponse
-	(*GetDataSourceSchemaRequest)(nil),  // 15: altus.dbrouter.v1.GetDataSourceSchemaRequest
-	(*Column)(nil),                      // 16: altus.dbrouter.v1.Column
-	(*FullTextIndex)(nil),               // 17: altus.dbrouter.v1.FullTextIndex
-	(*TableSchema)(nil),                 // 18: altus.dbrouter.v1.TableSchema
-	(*GetDataSourceSchemaResponse)(nil), // 19: altus.dbrouter.v1.GetDataSourceSchemaResponse
-	(*DescribeSourcesRequest)(nil),      // 20: altus.dbrouter.v1.DescribeSourcesRequest
-	(*ServerInfo)(nil),                  // 21: altus.dbrouter.v1.ServerInfo
-	(*SourceDescription)(nil),           // 22: altus.dbrouter.v1.SourceDescription
-	(*DescribeSourcesResponse)(nil),     // 23: altus.dbrouter.v1.DescribeSourcesResponse
-	(*SearchPlan)(nil),                  // 24: altus.dbrouter.v1.SearchPlan
-	(*RowKey)(nil),                      // 25: altus.dbrouter.v1.RowKey
-	(*FetchPlan)(nil),                   // 26: altus.dbrouter.v1.FetchPlan
-	(*CountPlan)(nil),                   // 27: altus.dbrouter.v1.CountPlan
-	(*ExecuteSearchRequest)(nil),        // 28: altus.dbrouter.v1.ExecuteSearchRequest
-	(*Row)(nil),                         // 29: altus.dbrouter.v1.Row
-	(*PlanResult)(nil),                  // 30: altus.dbrouter.v1.PlanResult
-	(*ExplainRow)(nil),                  // 31: altus.dbrouter.v1.ExplainRow
-	(*ExecuteSearchResponse)(nil),       // 32: altus.dbrouter.v1.ExecuteSearchResponse
-	nil,                                 // 33: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
-	nil,                                 // 34: altus.dbrouter.v1.ExplainRow.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(*Replica)(nil),                     // 1: altus.dbrouter.v1.Replica
+	(*ReplicaStatus)(nil),               // 2: altus.dbrouter.v1.ReplicaStatus
+	(*ListDataSourcesRequest)(nil),      // 3: altus.dbrouter.v1.ListDataSourcesRequest
+	(*ListDataSourcesResponse)(nil),     // 4: altus.dbrouter.v1.ListDataSourcesResponse
+	(*CreateDataSourceRequest)(nil),     // 5: altus.dbrouter.v1.CreateDataSourceRequest
+	(*CreateDataSourceResponse)(nil),    // 6: altus.dbrouter.v1.CreateDataSourceResponse
+	(*GetDataSourceRequest)(nil),        // 7: altus.dbrouter.v1.GetDataSourceRequest
+	(*GetDataSourceResponse)(nil),       // 8: altus.dbrouter.v1.GetDataSourceResponse
+	(*GetDataSourceStatusRequest)(nil),  // 9: altus.dbrouter.v1.GetDataSourceStatusRequest
+	(*GetDataSourceStatusResponse)(nil), // 10: altus.dbrouter.v1.GetDataSourceStatusResponse
+	(*UpdateDataSourceRequest)(nil),     // 11: altus.dbrouter.v1.UpdateDataSourceRequest
+	(*UpdateDataSourceResponse)(nil),    // 12: altus.dbrouter.v1.UpdateDataSourceResponse
+	(*DeleteDataSourceRequest)(nil),     // 13: altus.dbrouter.v1.DeleteDataSourceRequest
+	(*DeleteDataSourceResponse)(nil),    // 14: altus.dbrouter.v1.DeleteDataSourceResponse
+	(*TestDataSourceRequest)(nil),       // 15: altus.dbrouter.v1.TestDataSourceRequest
+	(*TestDataSourceResponse)(nil),      // 16: altus.dbrouter.v1.TestDataSourceResponse
+	(*GetDataSourceSchemaRequest)(nil),  // 17: altus.dbrouter.v1.GetDataSourceSchemaRequest
+	(*Column)(nil),                      // 18: altus.dbrouter.v1.Column
+	(*FullTextIndex)(nil),               // 19: altus.dbrouter.v1.FullTextIndex
+	(*TableSchema)(nil),                 // 20: altus.dbrouter.v1.TableSchema
+	(*GetDataSourceSchemaResponse)(nil), // 21: altus.dbrouter.v1.GetDataSourceSchemaResponse
+	(*DescribeSourcesRequest)(nil),      // 22: altus.dbrouter.v1.DescribeSourcesRequest
+	(*ServerInfo)(nil),                  // 23: altus.dbrouter.v1.ServerInfo
+	(*SourceDescription)(nil),           // 24: altus.dbrouter.v1.SourceDescription
+	(*DescribeSourcesResponse)(nil),     // 25: altus.dbrouter.v1.DescribeSourcesResponse
+	(*SearchPlan)(nil),                  // 26: altus.dbrouter.v1.SearchPlan
+	(*RowKey)(nil),                      // 27: altus.dbrouter.v1.RowKey
+	(*FetchPlan)(nil),                   // 28: altus.dbrouter.v1.FetchPlan
+	(*CountPlan)(nil),                   // 29: altus.dbrouter.v1.CountPlan
+	(*ExecuteSearchRequest)(nil),        // 30: altus.dbrouter.v1.ExecuteSearchRequest
+	(*Row)(nil),                         // 31: altus.dbrouter.v1.Row
+	(*PlanResult)(nil),                  // 32: altus.dbrouter.v1.PlanResult
+	(*ExplainRow)(nil),                  // 33: altus.dbrouter.v1.ExplainRow
+	(*ExecuteSearchResponse)(nil),       // 34: altus.dbrouter.v1.ExecuteSearchResponse
+	nil,                                 // 35: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	nil,                                 // 36: altus.dbrouter.v1.ExplainRow.FieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 37: google.protobuf.Timestamp
 }
 var file_altus_dbrouter_v1_dbrouter_proto_depIdxs = []int32{
-	35, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	35, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	35, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
-	0,  // 3: altus.dbrouter.v1.ListDataSourcesResponse.connections:type_name -> altus.dbrouter.v1.Connection
-	0,  // 4: altus.dbrouter.v1.CreateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	0,  // 5: altus.dbrouter.v1.GetDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	33, // 6: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
-	0,  // 7: altus.dbrouter.v1.UpdateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	16, // 8: altus.dbrouter.v1.TableSchema.columns:type_name -> altus.dbrouter.v1.Column
-	17, // 9: altus.dbrouter.v1.TableSchema.full_text_indexes:type_name -> altus.dbrouter.v1.FullTextIndex
-	35, // 10: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
-	18, // 11: altus.dbrouter.v1.GetDataSourceSchemaResponse.tables:type_name -> altus.dbrouter.v1.TableSchema
-	21, // 12: altus.dbrouter.v1.SourceDescription.server:type_name -> altus.dbrouter.v1.ServerInfo
-	18, // 13: altus.dbrouter.v1.SourceDescription.tables:type_name -> altus.dbrouter.v1.TableSchema
-	22, // 14: altus.dbrouter.v1.DescribeSourcesResponse.sources:type_name -> altus.dbrouter.v1.SourceDescription
-	25, // 15: altus.dbrouter.v1.FetchPlan.keys:type_name -> altus.dbrouter.v1.RowKey
-	24, // 16: altus.dbrouter.v1.CountPlan.matches:type_name -> altus.dbrouter.v1.SearchPlan
-	24, // 17: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
-	27, // 18: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
-	26, // 19: altus.dbrouter.v1.ExecuteSearchRequest.fetches:type_name -> altus.dbrouter.v1.FetchPlan
-	29, // 20: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
-	31, // 21: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
-	34, // 22: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
-	30, // 23: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
-	30, // 24: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
-	30, // 25: altus.dbrouter.v1.ExecuteSearchResponse.fetches:type_name -> altus.dbrouter.v1.PlanResult
-	1,  // 26: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
-	3,  // 27: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
-	5,  // 28: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
-	7,  // 29: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
-	9,  // 30: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
-	11, // 31: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
-	13, // 32: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
-	15, // 33: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
-	20, // 34: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
-	28, // 35: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
-	2,  // 36: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
-	4,  // 37: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
-	6,  // 38: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
-	8,  // 39: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
-	10, // 40: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
-	12, // 41: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
-	14, // 42: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
-	19, // 43: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
-	23, // 44: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
-	32, // 45: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
-	36, // [36:46] is the sub-list for method output_type
-	26, // [26:36] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	37, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	37, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	37, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
+	1,  // 3: altus.dbrouter.v1.Connection.replicas:type_name -> altus.dbrouter.v1.Replica
+	2,  // 4: altus.dbrouter.v1.Connection.replica_status:type_name -> altus.dbrouter.v1.ReplicaStatus
+	37, // 5: altus.dbrouter.v1.ReplicaStatus.checked_at:type_name -> google.protobuf.Timestamp
+	0,  // 6: altus.dbrouter.v1.ListDataSourcesResponse.connections:type_name -> altus.dbrouter.v1.Connection
+	1,  // 7: altus.dbrouter.v1.CreateDataSourceRequest.replicas:type_name -> altus.dbrouter.v1.Replica
+	0,  // 8: altus.dbrouter.v1.CreateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
+	0,  // 9: altus.dbrouter.v1.GetDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
+	35, // 10: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	1,  // 11: altus.dbrouter.v1.UpdateDataSourceRequest.replicas:type_name -> altus.dbrouter.v1.Replica
+	0,  // 12: altus.dbrouter.v1.UpdateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
+	18, // 13: altus.dbrouter.v1.TableSchema.columns:type_name -> altus.dbrouter.v1.Column
+	19, // 14: altus.dbrouter.v1.TableSchema.full_text_indexes:type_name -> altus.dbrouter.v1.FullTextIndex
+	37, // 15: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
+	20, // 16: altus.dbrouter.v1.GetDataSourceSchemaResponse.tables:type_name -> altus.dbrouter.v1.TableSchema
+	23, // 17: altus.dbrouter.v1.SourceDescription.server:type_name -> altus.dbrouter.v1.ServerInfo
+	20, // 18: altus.dbrouter.v1.SourceDescription.tables:type_name -> altus.dbrouter.v1.TableSchema
+	24, // 19: altus.dbrouter.v1.DescribeSourcesResponse.sources:type_name -> altus.dbrouter.v1.SourceDescription
+	27, // 20: altus.dbrouter.v1.FetchPlan.keys:type_name -> altus.dbrouter.v1.RowKey
+	26, // 21: altus.dbrouter.v1.CountPlan.matches:type_name -> altus.dbrouter.v1.SearchPlan
+	26, // 22: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
+	29, // 23: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
+	28, // 24: altus.dbrouter.v1.ExecuteSearchRequest.fetches:type_name -> altus.dbrouter.v1.FetchPlan
+	31, // 25: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
+	33, // 26: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
+	36, // 27: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
+	32, // 28: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
+	32, // 29: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
+	32, // 30: altus.dbrouter.v1.ExecuteSearchResponse.fetches:type_name -> altus.dbrouter.v1.PlanResult
+	3,  // 31: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
+	5,  // 32: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
+	7,  // 33: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
+	9,  // 34: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
+	11, // 35: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
+	13, // 36: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
+	15, // 37: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
+	17, // 38: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
+	22, // 39: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
+	30, // 40: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
+	4,  // 41: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
+	6,  // 42: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
+	8,  // 43: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
+	10, // 44: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
+	12, // 45: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
+	14, // 46: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
+	16, // 47: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
+	21, // 48: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
+	25, // 49: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
+	34, // 50: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
+	41, // [41:51] is the sub-list for method output_type
+	31, // [31:41] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_altus_dbrouter_v1_dbrouter_proto_init() }
@@ -2687,15 +2904,15 @@ func file_altus_dbrouter_v1_dbrouter_proto_init() {
 	if File_altus_dbrouter_v1_dbrouter_proto != nil {
 		return
 	}
-	file_altus_dbrouter_v1_dbrouter_proto_msgTypes[3].OneofWrappers = []any{}
-	file_altus_dbrouter_v1_dbrouter_proto_msgTypes[9].OneofWrappers = []any{}
+	file_altus_dbrouter_v1_dbrouter_proto_msgTypes[5].OneofWrappers = []any{}
+	file_altus_dbrouter_v1_dbrouter_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_dbrouter_v1_dbrouter_proto_rawDesc), len(file_altus_dbrouter_v1_dbrouter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
