@@ -1,0 +1,136 @@
+package grpcx
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+func TestStaticAddressesSplitsOnlyPlainLists(t *testing.T) {
+	tests := []struct {
+		target string
+		want   []string
+		ok     bool
+	}{
+		{"127.0.0.1:50051", nil, false},
+		{"dns:///search:50051", nil, false},
+		{"127.0.0.1:50051,127.0.0.1:50061", []string{"127.0.0.1:50051", "127.0.0.1:50061"}, true},
+		{" a:1 , b:2 ,", []string{"a:1", "b:2"}, true},
+		{",", nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := StaticAddresses(tt.target)
+		if ok != tt.ok {
+			t.Errorf("StaticAddresses(%q) ok = %v, want %v", tt.target, ok, tt.ok)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("StaticAddresses(%q) (-want +got):\n%s", tt.target, diff)
+		}
+	}
+}
+
+// replica is a health server on a loopback port that counts its calls and
+// can be made to answer UNAVAILABLE.
+type replica struct {
+	addr        string
+	calls       atomic.Int64
+	unavailable atomic.Bool
+	srv         *grpc.Server
+}
+
+func startReplica(t *testing.T) *replica {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{addr: lis.Addr().String()}
+	r.srv = grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		r.calls.Add(1)
+		if r.unavailable.Load() {
+			return nil, status.Error(codes.Unavailable, "replica going away")
+		}
+		return h(ctx, req)
+	}))
+	healthpb.RegisterHealthServer(r.srv, health.NewServer())
+	go r.srv.Serve(lis)
+	t.Cleanup(r.srv.Stop)
+	return r
+}
+
+func check(t *testing.T, c healthpb.HealthClient, n int) (failed int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := c.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+			failed++
+		}
+	}
+	return failed
+}
+
+func TestDialOfAStaticListBalancesOverEveryReplicaAndSkipsAStoppedOne(t *testing.T) {
+	a, b := startReplica(t), startReplica(t)
+	conn, err := Dial(a.addr + "," + b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := healthpb.NewHealthClient(conn)
+
+	if failed := check(t, c, 40); failed != 0 {
+		t.Fatalf("%d of 40 calls failed with both replicas up", failed)
+	}
+	if a.calls.Load() == 0 || b.calls.Load() == 0 {
+		t.Fatalf("calls per replica: %d and %d; want both used", a.calls.Load(), b.calls.Load())
+	}
+
+	a.srv.Stop()
+	before := b.calls.Load()
+	// The first call may still pick the closed connection before the
+	// balancer sees it go; after that every call goes to b.
+	check(t, c, 1)
+	if failed := check(t, c, 40); failed != 0 {
+		t.Fatalf("%d of 40 calls failed after one replica stopped", failed)
+	}
+	if got := b.calls.Load() - before; got < 40 {
+		t.Fatalf("the remaining replica served %d calls, want at least 40", got)
+	}
+}
+
+func TestRetryUnavailableMovesAFailedCallToAnotherReplica(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       []grpc.DialOption
+		wantFailed bool
+	}{
+		{"without the retry policy a replica's UNAVAILABLE reaches the caller", nil, true},
+		{"with it every call succeeds on the other replica", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health")}, false},
+		{"a policy for another method does not retry this one", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health/Watch")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := startReplica(t), startReplica(t)
+			a.unavailable.Store(true)
+			conn, err := Dial(a.addr+","+b.addr, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			failed := check(t, healthpb.NewHealthClient(conn), 20)
+			if (failed > 0) != tt.wantFailed {
+				t.Fatalf("%d of 20 calls failed; want failures: %v", failed, tt.wantFailed)
+			}
+			if a.calls.Load() == 0 {
+				t.Fatal("the failing replica was never called: the test proves nothing")
+			}
+		})
+	}
+}
