@@ -55,7 +55,7 @@ type Settings struct {
 	Scenario string    `json:"scenario,omitempty"`
 	Steps    []int     `json:"stepConcurrency,omitempty"`
 	StepSecs []float64 `json:"stepSeconds,omitempty"`
-	GRPC        string   `json:"grpc,omitempty"`
+	GRPC     string    `json:"grpc,omitempty"`
 }
 
 // Check adds the warnings that the results call for.

@@ -119,7 +119,7 @@ func failed(at time.Duration) sample {
 
 func TestWindowsCutAStepBySecondOfRequestStart(t *testing.T) {
 	ms := time.Millisecond
-	xs := []sample{ok(100*ms, 10*ms), ok(900*ms, 30*ms), failed(1500*ms), ok(1999*ms, 5*ms), ok(2600*ms, 7*ms)}
+	xs := []sample{ok(100*ms, 10*ms), ok(900*ms, 30*ms), failed(1500 * ms), ok(1999*ms, 5*ms), ok(2600*ms, 7*ms)}
 	got := Windows(xs, time.Second, 2500*ms)
 	want := []Window{
 		{StartS: 0, Requests: 2, P95Ms: 30},
