@@ -36,6 +36,10 @@ stop_all() {
 		[ -e "$f" ] || continue
 		name=$(basename "$f" .pid)
 		pid=$(cat "$f" 2>/dev/null || true)
+		if [ "$name" = nginx-worker ]; then
+			rm -f "$f"
+			continue
+		fi
 		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 			if [ "$name" = nginx ]; then
 				kill -QUIT "$pid" 2>/dev/null || true
@@ -137,6 +141,9 @@ start_all() {
 		sleep 0.25
 	done
 	http_ok 127.0.0.1 "$NGINX_PORT" /health || die "nginx is not answering on :$NGINX_PORT (${SCALE_DIR#"$ROOT"/}/nginx-error.log)"
+	# The worker does the proxying (the master only supervises): its pid too,
+	# for the load tool's CPU and memory readings.
+	pgrep -P "$(cat "$SCALE_DIR/nginx.pid")" | head -n 1 >"$SCALE_DIR/nginx-worker.pid" || rm -f "$SCALE_DIR/nginx-worker.pid"
 	say "started nginx (pid $(cat "$SCALE_DIR/nginx.pid"), http://127.0.0.1:$NGINX_PORT -> $n gateway(s) -> $n search replica(s))"
 }
 

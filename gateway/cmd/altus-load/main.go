@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -312,6 +313,9 @@ func readEnvFile(path string) map[string]string {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "compare" {
+		return compare(args[1:], stdout)
+	}
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -577,4 +581,35 @@ func runScenario(ctx context.Context, o options, report *load.Report, targets ma
 		fmt.Fprintf(stdout, "\nJSON report: %s\n", o.jsonPath)
 	}
 	return ctx.Err()
+}
+
+// compare prints the scenarios of JSON reports side by side:
+// altus-load compare [label=]report.json ...
+func compare(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("compare: give JSON reports of scenarios, as [label=]file")
+	}
+	var labels []string
+	var reports []*load.Report
+	for _, a := range args {
+		label, path, ok := strings.Cut(a, "=")
+		if !ok {
+			label, path = strings.TrimSuffix(filepath.Base(a), ".json"), a
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var r load.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if r.Scenario == nil {
+			return fmt.Errorf("%s holds no scenario (ramp, spike, soak)", path)
+		}
+		labels = append(labels, label)
+		reports = append(reports, &r)
+	}
+	load.Compare(stdout, labels, reports)
+	return nil
 }

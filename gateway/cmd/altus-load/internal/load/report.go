@@ -256,3 +256,64 @@ func (s *ScenarioReport) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 }
+
+// Compare writes the scenarios of several reports side by side, one line
+// per step: successful req/s, p50, p95 and error rate under each label, and
+// the throughput of each report over the first's.
+func Compare(w io.Writer, labels []string, reports []*Report) {
+	if len(reports) == 0 {
+		return
+	}
+	var names []string
+	for _, r := range reports {
+		if r.Scenario == nil {
+			continue
+		}
+		for _, st := range r.Scenario.Steps {
+			if !slices.Contains(names, st.Name) {
+				names = append(names, st.Name)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "step\t")
+	for i, l := range labels {
+		fmt.Fprintf(tw, "%s req/s\tp50\tp95\terr %%\t", l)
+		if i > 0 {
+			fmt.Fprintf(tw, "×%s\t", labels[0])
+		}
+	}
+	fmt.Fprintln(tw)
+	find := func(r *Report, name string) *StepResult {
+		if r.Scenario == nil {
+			return nil
+		}
+		for i := range r.Scenario.Steps {
+			if r.Scenario.Steps[i].Name == name {
+				return &r.Scenario.Steps[i]
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t", n)
+		base := find(reports[0], n)
+		for i, r := range reports {
+			st := find(r, n)
+			if st == nil {
+				fmt.Fprint(tw, "-\t-\t-\t-\t")
+			} else {
+				fmt.Fprintf(tw, "%.1f\t%.2f\t%.2f\t%.2f\t", st.SuccessThroughput, st.LatencyMs.P50, st.LatencyMs.P95, 100*st.ErrorRate)
+			}
+			if i > 0 {
+				if st != nil && base != nil && base.SuccessThroughput > 0 {
+					fmt.Fprintf(tw, "%.2f\t", st.SuccessThroughput/base.SuccessThroughput)
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
