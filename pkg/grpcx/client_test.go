@@ -76,7 +76,22 @@ func check(t *testing.T, c healthpb.HealthClient, n int) (failed int) {
 	return failed
 }
 
-func TestDialOfAStaticListBalancesOverEveryReplicaAndSkipsAStoppedOne(t *testing.T) {
+// checkUntil calls until r has answered at least n calls (the balancer
+// adds a replica once its connection is up, which may come after the
+// other's), at most 5000 calls, and returns the calls made and failed.
+func checkUntil(t *testing.T, c healthpb.HealthClient, r *replica, n int64) (calls, failed int) {
+	t.Helper()
+	for calls < 5000 && r.calls.Load() < n {
+		failed += check(t, c, 1)
+		calls++
+	}
+	if r.calls.Load() < n {
+		t.Fatalf("replica %s answered %d of %d calls; the balancer never used it", r.addr, r.calls.Load(), calls)
+	}
+	return calls, failed
+}
+
+func TestDialOfAStaticListBalancesOverEveryReplicaAndSkipsOneThatStops(t *testing.T) {
 	a, b := startReplica(t), startReplica(t)
 	conn, err := Dial(a.addr + "," + b.addr)
 	if err != nil {
@@ -85,18 +100,19 @@ func TestDialOfAStaticListBalancesOverEveryReplicaAndSkipsAStoppedOne(t *testing
 	defer conn.Close()
 	c := healthpb.NewHealthClient(conn)
 
-	if failed := check(t, c, 40); failed != 0 {
-		t.Fatalf("%d of 40 calls failed with both replicas up", failed)
-	}
-	if a.calls.Load() == 0 || b.calls.Load() == 0 {
-		t.Fatalf("calls per replica: %d and %d; want both used", a.calls.Load(), b.calls.Load())
+	// Both replicas answer (checkUntil fails the test otherwise), and no
+	// call fails.
+	_, failedA := checkUntil(t, c, a, 5)
+	_, failedB := checkUntil(t, c, b, 5)
+	if failedA+failedB != 0 {
+		t.Fatalf("%d calls failed with both replicas up", failedA+failedB)
 	}
 
-	a.srv.Stop()
+	// A replica that stops gracefully (GOAWAY first) is left out before its
+	// connection closes: no call fails. (A crash, whose in-flight calls do
+	// fail, is what RetryUnavailable is for.)
+	a.srv.GracefulStop()
 	before := b.calls.Load()
-	// The first call may still pick the closed connection before the
-	// balancer sees it go; after that every call goes to b.
-	check(t, c, 1)
 	if failed := check(t, c, 40); failed != 0 {
 		t.Fatalf("%d of 40 calls failed after one replica stopped", failed)
 	}
@@ -124,12 +140,11 @@ func TestRetryUnavailableMovesAFailedCallToAnotherReplica(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			failed := check(t, healthpb.NewHealthClient(conn), 20)
+			// Call until the failing replica has answered 5 calls.
+			calls, failed := checkUntil(t, healthpb.NewHealthClient(conn), a, 5)
 			if (failed > 0) != tt.wantFailed {
-				t.Fatalf("%d of 20 calls failed; want failures: %v", failed, tt.wantFailed)
-			}
-			if a.calls.Load() == 0 {
-				t.Fatal("the failing replica was never called: the test proves nothing")
+				t.Fatalf("%d of %d calls failed (replica a answered %d, b %d); want failures: %v",
+					failed, calls, a.calls.Load(), b.calls.Load(), tt.wantFailed)
 			}
 		})
 	}
