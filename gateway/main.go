@@ -29,8 +29,9 @@ import (
 func main() { process.Main("gateway", run) }
 
 // searchReads are the search service's read-only methods: a call of one
-// that fails with UNAVAILABLE (a replica stopped or went away mid-call) is
-// retried on another replica. RecordClick is left out: it writes.
+// that fails with a transport UNAVAILABLE (a replica stopped or went away
+// mid-call) is retried on another replica. RecordClick is left out: it
+// writes.
 var searchReads = []string{
 	"altus.search.v1.SearchService/Search",
 	"altus.search.v1.SearchService/GetSuggestions",

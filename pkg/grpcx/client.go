@@ -2,19 +2,21 @@ package grpcx
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/status"
 
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/requestid"
@@ -76,47 +78,82 @@ func StaticAddresses(target string) ([]string, bool) {
 	return out, len(out) > 0
 }
 
-// RetryUnavailable is a Dial option that makes the connection retry calls
-// of the named methods ("package.Service" for all of its methods, or
-// "package.Service/Method") that fail with UNAVAILABLE, up to 3 attempts
-// in all with a 20–200 ms backoff, on the next replica round-robin. Name
-// only idempotent methods: UNAVAILABLE also ends a call whose server died
-// while processing it. Retries are throttled per connection (gRPC's token
-// bucket of 100 tokens: once 50 calls in a row have failed, retries stop
-// until successes, each returning 0.1 token, refill it) so that an outage
-// of every replica does not multiply the load.
+// RetryUnavailable is a Dial option that retries calls of the named
+// methods ("package.Service" for all of its methods, or
+// "package.Service/Method") that fail with UNAVAILABLE from the transport —
+// a replica that died, restarted or went away mid-call — up to 3 attempts
+// in all, 20 then 40 ms apart, each on the next replica round-robin. An
+// UNAVAILABLE the server chose to answer (it carries an ErrorInfo reason,
+// e.g. ALL_SOURCES_FAILED) is not retried: another replica would fail the
+// same way, only later. Name only idempotent methods: the call may have run
+// on the replica that died. Retries are throttled per connection (gRPC's
+// token bucket: 100 tokens, 1 taken per failure, 0.1 given back per
+// success; no retries while half or fewer are left) so that an outage of
+// every replica does not multiply the load.
 func RetryUnavailable(methods ...string) grpc.DialOption {
-	return grpc.WithDefaultServiceConfig(RetryServiceConfig(methods...))
+	r := &retrier{methods: map[string]bool{}, tokens: retryMaxTokens}
+	for _, m := range methods {
+		r.methods["/"+strings.TrimPrefix(m, "/")] = true
+	}
+	return grpc.WithChainUnaryInterceptor(r.intercept)
 }
 
-// RetryServiceConfig is the service config of RetryUnavailable: round-robin
-// balancing and the retry policy of the named methods.
-func RetryServiceConfig(methods ...string) string {
-	type name struct {
-		Service string `json:"service"`
-		Method  string `json:"method,omitempty"`
+const (
+	retryAttempts  = 3
+	retryBackoff   = 20 * time.Millisecond
+	retryMaxTokens = 100
+	retryTokenBack = 0.1
+)
+
+// retrier is the state of RetryUnavailable on one connection.
+type retrier struct {
+	methods map[string]bool
+	mu      sync.Mutex
+	tokens  float64
+}
+
+// covers reports whether method ("/pkg.Service/Method") is to be retried.
+func (r *retrier) covers(method string) bool {
+	if r.methods[method] {
+		return true
 	}
-	names := make([]name, 0, len(methods))
-	for _, m := range methods {
-		svc, method, _ := strings.Cut(m, "/")
-		names = append(names, name{Service: svc, Method: method})
+	svc, _, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	return r.methods["/"+svc]
+}
+
+// record updates the throttle with an attempt's outcome and reports whether
+// a retry is allowed.
+func (r *retrier) record(failed bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !failed {
+		r.tokens = min(r.tokens+retryTokenBack, retryMaxTokens)
+		return false
 	}
-	cfg := map[string]any{
-		"loadBalancingConfig": []any{map[string]any{"round_robin": map[string]any{}}},
-		"methodConfig": []any{map[string]any{
-			"name": names,
-			"retryPolicy": map[string]any{
-				"maxAttempts":          3,
-				"initialBackoff":       "0.02s",
-				"maxBackoff":           "0.2s",
-				"backoffMultiplier":    2,
-				"retryableStatusCodes": []string{"UNAVAILABLE"},
-			},
-		}},
-		"retryThrottling": map[string]any{"maxTokens": 100, "tokenRatio": 0.1},
+	r.tokens = max(r.tokens-1, 0)
+	return r.tokens > retryMaxTokens/2
+}
+
+func (r *retrier) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if !r.covers(method) {
+		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-	b, _ := json.Marshal(cfg)
-	return string(b)
+	backoff := retryBackoff
+	for attempt := 1; ; attempt++ {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		transport := status.Code(err) == codes.Unavailable && Reason(err) == ""
+		if !r.record(transport) || attempt == retryAttempts || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
 }
 
 func requestIDClientInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {

@@ -43,7 +43,10 @@ type replica struct {
 	addr        string
 	calls       atomic.Int64
 	unavailable atomic.Bool
-	srv         *grpc.Server
+	// reason makes its UNAVAILABLE an answer of the server (with an
+	// ErrorInfo reason) rather than a transport failure.
+	reason atomic.Bool
+	srv    *grpc.Server
 }
 
 func startReplica(t *testing.T) *replica {
@@ -56,6 +59,9 @@ func startReplica(t *testing.T) *replica {
 	r.srv = grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		r.calls.Add(1)
 		if r.unavailable.Load() {
+			if r.reason.Load() {
+				return nil, Error(codes.Unavailable, "ALL_SOURCES_FAILED", "every source failed")
+			}
 			return nil, status.Error(codes.Unavailable, "replica going away")
 		}
 		return h(ctx, req)
@@ -125,16 +131,20 @@ func TestRetryUnavailableMovesAFailedCallToAnotherReplica(t *testing.T) {
 	tests := []struct {
 		name       string
 		opts       []grpc.DialOption
+		reason     bool
 		wantFailed bool
 	}{
-		{"without the retry policy a replica's UNAVAILABLE reaches the caller", nil, true},
-		{"with it every call succeeds on the other replica", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health")}, false},
-		{"a policy for another method does not retry this one", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health/Watch")}, true},
+		{"without the retry a replica's UNAVAILABLE reaches the caller", nil, false, true},
+		{"with it every call succeeds on the other replica", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health")}, false, false},
+		{"a method named alone is retried", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health/Check")}, false, false},
+		{"a retry of another method does not retry this one", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health/Watch")}, false, true},
+		{"an UNAVAILABLE the server answered with a reason is not retried", []grpc.DialOption{RetryUnavailable("grpc.health.v1.Health")}, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, b := startReplica(t), startReplica(t)
 			a.unavailable.Store(true)
+			a.reason.Store(tt.reason)
 			conn, err := Dial(a.addr+","+b.addr, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
@@ -147,5 +157,27 @@ func TestRetryUnavailableMovesAFailedCallToAnotherReplica(t *testing.T) {
 					failed, calls, a.calls.Load(), b.calls.Load(), tt.wantFailed)
 			}
 		})
+	}
+}
+
+func TestRetryUnavailableStopsRetryingWhenEveryReplicaFails(t *testing.T) {
+	a, b := startReplica(t), startReplica(t)
+	a.unavailable.Store(true)
+	b.unavailable.Store(true)
+	conn, err := Dial(a.addr+","+b.addr, RetryUnavailable("grpc.health.v1.Health"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// 100 tokens, one per failed attempt, no retry once 50 or fewer are
+	// left: calls 1-16 take 3 attempts (48 tokens), call 17 two (52 -> 50),
+	// every later call one.
+	failed := check(t, healthpb.NewHealthClient(conn), 60)
+	attempts := a.calls.Load() + b.calls.Load()
+	if failed != 60 {
+		t.Fatalf("%d of 60 calls failed, want all", failed)
+	}
+	if want := int64(16*3 + 2 + 43); attempts != want {
+		t.Fatalf("%d attempts for 60 calls, want %d: retries until the bucket is half empty, then one attempt each", attempts, want)
 	}
 }
