@@ -63,6 +63,19 @@ stop: ## Stop what make run started.
 bench: ## Load-test the running suite (make run first): rest, grpc and raw SQL, 1 and 16 users; .run/bench-*.json.
 	./deploy/local/bench.sh $(BENCH_ARGS)
 
+.PHONY: bench-scale
+bench-scale: ## Ramp and spike through nginx against 1 then 2 gateway+search replicas (make run first); .run/bench-scale-*/.
+	./deploy/local/bench-scale.sh
+
+.PHONY: scale
+scale: ## Start N (SCALE=2) gateway+search replicas behind nginx on the running suite; make scale SCALE=0 stops them.
+	@if [ "$(SCALE)" = 0 ]; then ./deploy/local/scale.sh stop; else ./deploy/local/scale.sh start $(or $(SCALE),2); fi
+
+.PHONY: test-ha
+test-ha: ## Only the replica tests: kill a gateway and a search replica under load behind nginx; a key's limit across replicas.
+	ALTUS_DEPS_NGINX=1 ./deploy/local/deps.sh
+	go test -count=1 -run 'TestReplicasBehindNginx|TestRateLimits' -v ./gateway/e2e/
+
 .PHONY: modules
 modules: ## Check that every module builds on its own (GOWORK=off).
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build on its own: run make tidy"; exit 1; }; done

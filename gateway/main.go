@@ -28,6 +28,19 @@ import (
 
 func main() { process.Main("gateway", run) }
 
+// searchReads are the search service's read-only methods: a call of one
+// that fails with a transport UNAVAILABLE (a replica stopped or went away
+// mid-call) is retried on another replica. RecordClick is left out: it
+// writes.
+var searchReads = []string{
+	"altus.search.v1.SearchService/Search",
+	"altus.search.v1.SearchService/GetSuggestions",
+	"altus.search.v1.SearchService/Analyze",
+	"altus.search.v1.SearchService/GetTrends",
+	"altus.search.v1.SearchService/GetHistory",
+	"altus.search.v1.AnalyticsService",
+}
+
 func run(ctx context.Context, args []string) error {
 	if err := process.NoArgs("gateway", args); err != nil {
 		return err
@@ -49,7 +62,11 @@ func run(ctx context.Context, args []string) error {
 		{"cache", cfg.Services.Cache},
 		{"enhance", cfg.Services.Enhance},
 	} {
-		conn, err := grpcx.Dial(s.addr)
+		var opts []grpc.DialOption
+		if s.name == "search" {
+			opts = append(opts, grpcx.RetryUnavailable(searchReads...))
+		}
+		conn, err := grpcx.Dial(s.addr, opts...)
 		if err != nil {
 			return fmt.Errorf("%s client: %w", s.name, err)
 		}

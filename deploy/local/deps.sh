@@ -13,6 +13,10 @@
 # Running servers are used as they are. Idempotent; prints nothing when
 # everything is already up.
 #
+# With ALTUS_DEPS_NGINX=1 (deploy/local/scale.sh, make bench-scale, the
+# gateway e2e scale test through .ci/run) it also installs nginx (the Debian
+# package) when missing; make run does not need it.
+#
 # Environment: DB_HOST (127.0.0.1), DB_PORT (3306), DB_USERNAME (root),
 # DB_PASSWORD (empty), REDIS_HOST (127.0.0.1), REDIS_PORT (6379),
 # REDIS_PASSWORD (empty), ALTUS_DEPS_WAIT (seconds to wait, 60).
@@ -83,6 +87,10 @@ if is_local "$REDIS_HOST"; then
 	{ have redis-server && have redis-cli; } || packages+=(redis-server redis-tools)
 else
 	have redis-cli || packages+=(redis-tools)
+fi
+
+if [ "${ALTUS_DEPS_NGINX:-0}" = 1 ]; then
+	have nginx || packages+=(nginx)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then

@@ -19,8 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -72,6 +74,15 @@ type options struct {
 	jsonPath       string
 	runDir         string
 	rss            bool
+	// scenario is "", ramp, spike or soak; steps are the ramp's levels.
+	scenario      string
+	steps         []int
+	spikeFactor   int
+	spikeBaseline time.Duration
+	spikeBurst    time.Duration
+	spikeRecovery time.Duration
+	interval      time.Duration
+	tolerance     float64
 }
 
 // dsnFlag collects -dsn values: "<source id>=<dsn>" or a bare DSN for any source.
@@ -118,8 +129,16 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&o.sqlPrepare, "sql-prepare", false, "sql target: reuse prepared statements instead of prepare/execute/close per request")
 	fs.BoolVar(&o.sqlInterpolate, "sql-interpolate", false, "sql target: substitute arguments client-side (no server-side prepare)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to this file")
-	fs.StringVar(&o.runDir, "run-dir", ".run", "folder of the suite's pid files, for its memory (RSS)")
+	fs.StringVar(&o.runDir, "run-dir", ".run", "folder(s) of the suite's pid files, comma-separated, for its memory (RSS) and, in scenarios, CPU")
 	fs.BoolVar(&o.rss, "rss", true, "sample the suite's memory (VmRSS of the processes in -run-dir/*.pid)")
+	fs.StringVar(&o.scenario, "scenario", "", "ramp (each of -steps users for -d), spike (-c users, a burst of -spike-factor times as many, back to -c) or soak (-c users for -d, reported per -interval); one target and one cache mode")
+	steps := fs.String("steps", "1,2,4,8,16,32", "ramp: the concurrencies, each held for -d")
+	fs.IntVar(&o.spikeFactor, "spike-factor", 4, "spike: the burst's users as a multiple of -c")
+	fs.DurationVar(&o.spikeBaseline, "spike-baseline", 10*time.Second, "spike: how long the baseline lasts before the burst")
+	fs.DurationVar(&o.spikeBurst, "spike-burst", 5*time.Second, "spike: how long the burst lasts")
+	fs.DurationVar(&o.spikeRecovery, "spike-recovery", 15*time.Second, "spike: how long the baseline lasts after the burst")
+	fs.DurationVar(&o.interval, "interval", 30*time.Second, "soak: the reporting interval")
+	fs.Float64Var(&o.tolerance, "tolerance", 1.5, "spike: recovered once a second's p95 is within this multiple of the baseline p95")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -214,6 +233,35 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 			bad("the sql target asks the analyze route for its statements with an API key (analytics permission); give -key, or -sql and -args")
 		}
 	}
+	switch o.scenario {
+	case "":
+	case load.ScenarioRamp, load.ScenarioSpike, load.ScenarioSoak:
+		if len(o.targets) != 1 || len(o.caches) != 1 {
+			bad("-scenario %s: give one target (-targets) and one cache mode (-cache)", o.scenario)
+		}
+		if o.requests > 0 {
+			bad("-scenario %s runs for durations: -n does not apply", o.scenario)
+		}
+		for _, c := range splitList(*steps) {
+			n, err := strconv.Atoi(c)
+			if err != nil || n < 1 || n > 10000 {
+				bad("-steps: %q is not a number of users (1..10000)", c)
+				continue
+			}
+			o.steps = append(o.steps, n)
+		}
+		if o.scenario == load.ScenarioRamp && len(o.steps) == 0 {
+			bad("-steps: give at least one number of users")
+		}
+		if o.spikeFactor < 2 || o.spikeBaseline <= 0 || o.spikeBurst <= 0 || o.spikeRecovery <= 0 || o.tolerance < 1 {
+			bad("-spike-factor must be at least 2, the spike durations positive and -tolerance at least 1")
+		}
+		if o.interval <= 0 {
+			bad("-interval must be positive")
+		}
+	default:
+		bad("-scenario: unknown scenario %q (ramp, spike, soak)", o.scenario)
+	}
 	if len(problems) > 0 {
 		return o, errors.New(strings.Join(problems, "\n"))
 	}
@@ -265,6 +313,9 @@ func readEnvFile(path string) map[string]string {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "compare" {
+		return compare(args[1:], stdout)
+	}
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -354,6 +405,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("no target could be prepared (reasons above)")
 	}
 
+	if o.scenario != "" {
+		return runScenario(ctx, o, report, targets, len(queries), stdout, stderr)
+	}
+
 	var sampler *load.RSSSampler
 	if o.rss {
 		s := load.NewRSSSampler(o.runDir, 250*time.Millisecond)
@@ -425,4 +480,136 @@ func runLength(o options) string {
 		return fmt.Sprintf("%d requests", o.requests)
 	}
 	return o.duration.String()
+}
+
+// scenarioSteps are the steps of o's scenario.
+func scenarioSteps(o options) []load.Step {
+	switch o.scenario {
+	case load.ScenarioRamp:
+		return load.RampSteps(o.steps, o.duration)
+	case load.ScenarioSpike:
+		return load.SpikeSteps(o.concurrency[0], o.spikeFactor, o.spikeBaseline, o.spikeBurst, o.spikeRecovery)
+	default:
+		return load.SoakSteps(o.concurrency[0], o.duration, o.interval)
+	}
+}
+
+// runScenario runs a ramp, spike or soak against the one prepared target,
+// reading the suite's memory and CPU per step, and reports it.
+func runScenario(ctx context.Context, o options, report *load.Report, targets map[string]load.Target, nq int, stdout, stderr io.Writer) error {
+	name, cache := o.targets[0], o.caches[0]
+	t, ok := targets[name]
+	if !ok {
+		return fmt.Errorf("the %s target could not be prepared", name)
+	}
+	qs := make([]int, nq)
+	for i := range qs {
+		qs[i] = i
+	}
+	if cache == load.Cached && name != "sql" {
+		qs = qs[:min(o.hot, nq)]
+	}
+	steps := scenarioSteps(o)
+	report.Settings.Scenario = o.scenario
+	for _, st := range steps {
+		report.Settings.Steps = append(report.Settings.Steps, st.Concurrency)
+		report.Settings.StepSecs = append(report.Settings.StepSecs, st.Duration.Seconds())
+	}
+
+	var (
+		sampler *load.RSSSampler
+		cpu     *load.CPUMeter
+		rss     []*load.RSSPeak
+		cpus    []*load.CPUUse
+	)
+	if o.rss {
+		s := load.NewRSSSampler(o.runDir, 250*time.Millisecond)
+		if len(s.Processes()) > 0 {
+			sampler = s
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go s.Run(sctx)
+			cpu = load.NewCPUMeter(o.runDir)
+		}
+	}
+	var total time.Duration
+	for _, st := range steps {
+		total += st.Duration
+	}
+	fmt.Fprintf(stderr, "altus-load: %s of %s, %s, %d steps, %s ...\n", o.scenario, name, cache, len(steps), total)
+	results := load.RunSchedule(ctx, load.Schedule{
+		Target: t, Steps: steps, Think: o.think, Timeout: o.timeout, Cache: cache, Queries: qs,
+		StepEnded: func(i int) {
+			if sampler != nil {
+				rss = append(rss, sampler.Phase())
+				cpus = append(cpus, cpu.Step(0))
+			}
+			fmt.Fprintf(stderr, "altus-load:   %s done\n", steps[i].Name)
+		},
+	})
+	for i := range results {
+		if i < len(rss) {
+			results[i].RSS = rss[i]
+			c := cpus[i]
+			if results[i].Total > 0 {
+				c.MsPerRequest = map[string]float64{}
+				for n, s := range c.Seconds {
+					c.MsPerRequest[n] = math.Round(s*1e6/float64(results[i].Total)) / 1e3
+				}
+			}
+			results[i].CPU = c
+		}
+	}
+	sr := &load.ScenarioReport{Name: o.scenario, Target: name, Cache: cache, Steps: results}
+	switch o.scenario {
+	case load.ScenarioSpike:
+		sr.Recovery = load.SpikeRecovery(results, o.tolerance)
+	case load.ScenarioSoak:
+		sr.Drift = load.SoakDrift(results)
+	}
+	report.Scenario = sr
+	if sampler != nil {
+		report.RSS = sampler.Overall()
+	}
+	report.Check()
+	fmt.Fprintln(stdout)
+	report.WriteText(stdout)
+	if o.jsonPath != "" {
+		if err := report.WriteJSON(o.jsonPath); err != nil {
+			return fmt.Errorf("write %s: %w", o.jsonPath, err)
+		}
+		fmt.Fprintf(stdout, "\nJSON report: %s\n", o.jsonPath)
+	}
+	return ctx.Err()
+}
+
+// compare prints the scenarios of JSON reports side by side:
+// altus-load compare [label=]report.json ...
+func compare(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("compare: give JSON reports of scenarios, as [label=]file")
+	}
+	var labels []string
+	var reports []*load.Report
+	for _, a := range args {
+		label, path, ok := strings.Cut(a, "=")
+		if !ok {
+			label, path = strings.TrimSuffix(filepath.Base(a), ".json"), a
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var r load.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if r.Scenario == nil {
+			return fmt.Errorf("%s holds no scenario (ramp, spike, soak)", path)
+		}
+		labels = append(labels, label)
+		reports = append(reports, &r)
+	}
+	load.Compare(stdout, labels, reports)
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/altus4/altus/gateway/cmd/altus-load/internal/load"
 )
 
 func envFile(t *testing.T) string {
@@ -100,6 +102,13 @@ func TestParseOptionsRejectsWhatCannotRun(t *testing.T) {
 		{"no DSN for sql", []string{"-targets", "sql", "-key", "k"}},
 		{"sql with neither key nor statement", []string{"-targets", "sql", "-dsn", "u@tcp(h)/d"}},
 		{"stray argument", []string{"-key", "k", "extra"}},
+		{"unknown scenario", []string{"-key", "k", "-scenario", "stampede"}},
+		{"scenario over two targets", []string{"-key", "k", "-scenario", "ramp", "-targets", "rest,grpc"}},
+		{"scenario over both cache modes", []string{"-key", "k", "-scenario", "ramp", "-cache", "uncached,cached"}},
+		{"scenario with a request count", []string{"-key", "k", "-scenario", "soak", "-n", "100"}},
+		{"ramp step not a number", []string{"-key", "k", "-scenario", "ramp", "-steps", "1,lots"}},
+		{"spike factor below 2", []string{"-key", "k", "-scenario", "spike", "-spike-factor", "1"}},
+		{"soak interval not positive", []string{"-key", "k", "-scenario", "soak", "-interval", "0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +129,30 @@ func TestParseOptionsDefaultsWithoutAnEnvFile(t *testing.T) {
 		"127.0.0.1:50051", []string(nil), 10 * time.Second, true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestScenarioStepsFollowTheOptions(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.env")
+	tests := []struct {
+		args []string
+		want []load.Step
+	}{
+		{[]string{"-scenario", "ramp", "-steps", "1,8", "-d", "5s"},
+			[]load.Step{{Name: "c=1", Concurrency: 1, Duration: 5 * time.Second}, {Name: "c=8", Concurrency: 8, Duration: 5 * time.Second}}},
+		{[]string{"-scenario", "spike", "-c", "3", "-spike-factor", "5", "-spike-baseline", "2s", "-spike-burst", "1s", "-spike-recovery", "4s"},
+			[]load.Step{{Name: "baseline", Concurrency: 3, Duration: 2 * time.Second}, {Name: "burst", Concurrency: 15, Duration: time.Second},
+				{Name: "recovery", Concurrency: 3, Duration: 4 * time.Second}}},
+		{[]string{"-scenario", "soak", "-c", "2", "-d", "1m", "-interval", "30s"},
+			[]load.Step{{Name: "interval 1", Concurrency: 2, Duration: 30 * time.Second}, {Name: "interval 2", Concurrency: 2, Duration: 30 * time.Second}}},
+	}
+	for _, tt := range tests {
+		o, err := parseOptions(append([]string{"-env-file", missing, "-key", "k"}, tt.args...), noEnv, io.Discard)
+		if err != nil {
+			t.Fatalf("parseOptions(%q): %v", tt.args, err)
+		}
+		if diff := cmp.Diff(tt.want, scenarioSteps(o)); diff != "" {
+			t.Errorf("steps of %q (-want +got):\n%s", tt.args, diff)
+		}
 	}
 }

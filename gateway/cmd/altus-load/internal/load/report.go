@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +23,8 @@ type Report struct {
 	Ratios   []Ratio  `json:"ratios"`
 	// RSS is the suite's peak memory over every run, when sampled.
 	RSS *RSSPeak `json:"rss,omitempty"`
+	// Scenario is the ramp, spike or soak, when one was run instead of runs.
+	Scenario *ScenarioReport `json:"scenario,omitempty"`
 	// Warnings are things that make a number mean less than it seems.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -48,20 +51,32 @@ type Settings struct {
 	HotQueries  int      `json:"hotQueries"`
 	SQLSource   string   `json:"sqlStatements,omitempty"`
 	Gateway     string   `json:"gateway,omitempty"`
-	GRPC        string   `json:"grpc,omitempty"`
+	// Scenario and its shape: the steps' concurrencies and seconds.
+	Scenario string    `json:"scenario,omitempty"`
+	Steps    []int     `json:"stepConcurrency,omitempty"`
+	StepSecs []float64 `json:"stepSeconds,omitempty"`
+	GRPC     string    `json:"grpc,omitempty"`
 }
 
 // Check adds the warnings that the results call for.
 func (r *Report) Check() {
-	for _, x := range r.Runs {
+	runs := r.Runs
+	if r.Scenario != nil {
+		for _, st := range r.Scenario.Steps {
+			x := st.Result
+			x.Cache = st.Name + " " + x.Cache
+			runs = append(runs, x)
+		}
+	}
+	for _, x := range runs {
 		name := fmt.Sprintf("%s c=%d %s", x.Target, x.Concurrency, x.Cache)
 		switch {
-		case x.Cache == Uncached && x.CacheHits > 0:
+		case strings.HasSuffix(x.Cache, Uncached) && x.CacheHits > 0:
 			r.Warnings = append(r.Warnings, fmt.Sprintf(
 				"%s: %d of %d answers came from the result cache although the requests said %s: no-cache; "+
 					"the server does not honour the option yet, so these numbers are not uncached",
 				name, x.CacheHits, x.Successes, NoCacheHeader))
-		case x.Cache == Cached && x.Successes > 0 && x.CacheHits*10 < x.Successes*9:
+		case strings.HasSuffix(x.Cache, Cached) && !strings.HasSuffix(x.Cache, Uncached) && x.Successes > 0 && x.CacheHits*10 < x.Successes*9:
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: only %d of %d answers were cache hits", name, x.CacheHits, x.Successes))
 		}
 		for kind, n := range x.FailureKinds {
@@ -87,6 +102,13 @@ func (r *Report) WriteJSON(path string) error {
 
 // WriteText writes the report as tables.
 func (r *Report) WriteText(w io.Writer) {
+	if r.Scenario != nil {
+		r.Scenario.WriteText(w)
+		for _, warn := range r.Warnings {
+			fmt.Fprintln(w, "\nwarning: "+warn)
+		}
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tusers\tcache\trequests\tok\tfailed\thits\treq/s\tmean\tp50\tp95\tp99\tmax ms\t")
 	for _, x := range r.Runs {
@@ -154,4 +176,144 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// ScenarioReport is the outcome of a ramp, spike or soak.
+type ScenarioReport struct {
+	Name   string `json:"name"`
+	Target string `json:"target"`
+	Cache  string `json:"cache"`
+	// Steps are the ramp's concurrencies, the spike's phases or the soak's
+	// intervals, in order.
+	Steps []StepResult `json:"steps"`
+	// Recovery is a spike's recovery; Drift a soak's.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	Drift    *Drift    `json:"drift,omitempty"`
+}
+
+// WriteText writes the scenario as tables: one line per step, then the CPU
+// milliseconds per request of each process per step when measured.
+func (s *ScenarioReport) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%s of %s (%s):\n", s.Name, s.Target, s.Cache)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\tusers\trequests\tfailed\terror %\treq/s\tp50\tp95\tp99\tmax ms\tsuite RSS MiB\t")
+	for _, x := range s.Steps {
+		rss := "-"
+		if x.RSS != nil && x.RSS.Samples > 0 {
+			rss = fmt.Sprintf("%.1f", float64(x.RSS.TotalMaxKiB)/1024)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t\n", x.Name, x.Concurrency, x.Total, x.Failures,
+			100*x.ErrorRate, x.SuccessThroughput, x.LatencyMs.P50, x.LatencyMs.P95, x.LatencyMs.P99, x.LatencyMs.Max, rss)
+	}
+	tw.Flush()
+
+	var names []string
+	for _, x := range s.Steps {
+		if x.CPU != nil {
+			for _, n := range x.CPU.Names() {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		fmt.Fprintln(w, "\nCPU ms per request by process (and CPU seconds of the step, all processes):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "step\t%s\tall\tCPU s\t\n", strings.Join(names, "\t"))
+		for _, x := range s.Steps {
+			if x.CPU == nil {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t", x.Name)
+			var all float64
+			for _, n := range names {
+				v := x.CPU.MsPerRequest[n]
+				all += v
+				fmt.Fprintf(tw, "%.2f\t", v)
+			}
+			fmt.Fprintf(tw, "%.2f\t%.1f\t\n", all, x.CPU.TotalSeconds)
+		}
+		tw.Flush()
+	}
+
+	if r := s.Recovery; r != nil {
+		rec := "not within the recovery phase"
+		if r.Seconds >= 0 {
+			rec = fmt.Sprintf("%.0f s after the burst", r.Seconds)
+		}
+		fmt.Fprintf(w, "\nspike: p95 %.2f ms before, %.2f ms in the burst, %.2f ms after; %d failed in the burst, %d after;"+
+			" throughput after / before %.2f; p95 back within %.1f× the baseline %s\n",
+			r.BaselineP95Ms, r.BurstP95Ms, r.RecoveryP95Ms, r.BurstFailures, r.RecoveryFailures, r.ThroughputRatio, r.Tolerance, rec)
+	}
+	if d := s.Drift; d != nil {
+		fmt.Fprintf(w, "\nsoak: %d intervals, last vs first: throughput %+.1f%%, p95 %+.1f%%, %d failed", d.Intervals,
+			100*d.ThroughputChange, 100*d.P95Change, d.Failures)
+		if d.RSSFirstKiB > 0 {
+			fmt.Fprintf(w, ", suite RSS %.1f → %.1f MiB", float64(d.RSSFirstKiB)/1024, float64(d.RSSLastKiB)/1024)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// Compare writes the scenarios of several reports side by side, one line
+// per step: successful req/s, p50, p95 and error rate under each label, and
+// the throughput of each report over the first's.
+func Compare(w io.Writer, labels []string, reports []*Report) {
+	if len(reports) == 0 {
+		return
+	}
+	var names []string
+	for _, r := range reports {
+		if r.Scenario == nil {
+			continue
+		}
+		for _, st := range r.Scenario.Steps {
+			if !slices.Contains(names, st.Name) {
+				names = append(names, st.Name)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "step\t")
+	for i, l := range labels {
+		fmt.Fprintf(tw, "%s req/s\tp50\tp95\terr %%\t", l)
+		if i > 0 {
+			fmt.Fprintf(tw, "×%s\t", labels[0])
+		}
+	}
+	fmt.Fprintln(tw)
+	find := func(r *Report, name string) *StepResult {
+		if r.Scenario == nil {
+			return nil
+		}
+		for i := range r.Scenario.Steps {
+			if r.Scenario.Steps[i].Name == name {
+				return &r.Scenario.Steps[i]
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t", n)
+		base := find(reports[0], n)
+		for i, r := range reports {
+			st := find(r, n)
+			if st == nil {
+				fmt.Fprint(tw, "-\t-\t-\t-\t")
+			} else {
+				fmt.Fprintf(tw, "%.1f\t%.2f\t%.2f\t%.2f\t", st.SuccessThroughput, st.LatencyMs.P50, st.LatencyMs.P95, 100*st.ErrorRate)
+			}
+			if i > 0 {
+				if st != nil && base != nil && base.SuccessThroughput > 0 {
+					fmt.Fprintf(tw, "%.2f\t", st.SuccessThroughput/base.SuccessThroughput)
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
 }

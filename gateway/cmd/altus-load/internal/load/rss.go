@@ -32,16 +32,27 @@ type RSSSampler struct {
 	overall  RSSPeak
 }
 
-// NewRSSSampler samples the processes of the pid files in dir.
+// NewRSSSampler samples the processes of the pid files in dir (a
+// comma-separated list of folders).
 func NewRSSSampler(dir string, interval time.Duration) *RSSSampler {
 	return &RSSSampler{dir: dir, interval: interval,
 		phase: RSSPeak{MaxKiB: map[string]int64{}}, overall: RSSPeak{MaxKiB: map[string]int64{}}}
 }
 
 // Processes returns the live processes named by pid files, by name.
-func (s *RSSSampler) Processes() map[string]int {
+func (s *RSSSampler) Processes() map[string]int { return PidFiles(s.dir) }
+
+// PidFiles returns the live processes named by the <name>.pid files of
+// dirs (a comma-separated list of folders), by name.
+func PidFiles(dirs string) map[string]int {
 	out := map[string]int{}
-	files, _ := filepath.Glob(filepath.Join(s.dir, "*.pid"))
+	var files []string
+	for _, dir := range strings.Split(dirs, ",") {
+		if dir = strings.TrimSpace(dir); dir != "" {
+			fs, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+			files = append(files, fs...)
+		}
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
