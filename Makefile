@@ -95,7 +95,7 @@ deploy-tidy: ## go mod tidy the deploy-check tool (its own module, outside go.wo
 
 .PHONY: test
 test: ## Run unit, integration and end-to-end tests against the real MariaDB and Redis.
-	./deploy/local/deps.sh
+	ALTUS_DEPS_NGINX=1 ./deploy/local/deps.sh
 	$(MAKE) --no-print-directory modules
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(ALL_PKGS)

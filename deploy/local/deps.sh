@@ -14,7 +14,7 @@
 # everything is already up.
 #
 # With ALTUS_DEPS_NGINX=1 (deploy/local/scale.sh, make bench-scale, the
-# gateway e2e scale test through .ci/run) it also installs nginx (the Debian
+# gateway e2e scale test through make test) it also installs nginx (the Debian
 # package) when missing; make run does not need it.
 #
 # Environment: DB_HOST (127.0.0.1), DB_PORT (3306), DB_USERNAME (root),
