@@ -155,7 +155,7 @@ and an API key (search + analytics, free tier: 1,000 requests an hour):
     -d '{"query":"chess","limit":5,"offset":5}'
   curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
     -d '{"query":"openssl","searchMode":"expansion","databases":["$CHL"],"limit":5}'
-  # semantic (answers as natural language until an AI provider is configured)
+  # semantic: candidates re-ranked by embeddings with OPENAI_API_KEY set; without a provider, ranked by full text, expansion and stemmed variants
   curl -s -X POST $URL/api/v1/search -H "Authorization: Bearer \$ALTUS_KEY" -H 'Content-Type: application/json' \\
     -d '{"query":"tools to compress files","searchMode":"semantic","limit":5}'
   # the changelogs: security fixes

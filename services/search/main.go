@@ -111,7 +111,8 @@ func run(ctx context.Context, args []string) error {
 		Enhance: search.EnhanceOptions{
 			Enhancer: enhanceclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
 			Budget:   cfg.EnhanceBudget, EmbedBudget: cfg.SemanticBudget, FallbackCacheTTL: cfg.FallbackCacheTTL,
-			SemanticWindow: cfg.SemanticWindow, SemanticCandidates: cfg.SemanticCandidates,
+			ExpansionTimeout: cfg.ExpansionTimeout,
+			SemanticWindow:   cfg.SemanticWindow, SemanticCandidates: cfg.SemanticCandidates,
 		},
 		Metrics: search.NewMetrics(p.Registry),
 		Log:     p.Log,

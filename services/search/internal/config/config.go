@@ -51,6 +51,10 @@ type Config struct {
 	// SemanticBudget bounds the Embed call of a semantic search; past it
 	// the search ranks by full-text, expansion and stemmed variants.
 	SemanticBudget time.Duration `env:"ALTUS_SEARCH_SEMANTIC_BUDGET" envDefault:"1s"`
+	// ExpansionTimeout bounds a semantic search's query-expansion call on
+	// each source; past it that source's candidates come from natural
+	// mode only.
+	ExpansionTimeout time.Duration `env:"ALTUS_SEARCH_SEMANTIC_EXPANSION_TIMEOUT" envDefault:"1s"`
 	// SemanticWindow is how many rows each FULLTEXT index returns to a
 	// semantic search, in natural and in expansion mode: the candidates
 	// the embeddings re-rank.
@@ -121,6 +125,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.SemanticBudget < 10*time.Millisecond || c.SemanticBudget > 30*time.Second {
 		p.Addf("ALTUS_SEARCH_SEMANTIC_BUDGET must be between 10ms and 30s (e.g. 1s); got %s", c.SemanticBudget)
+	}
+	if c.ExpansionTimeout < 10*time.Millisecond || c.ExpansionTimeout > time.Minute {
+		p.Addf("ALTUS_SEARCH_SEMANTIC_EXPANSION_TIMEOUT must be between 10ms and 1m (e.g. 1s); got %s", c.ExpansionTimeout)
 	}
 	if c.SemanticWindow < 10 || c.SemanticWindow > c.MaxWindow {
 		p.Addf("ALTUS_SEARCH_SEMANTIC_WINDOW must be between 10 and ALTUS_SEARCH_MAX_WINDOW (%d); got %d", c.MaxWindow, c.SemanticWindow)

@@ -107,6 +107,9 @@ const (
 	DefaultEnhanceBudget = 300 * time.Millisecond
 	// DefaultEmbedBudget bounds the Embed call of a semantic search.
 	DefaultEmbedBudget = time.Second
+	// DefaultExpansionTimeout bounds a semantic search's query-expansion
+	// call on each source.
+	DefaultExpansionTimeout = time.Second
 	// DefaultFallbackCacheTTL is how long a page whose enhancement came
 	// from a fallback (or was skipped) is cached.
 	DefaultFallbackCacheTTL = 5 * time.Second

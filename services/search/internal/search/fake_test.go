@@ -32,6 +32,9 @@ type fakeSource struct {
 	ranking map[string][]int
 	err     error // every Execute fails with it
 	block   bool  // Execute waits for its context to end
+	// blockExpansion makes a call holding a query-expansion plan wait for
+	// its context to end.
+	blockExpansion bool
 	// failFetch fails every fetch plan; failCounts every count.
 	failFetch, failCounts bool
 	// noMatches makes every search but prefix searches ("+word*") find
@@ -88,7 +91,8 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 	if s == nil {
 		return ExecResponse{}, &SourceError{Code: "CONNECTION_NOT_FOUND", Message: "no such source"}
 	}
-	if s.block {
+	expansion := slices.ContainsFunc(req.Plans, func(p Plan) bool { return p.Mode == "expansion" })
+	if s.block || (s.blockExpansion && expansion) {
 		<-ctx.Done()
 		return ExecResponse{}, ctx.Err()
 	}

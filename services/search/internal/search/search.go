@@ -130,6 +130,10 @@ type EnhanceOptions struct {
 	Budget time.Duration
 	// EmbedBudget bounds the Embed call of a semantic search (default 1s).
 	EmbedBudget time.Duration
+	// ExpansionTimeout bounds a semantic search's query-expansion call on
+	// each source (default 1s, never past SourceTimeout); the candidates
+	// of a source whose expansion takes longer come from natural mode only.
+	ExpansionTimeout time.Duration
 	// SemanticWindow is how many rows each index returns to a semantic
 	// search in each of its modes (default 100, at most MaxWindow).
 	SemanticWindow int
@@ -181,6 +185,9 @@ func New(o Options) *Service {
 	}
 	if e.EmbedBudget <= 0 {
 		e.EmbedBudget = DefaultEmbedBudget
+	}
+	if e.ExpansionTimeout <= 0 {
+		e.ExpansionTimeout = DefaultExpansionTimeout
 	}
 	if e.SemanticWindow <= 0 {
 		e.SemanticWindow = DefaultSemanticWindow

@@ -136,18 +136,20 @@ func ratioOf(r Request) float64 {
 	return *r.SemanticRatio
 }
 
-// semanticPhase writes the semantic search's call on each source: per
-// index a counted natural list and an expansion list of depth window,
-// with the rows' text.
-func semanticPhase(p *prepared, window, scanRows int) ([]*run, []*tableState) {
-	var runs []*run
-	var tables []*tableState
+// semanticPhase writes the semantic search's calls on each source: per
+// index a counted natural list of depth window (runs), and in a call of
+// its own an expansion list of the same depth (expansions), both with the
+// rows' text. Expansion re-searches with the words of the best rows and
+// can be far slower than the natural list, so it runs beside it under its
+// own, shorter time limit and may be left out.
+func semanticPhase(p *prepared, window, scanRows int) (runs, expansions []*run, tables []*tableState) {
 	for si, tids := range p.bySource {
 		if len(tids) == 0 {
 			continue
 		}
 		r := &run{src: si, phase: 1, req: ExecRequest{SourceID: p.sources[si].ID}, aux: map[int]int{}}
 		runs = append(runs, r)
+		x := &run{src: si, phase: 1, req: ExecRequest{SourceID: p.sources[si].ID}, aux: map[int]int{}}
 		var order []*tableState
 		byTable := map[string]*tableState{}
 		for _, ti := range tids {
@@ -174,13 +176,16 @@ func semanticPhase(p *prepared, window, scanRows int) ([]*run, []*tableState) {
 					expansion[myisam] = exp
 				}
 				if exp.Against != "" {
-					r.aux[len(r.req.Plans)] = ti
-					r.add(Plan{Table: t.table.Name, Index: t.index.Name, Mode: string(exp.Mode), Against: exp.Against, Limit: window}, auxPlan, ts)
+					x.aux[len(x.req.Plans)] = ti
+					x.add(Plan{Table: t.table.Name, Index: t.index.Name, Mode: string(exp.Mode), Against: exp.Against, Limit: window}, auxPlan, ts)
 				}
 			}
 		}
+		if len(x.req.Plans) > 0 {
+			expansions = append(expansions, x)
+		}
 	}
-	return runs, tables
+	return runs, expansions, tables
 }
 
 // variantPhase writes a natural-mode list of depth window per index for
@@ -213,6 +218,22 @@ func variantPhase(p *prepared, variants []string, window int) []*run {
 		}
 	}
 	return runs
+}
+
+// expansionsMissing reports whether an expansion call or list failed
+// (most often: it ran out of its time).
+func expansionsMissing(runs []*run) bool {
+	for _, r := range runs {
+		if r.err != nil {
+			return true
+		}
+		for _, pr := range r.resp.Plans {
+			if pr.ErrorCode != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // auxLists returns the ranked lists of the aux plans of runs, with their
@@ -276,13 +297,24 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 	if end := req.Offset + req.Limit; end > s.o.MaxWindow {
 		return false, windowError(req, s.o.MaxWindow)
 	}
-	runs, tables := semanticPhase(prep, s.o.Enhance.SemanticWindow, s.o.CountScanRows)
+	runs, expansions, tables := semanticPhase(prep, s.o.Enhance.SemanticWindow, s.o.CountScanRows)
+	expanded := make(chan struct{})
+	go func() {
+		defer close(expanded)
+		s.runAll(ctx, expansions, min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout))
+	}()
 	s.runAll(ctx, runs, s.o.SourceTimeout)
+	<-expanded
 	o := collect(prep, runs, tables, req, false)
 	if allFailed(o.statuses) {
 		return false, &AllSourcesFailedError{Sources: o.statuses}
 	}
-	exp, expRows := auxLists(prep, runs, tables)
+	exp, expRows := auxLists(prep, expansions, tables)
+	if expansionsMissing(expansions) {
+		resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
+			"Query expansion did not answer within %s on every database; the candidates of those databases come from natural-language search only.",
+			min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout))})
+	}
 	lists := append(slices.Clone(o.lists), exp...)
 	rows := append(slices.Clone(o.rows), expRows...)
 	lexical := Fuse(lists)

@@ -538,3 +538,27 @@ func TestTheEnhanceBudgetNeverOutlastsTheSearchsOwnDeadline(t *testing.T) {
 		t.Errorf("%d results, want the page all the same", len(resp.Results))
 	}
 }
+
+func TestASlowQueryExpansionIsLeftOutAndTheSemanticSearchAnswers(t *testing.T) {
+	src := newFakeSource("s1", 4, nil, nil)
+	src.blockExpansion = true
+	f := &fakeSources{sources: []*fakeSource{src}}
+	s := newService(f, withEnhancer(&fakeEnhancer{}), func(o *Options) {
+		o.SourceTimeout = 5 * time.Second
+		o.Enhance.ExpansionTimeout = 50 * time.Millisecond
+	})
+	start := time.Now()
+	resp := search(t, s, Request{Query: "pools", Mode: ModeSemantic})
+	if elapsed := time.Since(start); elapsed >= s.o.SourceTimeout {
+		t.Errorf("the search waited %s, the whole source timeout, for the expansion", elapsed)
+	}
+	if resp.Mode != ModeSemantic || len(resp.Results) != 4 {
+		t.Errorf("mode %q, %d results; want semantic, 4", resp.Mode, len(resp.Results))
+	}
+	if len(resp.Sources) != 1 || resp.Sources[0].Status != StatusOK {
+		t.Errorf("sources %+v; the source answered its natural lists and must be ok", resp.Sources)
+	}
+	if !slices.Contains(noticeCodes(resp.Notices), NoticeExpansionSkipped) {
+		t.Errorf("notices %v, want %s", noticeCodes(resp.Notices), NoticeExpansionSkipped)
+	}
+}

@@ -23,6 +23,9 @@ const (
 	// NoticeSemanticWindow says the semantic ranking covered only the
 	// over-fetched full-text candidates, not every match.
 	NoticeSemanticWindow = "SEMANTIC_WINDOW"
+	// NoticeExpansionSkipped says a semantic search's query-expansion
+	// candidates of some database were left out: they took too long.
+	NoticeExpansionSkipped = "EXPANSION_SKIPPED"
 )
 
 // Source statuses.
