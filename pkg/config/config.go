@@ -75,13 +75,117 @@ type MySQL struct {
 	Database string `env:"DB_DATABASE" envDefault:"altus4"`
 	// MaxOpenConns bounds the pool to the metadata database.
 	MaxOpenConns int `env:"ALTUS_DB_MAX_OPEN_CONNS" envDefault:"20"`
+	// WriteHost is the primary (host or host:port); empty means Host. Every
+	// write and every migration goes there.
+	WriteHost string `env:"DB_WRITE_HOST"`
+	// ReadHosts are the replicas from DB_READ_HOST_1..DB_READ_HOST_N (host
+	// or host:port, numbered without gaps), with the primary's credentials
+	// and database. They serve only the reads that tolerate staleness.
+	ReadHosts []string `env:"-"`
+	// ReadMaxLag is the largest replication lag at which a replica still serves reads.
+	ReadMaxLag time.Duration `env:"ALTUS_DB_READ_MAX_LAG" envDefault:"10s"`
+	// ReadCheckInterval is how often each replica is checked (ping and lag).
+	ReadCheckInterval time.Duration `env:"ALTUS_DB_READ_CHECK_INTERVAL" envDefault:"2s"`
 }
 
-// DSN returns the go-sql-driver/mysql DSN of the database.
-func (m MySQL) DSN() string {
+// readHostPrefix names the numbered replica variables.
+const readHostPrefix = "DB_READ_HOST_"
+
+// readEnviron fills ReadHosts from DB_READ_HOST_1..N and records a gap in
+// the numbering or a malformed entry.
+func (m *MySQL) readEnviron(vars map[string]string, p *Problems) {
+	m.ReadHosts = nil
+	last := 0
+	for k := range vars {
+		suffix, ok := strings.CutPrefix(k, readHostPrefix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(suffix)
+		if err != nil || n < 1 || strconv.Itoa(n) != suffix {
+			p.Addf("%s is not a replica variable: number them %s1, %s2, ...", k, readHostPrefix, readHostPrefix)
+			continue
+		}
+		if n > last {
+			last = n
+		}
+	}
+	for n := 1; n <= last; n++ {
+		k := readHostPrefix + strconv.Itoa(n)
+		v, ok := vars[k]
+		if !ok {
+			p.Addf("%s is missing: replica variables must be numbered from 1 without gaps (%s%d is set)", k, readHostPrefix, last)
+			continue
+		}
+		if _, _, err := splitHostPort(v, 3306); err != nil {
+			p.Addf("%s must be host or host:port; got %q", k, v)
+			continue
+		}
+		m.ReadHosts = append(m.ReadHosts, v)
+	}
+}
+
+// splitHostPort reads "host" or "host:port" (IPv6 in brackets), with def
+// as the port when none is given.
+func splitHostPort(s string, def int) (string, int, error) {
+	if s == "" || strings.ContainsAny(s, " \t/@?#") {
+		return "", 0, errors.New("malformed host")
+	}
+	if h, port, err := net.SplitHostPort(s); err == nil {
+		n, err := strconv.Atoi(port)
+		if err != nil || n <= 0 || n > 65535 || h == "" {
+			return "", 0, errors.New("malformed port")
+		}
+		return h, n, nil
+	}
+	if strings.Contains(s, ":") && !strings.HasPrefix(s, "[") {
+		// A bare IPv6 address.
+		if net.ParseIP(s) == nil {
+			return "", 0, errors.New("malformed host")
+		}
+		return s, def, nil
+	}
+	if strings.ContainsAny(s, "[]") {
+		return "", 0, errors.New("malformed host")
+	}
+	return s, def, nil
+}
+
+// WriteAddr returns the primary's host:port (DB_WRITE_HOST, else DB_HOST, with DB_PORT).
+func (m MySQL) WriteAddr() string {
+	h := m.WriteHost
+	if h == "" {
+		h = m.Host
+	}
+	host, port, err := splitHostPort(h, m.Port)
+	if err != nil {
+		host, port = h, m.Port
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// ReadAddrs returns the replicas' host:port, in variable order (DB_PORT when none is given).
+func (m MySQL) ReadAddrs() []string {
+	out := make([]string, 0, len(m.ReadHosts))
+	for _, h := range m.ReadHosts {
+		host, port, err := splitHostPort(h, m.Port)
+		if err != nil {
+			continue
+		}
+		out = append(out, net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	return out
+}
+
+// DSN returns the go-sql-driver/mysql DSN of the database on the primary.
+func (m MySQL) DSN() string { return m.DSNAt(m.WriteAddr()) }
+
+// DSNAt returns the DSN of the database on the server at addr (host:port),
+// with the same credentials and settings (a replica's).
+func (m MySQL) DSNAt(addr string) string {
 	c := mysql.NewConfig()
 	c.Net = "tcp"
-	c.Addr = net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
+	c.Addr = addr
 	c.User = m.Username
 	c.Passwd = m.Password
 	c.DBName = m.Database
@@ -108,6 +212,19 @@ func (m MySQL) Validate(p *Problems) {
 	}
 	if m.MaxOpenConns <= 0 {
 		p.Addf("ALTUS_DB_MAX_OPEN_CONNS must be positive; got %d", m.MaxOpenConns)
+	}
+	if m.WriteHost != "" {
+		if _, _, err := splitHostPort(m.WriteHost, m.Port); err != nil {
+			p.Addf("DB_WRITE_HOST must be host or host:port; got %q", m.WriteHost)
+		}
+	}
+	if len(m.ReadHosts) > 0 {
+		if m.ReadMaxLag <= 0 {
+			p.Addf("ALTUS_DB_READ_MAX_LAG must be positive; got %s", m.ReadMaxLag)
+		}
+		if m.ReadCheckInterval <= 0 {
+			p.Addf("ALTUS_DB_READ_CHECK_INTERVAL must be positive; got %s", m.ReadCheckInterval)
+		}
 	}
 }
 
@@ -237,6 +354,31 @@ func Parse(cfg any, environ []string, p *Problems) {
 			return
 		}
 		p.Add(err.Error())
+	}
+	readEnvirons(reflect.ValueOf(cfg).Elem(), vars, p)
+}
+
+// environReader is a configuration part that reads variables the `env`
+// tags cannot describe (such as numbered lists).
+type environReader interface {
+	readEnviron(vars map[string]string, p *Problems)
+}
+
+// readEnvirons calls readEnviron on every part of v that has it.
+func readEnvirons(v reflect.Value, vars map[string]string, p *Problems) {
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	if v.CanAddr() {
+		if r, ok := v.Addr().Interface().(environReader); ok {
+			r.readEnviron(vars, p)
+			return
+		}
+	}
+	for i := 0; i < v.NumField(); i++ {
+		if v.Type().Field(i).IsExported() {
+			readEnvirons(v.Field(i), vars, p)
+		}
 	}
 }
 
