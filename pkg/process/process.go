@@ -21,6 +21,7 @@ import (
 	"github.com/altus4/altus/pkg/config"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/lifecycle"
+	"github.com/altus4/altus/pkg/metadb"
 	"github.com/altus4/altus/pkg/migrate"
 	"github.com/altus4/altus/pkg/telemetry"
 )
@@ -132,4 +133,26 @@ func (p *Process) MetadataDatabase(ctx context.Context, cfg config.MySQL, apply 
 		}
 	}
 	return db, nil
+}
+
+// MetadataReplicas returns the reader of the metadata database's replicas
+// (DB_READ_HOST_n; every read goes to primary when there are none), checked
+// in the background until shutdown. Use it only for reads that tolerate
+// ALTUS_DB_READ_MAX_LAG of staleness; never for authentication.
+func (p *Process) MetadataReplicas(ctx context.Context, cfg config.MySQL, primary *sql.DB) (*metadb.Reader, error) {
+	r, err := metadb.New(ctx, cfg, primary, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	p.App.AddCloser("metadata replicas", func(context.Context) error { return r.Close() })
+	if n := len(cfg.ReadHosts); n > 0 {
+		healthy := 0
+		for _, st := range r.Statuses() {
+			if st.Healthy {
+				healthy++
+			}
+		}
+		p.Log.Info("metadata replicas", "replicas", n, "healthy", healthy, "max_lag", cfg.ReadMaxLag.String())
+	}
+	return r, nil
 }

@@ -60,7 +60,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store := events.NewStore(db)
+	// History and report reads may go to a metadata replica; writes stay on the primary.
+	replicas, err := p.MetadataReplicas(ctx, cfg.MySQL, db)
+	if err != nil {
+		return err
+	}
+	store := events.NewSplitStore(db, replicas)
 	recorder := events.NewRecorder(store, events.RecorderOptions{
 		QueueSize: cfg.EventQueue, FlushInterval: cfg.EventFlushInterval, Registry: p.Registry, Log: p.Log,
 	})

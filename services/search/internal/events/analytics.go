@@ -182,7 +182,7 @@ type Summary struct {
 // UserSummary sums up the user's searches in r.
 func (s *Store) UserSummary(ctx context.Context, user string, r Range) (Summary, error) {
 	var m Summary
-	err := s.db.QueryRowContext(ctx, userSummaryQuery, user, dbTime(r.Start), dbTime(r.End)).
+	err := s.reads.QueryRowContext(ctx, userSummaryQuery, user, dbTime(r.Start), dbTime(r.End)).
 		Scan(&m.Total, &m.AvgMillis, &m.AvgResults, &m.Zero, &m.Cached, &m.MaxMillis, &m.MinMillis)
 	if err != nil {
 		return Summary{}, fmt.Errorf("events: summary: %w", err)
@@ -198,7 +198,7 @@ func (s *Store) UserP95(ctx context.Context, user string, r Range, n int64) (int
 	}
 	rank := (95*n + 99) / 100 // ceil(0.95 n), >= 1
 	var ms int64
-	err := s.db.QueryRowContext(ctx, userP95Query, user, dbTime(r.Start), dbTime(r.End), rank-1).Scan(&ms)
+	err := s.reads.QueryRowContext(ctx, userP95Query, user, dbTime(r.Start), dbTime(r.End), rank-1).Scan(&ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -230,7 +230,7 @@ func (s *Store) SystemDays(ctx context.Context, r Range) ([]DayStats, error) {
 }
 
 func (s *Store) days(ctx context.Context, q string, args ...any) ([]DayStats, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.reads.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: days: %w", err)
 	}
@@ -259,7 +259,7 @@ type ModeStats struct {
 
 // UserModes returns the user's searches in r per mode, most used first.
 func (s *Store) UserModes(ctx context.Context, user string, r Range) ([]ModeStats, error) {
-	rows, err := s.db.QueryContext(ctx, userModesQuery, user, dbTime(r.Start), dbTime(r.End))
+	rows, err := s.reads.QueryContext(ctx, userModesQuery, user, dbTime(r.Start), dbTime(r.End))
 	if err != nil {
 		return nil, fmt.Errorf("events: modes: %w", err)
 	}
@@ -290,7 +290,7 @@ type QueryStats struct {
 
 // UserPopular returns the user's query texts in r, most searched first.
 func (s *Store) UserPopular(ctx context.Context, user string, r Range, limit int) ([]QueryStats, error) {
-	rows, err := s.db.QueryContext(ctx, userPopularQuery, user, dbTime(r.Start), dbTime(r.End), limit)
+	rows, err := s.reads.QueryContext(ctx, userPopularQuery, user, dbTime(r.Start), dbTime(r.End), limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: popular: %w", err)
 	}
@@ -321,7 +321,7 @@ type ZeroQuery struct {
 // UserZeroResults returns the user's query texts in r that found nothing,
 // most frequent first.
 func (s *Store) UserZeroResults(ctx context.Context, user string, r Range, limit int) ([]ZeroQuery, error) {
-	rows, err := s.db.QueryContext(ctx, userZeroQuery, user, dbTime(r.Start), dbTime(r.End), limit)
+	rows, err := s.reads.QueryContext(ctx, userZeroQuery, user, dbTime(r.Start), dbTime(r.End), limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: zero results: %w", err)
 	}
@@ -350,13 +350,13 @@ func (s *Store) UserZeroResults(ctx context.Context, user string, r Range, limit
 // and how many there are in r.
 func (s *Store) UserHistory(ctx context.Context, user string, r Range, limit, offset int) ([]Event, int64, error) {
 	var total int64
-	if err := s.db.QueryRowContext(ctx, userCountQuery, user, dbTime(r.Start), dbTime(r.End)).Scan(&total); err != nil {
+	if err := s.reads.QueryRowContext(ctx, userCountQuery, user, dbTime(r.Start), dbTime(r.End)).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("events: history count: %w", err)
 	}
 	if total == 0 || int64(offset) >= total {
 		return nil, total, nil
 	}
-	rows, err := s.db.QueryContext(ctx, userPageQuery, user, dbTime(r.Start), dbTime(r.End), limit, offset)
+	rows, err := s.reads.QueryContext(ctx, userPageQuery, user, dbTime(r.Start), dbTime(r.End), limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: history page: %w", err)
 	}
@@ -393,7 +393,7 @@ type PageShown struct {
 
 // UserImpressions returns the pages the user's searches in r showed.
 func (s *Store) UserImpressions(ctx context.Context, user string, r Range) ([]PageShown, error) {
-	rows, err := s.db.QueryContext(ctx, userImpressionsQuery, user, dbTime(r.Start), dbTime(r.End))
+	rows, err := s.reads.QueryContext(ctx, userImpressionsQuery, user, dbTime(r.Start), dbTime(r.End))
 	if err != nil {
 		return nil, fmt.Errorf("events: impressions: %w", err)
 	}
@@ -416,7 +416,7 @@ func (s *Store) UserImpressions(ctx context.Context, user string, r Range) ([]Pa
 // user's searches in r had a click there, and how many searches had any.
 func (s *Store) UserClicks(ctx context.Context, user string, r Range, maxPosition int) (map[int]int64, int64, error) {
 	args := []any{user, dbTime(r.Start), dbTime(r.Start), dbTime(r.End)}
-	rows, err := s.db.QueryContext(ctx, userClicksQuery, append(args, maxPosition)...)
+	rows, err := s.reads.QueryContext(ctx, userClicksQuery, append(args, maxPosition)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: clicks: %w", err)
 	}
@@ -434,7 +434,7 @@ func (s *Store) UserClicks(ctx context.Context, user string, r Range, maxPositio
 		return nil, 0, fmt.Errorf("events: clicks: %w", err)
 	}
 	var searches int64
-	if err := s.db.QueryRowContext(ctx, userClickedSearchesQuery, args...).Scan(&searches); err != nil {
+	if err := s.reads.QueryRowContext(ctx, userClickedSearchesQuery, args...).Scan(&searches); err != nil {
 		return nil, 0, fmt.Errorf("events: clicked searches: %w", err)
 	}
 	return out, searches, nil
@@ -443,7 +443,7 @@ func (s *Store) UserClicks(ctx context.Context, user string, r Range, maxPositio
 // UserSourceTimings returns the source timings of the user's most recent
 // searches in r (at most MaxTimingRows searches).
 func (s *Store) UserSourceTimings(ctx context.Context, user string, r Range) ([][]SourceTiming, error) {
-	rows, err := s.db.QueryContext(ctx, userTimingsQuery, user, dbTime(r.Start), dbTime(r.End), MaxTimingRows)
+	rows, err := s.reads.QueryContext(ctx, userTimingsQuery, user, dbTime(r.Start), dbTime(r.End), MaxTimingRows)
 	if err != nil {
 		return nil, fmt.Errorf("events: source timings: %w", err)
 	}
@@ -478,7 +478,7 @@ type SystemSummary struct {
 // SystemSummary sums up every user's searches in r.
 func (s *Store) SystemSummary(ctx context.Context, r Range) (SystemSummary, error) {
 	var m SystemSummary
-	if err := s.db.QueryRowContext(ctx, systemSummaryQuery, r.args()...).Scan(&m.Users, &m.Total, &m.AvgMillis, &m.AvgResults, &m.MaxMillis); err != nil {
+	if err := s.reads.QueryRowContext(ctx, systemSummaryQuery, r.args()...).Scan(&m.Users, &m.Total, &m.AvgMillis, &m.AvgResults, &m.MaxMillis); err != nil {
 		return SystemSummary{}, fmt.Errorf("events: system summary: %w", err)
 	}
 	return m, nil
@@ -493,7 +493,7 @@ type DayVolume struct {
 
 // SystemVolume returns every user's searches per day of r, oldest first.
 func (s *Store) SystemVolume(ctx context.Context, r Range) ([]DayVolume, error) {
-	rows, err := s.db.QueryContext(ctx, systemVolumeQuery, r.args()...)
+	rows, err := s.reads.QueryContext(ctx, systemVolumeQuery, r.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("events: volume: %w", err)
 	}
@@ -523,7 +523,7 @@ type UserStats struct {
 
 // SystemUsers returns the users who searched in r, most searches first.
 func (s *Store) SystemUsers(ctx context.Context, r Range, limit, offset int) ([]UserStats, error) {
-	rows, err := s.db.QueryContext(ctx, systemUsersQuery, append(r.args(), limit, offset)...)
+	rows, err := s.reads.QueryContext(ctx, systemUsersQuery, append(r.args(), limit, offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("events: user activity: %w", err)
 	}
@@ -554,7 +554,7 @@ type Slow struct {
 
 // SystemSlowest returns the slowest searches of r, slowest first.
 func (s *Store) SystemSlowest(ctx context.Context, r Range, limit int) ([]Slow, error) {
-	rows, err := s.db.QueryContext(ctx, systemSlowestQuery, append(r.args(), limit)...)
+	rows, err := s.reads.QueryContext(ctx, systemSlowestQuery, append(r.args(), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("events: slowest: %w", err)
 	}

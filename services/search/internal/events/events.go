@@ -74,11 +74,27 @@ type SourceTiming struct {
 
 // Store reads and writes search_analytics.
 type Store struct {
+	// db is the primary: every write, and the reads that must be current
+	// (a search's owner before its click is recorded).
 	db *sql.DB
+	// reads answers the history and report reads, which tolerate a few
+	// seconds of staleness: the primary, or a metadata replica.
+	reads Reads
 }
 
-// NewStore returns a Store over the metadata database.
-func NewStore(db *sql.DB) *Store { return &Store{db: db} }
+// Reads runs read-only statements (a *sql.DB, or a reader that sends them
+// to a metadata replica).
+type Reads interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// NewStore returns a Store over the metadata database, all on db.
+func NewStore(db *sql.DB) *Store { return &Store{db: db, reads: db} }
+
+// NewSplitStore returns a Store that writes (and reads a search's owner) on
+// db, the primary, and runs the history and report reads on reads.
+func NewSplitStore(db *sql.DB, reads Reads) *Store { return &Store{db: db, reads: reads} }
 
 // insertColumns are written by Insert, in this order.
 const insertColumns = "INSERT INTO search_analytics (id, user_id, query_text, search_mode, database_id, result_count, execution_time_ms, `databases`, api_key_id, cached, total_count, result_offset, source_timings, created_at) VALUES "
@@ -155,7 +171,7 @@ const historyQuery = "SELECT id, query_text, search_mode, `databases`, result_co
 
 // History returns the user's events, newest first.
 func (s *Store) History(ctx context.Context, userID string, limit, offset int) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, historyQuery, userID, limit, offset)
+	rows, err := s.reads.QueryContext(ctx, historyQuery, userID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("events: history: %w", err)
 	}
@@ -203,7 +219,7 @@ const dayQueriesQuery = "SELECT DATE(created_at) AS d, query_text, COUNT(*), SUM
 // DayQueries returns, per UTC day since since, each query text searched and
 // how often, most recent day first.
 func (s *Store) DayQueries(ctx context.Context, userID string, since time.Time) ([]DayQuery, error) {
-	rows, err := s.db.QueryContext(ctx, dayQueriesQuery, userID, since.UTC(), maxDayQueries)
+	rows, err := s.reads.QueryContext(ctx, dayQueriesQuery, userID, since.UTC(), maxDayQueries)
 	if err != nil {
 		return nil, fmt.Errorf("events: day queries: %w", err)
 	}
@@ -238,7 +254,7 @@ const popularQuery = "SELECT query_text, COUNT(*) AS n FROM search_analytics " +
 // Popular returns the user's query texts since since that start with prefix
 // (case-insensitively; "" matches all), most searched first.
 func (s *Store) Popular(ctx context.Context, userID, prefix string, since time.Time, limit int) ([]QueryCount, error) {
-	rows, err := s.db.QueryContext(ctx, popularQuery, userID, since.UTC(), likePrefix(prefix), limit)
+	rows, err := s.reads.QueryContext(ctx, popularQuery, userID, since.UTC(), likePrefix(prefix), limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: popular queries: %w", err)
 	}
