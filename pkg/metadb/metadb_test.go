@@ -39,7 +39,7 @@ func run(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	if pair, err = metadbtest.Start(ctx, dir); err != nil {
+	if pair, err = metadbtest.StartN(ctx, dir, 2); err != nil {
 		return 1, err
 	}
 	defer pair.Close()
@@ -183,6 +183,31 @@ func TestReadsGoToTheHealthyReplica(t *testing.T) {
 	p, rep := selects(t, r, 20)
 	if p != 0 || rep != 20 {
 		t.Errorf("SELECTs answered: primary %d, replica %d; want 0 and 20", p, rep)
+	}
+}
+
+func TestReadsAreSharedRoundRobinBetweenHealthyReplicas(t *testing.T) {
+	ctx := context.Background()
+	r := newReader(t, cfg(pair.Replicas[0].Addr(), pair.Replicas[1].Addr()))
+	var before []int64
+	for _, s := range []*metadbtest.Server{pair.Primary, pair.Replicas[0], pair.Replicas[1]} {
+		n, err := s.ComSelect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, n)
+	}
+	reads(t, r, 20)
+	var got []int64
+	for i, s := range []*metadbtest.Server{pair.Primary, pair.Replicas[0], pair.Replicas[1]} {
+		n, err := s.ComSelect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n-before[i])
+	}
+	if diff := cmp.Diff([]int64{0, 10, 10}, got); diff != "" {
+		t.Errorf("SELECTs answered [primary, replica 1, replica 2] (-want +got):\n%s", diff)
 	}
 }
 

@@ -12,7 +12,6 @@ package metadbtest
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -58,10 +57,13 @@ type Server struct {
 	root *sql.DB
 }
 
-// Pair is a primary and a replica replicating from it.
+// Pair is a primary and its replicas.
 type Pair struct {
 	Primary *Server
+	// Replica is the first replica (Replicas[0]).
 	Replica *Server
+	// Replicas replicate from Primary.
+	Replicas []*Server
 }
 
 // freePort returns a TCP port that was free a moment ago.
@@ -78,7 +80,10 @@ func freePort() (int, error) {
 // copied), starts them, creates the replication and application accounts
 // and the test database on the primary, and starts replication on the
 // replica. Close them with Pair.Close.
-func Start(ctx context.Context, dir string) (*Pair, error) {
+func Start(ctx context.Context, dir string) (*Pair, error) { return StartN(ctx, dir, 1) }
+
+// StartN is Start with n replicas (server ids 2..n+1).
+func StartN(ctx context.Context, dir string, n int) (*Pair, error) {
 	for _, bin := range []string{Mariadbd, MariadbInstallDB} {
 		if _, err := os.Stat(bin); err != nil {
 			return nil, fmt.Errorf("metadbtest: %s is required: %w", bin, err)
@@ -95,10 +100,19 @@ func Start(ctx context.Context, dir string) (*Pair, error) {
 	if p.Primary, err = newServer(dir, base, "primary", 1, "--log-bin=binlog", "--binlog-format=ROW"); err != nil {
 		return nil, err
 	}
-	if p.Replica, err = newServer(dir, base, "replica", 2, "--read-only", "--relay-log=relay"); err != nil {
-		return nil, err
+	for i := range n {
+		name := "replica"
+		if i > 0 {
+			name += strconv.Itoa(i + 1)
+		}
+		r, err := newServer(dir, base, name, i+2, "--read-only", "--relay-log=relay")
+		if err != nil {
+			return nil, err
+		}
+		p.Replicas = append(p.Replicas, r)
 	}
-	for _, s := range []*Server{p.Primary, p.Replica} {
+	p.Replica = p.Replicas[0]
+	for _, s := range append([]*Server{p.Primary}, p.Replicas...) {
 		if err := s.Start(ctx); err != nil {
 			p.Close()
 			return nil, err
@@ -246,17 +260,19 @@ func (p *Pair) setUp(ctx context.Context) error {
 	); err != nil {
 		return err
 	}
-	if err := p.Replica.Exec(ctx,
-		"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT="+strconv.Itoa(p.Primary.Port)+
-			", MASTER_USER='repl', MASTER_PASSWORD='repl-secret', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
-		"START SLAVE",
-	); err != nil {
-		return err
+	for _, r := range p.Replicas {
+		if err := r.Exec(ctx,
+			"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT="+strconv.Itoa(p.Primary.Port)+
+				", MASTER_USER='repl', MASTER_PASSWORD='repl-secret', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+			"START SLAVE",
+		); err != nil {
+			return err
+		}
 	}
 	return p.WaitCaughtUp(ctx)
 }
 
-// WaitCaughtUp waits (bounded by ReadyTimeout) until the replica has
+// WaitCaughtUp waits (bounded by ReadyTimeout) until every replica has
 // applied everything the primary has written so far.
 func (p *Pair) WaitCaughtUp(ctx context.Context) error {
 	var pos string
@@ -266,19 +282,21 @@ func (p *Pair) WaitCaughtUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
 	// MASTER_GTID_WAIT blocks on the replica until the position is applied.
-	var res int
-	if err := p.Replica.root.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, ?)", pos, ReadyTimeout.Seconds()).Scan(&res); err != nil {
-		return fmt.Errorf("metadbtest: wait for the replica: %w", err)
-	}
-	if res != 0 {
-		return errors.New("metadbtest: the replica did not catch up with the primary in time")
+	for _, r := range p.Replicas {
+		var res int
+		if err := r.root.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, ?)", pos, ReadyTimeout.Seconds()).Scan(&res); err != nil {
+			return fmt.Errorf("metadbtest: wait for %s: %w", r.Name, err)
+		}
+		if res != 0 {
+			return fmt.Errorf("metadbtest: %s did not catch up with the primary in time", r.Name)
+		}
 	}
 	return nil
 }
 
 // Close kills both servers and waits for them to exit.
 func (p *Pair) Close() {
-	for _, s := range []*Server{p.Primary, p.Replica} {
+	for _, s := range append([]*Server{p.Primary}, p.Replicas...) {
 		if s == nil {
 			continue
 		}
