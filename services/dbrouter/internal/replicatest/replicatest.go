@@ -1,33 +1,17 @@
-// Package replicatest starts real MariaDB replication for tests: a primary
-// (binary log, server id 1) and a replica (server id 2) replicating from it
-// with GTID, each a mariadbd of its own in a temporary directory, on its own
-// port and socket. The machine's own MariaDB is never touched.
+// Package replicatest starts real MariaDB replication for tests of data
+// sources with read replicas (pkg/testenv/mariadbtest: a primary and a
+// GTID replica, each a mariadbd of its own in a temporary directory) and
+// the account applications connect with. The machine's own MariaDB is
+// never touched.
 //
 // Both servers are started once per test binary (TestMain: Start, then
-// Close); every child runs in its own process group and is killed when the
-// test binary dies (Pdeathsig), and by Close.
+// Close).
 package replicatest
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"syscall"
-	"time"
 
-	"github.com/go-sql-driver/mysql"
-)
-
-// Binaries used; both come with the MariaDB server package.
-const (
-	Mariadbd         = "/usr/sbin/mariadbd"
-	MariadbInstallDB = "/usr/bin/mariadb-install-db"
+	"github.com/altus4/altus/pkg/testenv/mariadbtest"
 )
 
 // The account applications connect with (SELECT on every database, and
@@ -41,239 +25,21 @@ const (
 )
 
 // ReadyTimeout bounds the wait for a server to accept connections.
-const ReadyTimeout = 60 * time.Second
+const ReadyTimeout = mariadbtest.ReadyTimeout
 
 // Server is one mariadbd.
-type Server struct {
-	// Name is "primary" or "replica".
-	Name string
-	// Port is its TCP port on 127.0.0.1.
-	Port int
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	done chan struct{}
-	root *sql.DB
-}
+type Server = mariadbtest.Server
 
 // Pair is a primary and a replica replicating from it.
-type Pair struct {
-	Primary *Server
-	Replica *Server
-}
+type Pair = mariadbtest.Pair
 
-// freePort returns a TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// Start creates both servers under dir (one datadir installed once and
-// copied), starts them, creates the replication and application accounts
-// and the test database on the primary, and starts replication on the
-// replica. Close them with Pair.Close.
+// Start creates both servers under dir, starts them, creates the
+// application account and the test database on the primary, and starts
+// replication on the replica. Close them with Pair.Close.
 func Start(ctx context.Context, dir string) (*Pair, error) {
-	for _, bin := range []string{Mariadbd, MariadbInstallDB} {
-		if _, err := os.Stat(bin); err != nil {
-			return nil, fmt.Errorf("replicatest: %s is required: %w", bin, err)
-		}
-	}
-	base := filepath.Join(dir, "base")
-	install := exec.CommandContext(ctx, MariadbInstallDB, "--no-defaults", "--datadir="+base,
-		"--auth-root-authentication-method=normal", "--skip-test-db", "--user=root")
-	if out, err := install.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("replicatest: mariadb-install-db: %w\n%s", err, out)
-	}
-	p := &Pair{}
-	var err error
-	if p.Primary, err = newServer(dir, base, "primary", 1, "--log-bin=binlog", "--binlog-format=ROW"); err != nil {
-		return nil, err
-	}
-	if p.Replica, err = newServer(dir, base, "replica", 2, "--read-only", "--relay-log=relay"); err != nil {
-		return nil, err
-	}
-	for _, s := range []*Server{p.Primary, p.Replica} {
-		if err := s.Start(ctx); err != nil {
-			p.Close()
-			return nil, err
-		}
-	}
-	if err := p.setUp(ctx); err != nil {
-		p.Close()
-		return nil, err
-	}
-	return p, nil
-}
-
-func newServer(dir, base, name string, id int, extra ...string) (*Server, error) {
-	sdir := filepath.Join(dir, name)
-	if err := os.MkdirAll(sdir, 0o755); err != nil {
-		return nil, err
-	}
-	data := filepath.Join(sdir, "data")
-	if out, err := exec.Command("cp", "-a", base, data).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("replicatest: copy datadir: %w\n%s", err, out)
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{
-		"--no-defaults", "--user=root",
-		"--datadir=" + data,
-		"--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1",
-		"--socket=" + filepath.Join(sdir, "mysqld.sock"),
-		"--pid-file=" + filepath.Join(sdir, "mysqld.pid"),
-		"--log-error=" + filepath.Join(sdir, "error.log"),
-		"--server-id=" + strconv.Itoa(id),
-		"--skip-name-resolve",
-		"--innodb-buffer-pool-size=32M",
-		"--innodb-log-file-size=16M",
-		"--max-connections=300",
-	}, extra...)
-	return &Server{Name: name, Port: port, dir: sdir, args: args}, nil
-}
-
-// Addr returns 127.0.0.1:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
-
-// Start starts the server (again, after Kill) with its datadir and port,
-// and waits until it accepts connections.
-func (s *Server) Start(ctx context.Context) error {
-	cmd := exec.Command(Mariadbd, s.args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("replicatest: start %s: %w", s.Name, err)
-	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	go func(done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(s.done)
-	if s.root == nil {
-		cfg := mysql.NewConfig()
-		cfg.Net, cfg.Addr, cfg.User = "tcp", s.Addr(), "root"
-		cfg.Timeout = 2 * time.Second
-		c, err := mysql.NewConnector(cfg)
-		if err != nil {
-			return err
-		}
-		s.root = sql.OpenDB(c)
-	}
-	return s.waitReady(ctx)
-}
-
-func (s *Server) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := s.root.PingContext(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(s.dir, "error.log"))
-			return fmt.Errorf("replicatest: %s exited before accepting connections:\n%s", s.Name, log)
-		case <-ctx.Done():
-			return fmt.Errorf("replicatest: %s not ready within %s: %w", s.Name, ReadyTimeout, err)
-		case <-tick.C:
-		}
-	}
-}
-
-// Kill kills the server (SIGKILL, as a crash would) and waits for it to
-// exit; its datadir stays for Start.
-func (s *Server) Kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.done
-	s.cmd = nil
-	// Connections to the dead server are useless now.
-	s.root.SetMaxIdleConns(0)
-	s.root.SetMaxIdleConns(2)
-}
-
-// Root returns a root connection pool to the server.
-func (s *Server) Root() *sql.DB { return s.root }
-
-// Exec runs statements as root, in order.
-func (s *Server) Exec(ctx context.Context, stmts ...string) error {
-	for _, st := range stmts {
-		if _, err := s.root.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("replicatest: %s: %s: %w", s.Name, st, err)
-		}
-	}
-	return nil
-}
-
-// ComSelect returns the server's count of SELECT statements so far
-// (SHOW GLOBAL STATUS Com_select): the difference over a test says how
-// many statements it answered.
-func (s *Server) ComSelect(ctx context.Context) (int64, error) {
-	var name string
-	var n int64
-	err := s.root.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Com_select'").Scan(&name, &n)
-	return n, err
-}
-
-func (p *Pair) setUp(ctx context.Context) error {
-	if err := p.Primary.Exec(ctx,
-		"CREATE USER 'repl'@'%' IDENTIFIED BY 'repl-secret'",
-		"GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'",
-		"CREATE USER '"+User+"'@'%' IDENTIFIED BY '"+Password+"'",
-		"GRANT SELECT, SLAVE MONITOR ON *.* TO '"+User+"'@'%'",
-		"CREATE DATABASE "+Database,
-	); err != nil {
-		return err
-	}
-	if err := p.Replica.Exec(ctx,
-		"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT="+strconv.Itoa(p.Primary.Port)+
-			", MASTER_USER='repl', MASTER_PASSWORD='repl-secret', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
-		"START SLAVE",
-	); err != nil {
-		return err
-	}
-	return p.WaitCaughtUp(ctx)
-}
-
-// WaitCaughtUp waits (bounded by ReadyTimeout) until the replica has
-// applied everything the primary has written so far.
-func (p *Pair) WaitCaughtUp(ctx context.Context) error {
-	var pos string
-	if err := p.Primary.root.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
-		return fmt.Errorf("replicatest: primary position: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
-	defer cancel()
-	// MASTER_GTID_WAIT blocks on the replica until the position is applied.
-	var res int
-	if err := p.Replica.root.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, ?)", pos, ReadyTimeout.Seconds()).Scan(&res); err != nil {
-		return fmt.Errorf("replicatest: wait for the replica: %w", err)
-	}
-	if res != 0 {
-		return errors.New("replicatest: the replica did not catch up with the primary in time")
-	}
-	return nil
-}
-
-// Close kills both servers and waits for them to exit.
-func (p *Pair) Close() {
-	for _, s := range []*Server{p.Primary, p.Replica} {
-		if s == nil {
-			continue
-		}
-		s.Kill()
-		if s.root != nil {
-			_ = s.root.Close()
-		}
-	}
+	return mariadbtest.Start(ctx, dir, mariadbtest.Options{Replicas: 1, Setup: []string{
+		"CREATE USER '" + User + "'@'%' IDENTIFIED BY '" + Password + "'",
+		"GRANT SELECT, SLAVE MONITOR ON *.* TO '" + User + "'@'%'",
+		"CREATE DATABASE " + Database,
+	}})
 }
