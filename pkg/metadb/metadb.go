@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/altus4/altus/pkg/config"
 )
@@ -65,6 +66,45 @@ type replica struct {
 	healthy atomic.Bool
 	// lag is the last lag seen, -1 when not replicating or not answering.
 	lag atomic.Int64
+	// failovers counts reads retried on the primary.
+	failovers atomic.Uint64
+}
+
+// Metric names (see Reader.Collect).
+const (
+	MetricReplicaHealthy = "altus_metadb_replica_healthy"
+	MetricReplicaLag     = "altus_metadb_replica_lag_seconds"
+	MetricReadFailovers  = "altus_metadb_read_failovers_total"
+)
+
+var (
+	descHealthy   = prometheus.NewDesc(MetricReplicaHealthy, "Whether a metadata replica serves reads (1) or not (0), at its last check.", []string{"replica"}, nil)
+	descLag       = prometheus.NewDesc(MetricReplicaLag, "A metadata replica's replication lag at its last check; -1 when not replicating or not answering.", []string{"replica"}, nil)
+	descFailovers = prometheus.NewDesc(MetricReadFailovers, "Reads retried on the primary after a connection error on a metadata replica.", []string{"replica"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (r *Reader) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descHealthy
+	ch <- descLag
+	ch <- descFailovers
+}
+
+// Collect implements prometheus.Collector: each replica's health, lag and failovers.
+func (r *Reader) Collect(ch chan<- prometheus.Metric) {
+	for _, rep := range r.replicas {
+		h := 0.0
+		if rep.healthy.Load() {
+			h = 1
+		}
+		lag := time.Duration(rep.lag.Load()).Seconds()
+		if lag < 0 {
+			lag = -1
+		}
+		ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, h, rep.addr)
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, lag, rep.addr)
+		ch <- prometheus.MustNewConstMetric(descFailovers, prometheus.CounterValue, float64(rep.failovers.Load()), rep.addr)
+	}
 }
 
 // Status is a replica's state at its last check.
@@ -261,6 +301,7 @@ func (r *Reader) failover(ctx context.Context, rep *replica, err error) bool {
 	if ctx.Err() != nil || !IsConnError(err) {
 		return false
 	}
+	rep.failovers.Add(1)
 	if rep.healthy.Swap(false) {
 		r.log.Warn("metadata replica out of rotation", "replica", rep.addr, "error", err.Error())
 	}

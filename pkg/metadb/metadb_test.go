@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/altus4/altus/pkg/config"
 	"github.com/altus4/altus/pkg/metadb"
@@ -86,6 +87,33 @@ func newReader(t *testing.T, c config.MySQL) *metadb.Reader {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// metrics returns the Reader's metrics of its first replica, by name.
+func metrics(t *testing.T, r *metadb.Reader) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		if m.GetLabel()[0].GetValue() != r.Statuses()[0].Addr {
+			t.Fatalf("%s is labelled %v", mf.GetName(), m.GetLabel())
+		}
+		switch {
+		case m.Gauge != nil:
+			out[mf.GetName()] = m.GetGauge().GetValue()
+		case m.Counter != nil:
+			out[mf.GetName()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 // status returns a counter of each server.
@@ -283,6 +311,10 @@ func TestStoppedReplicaFailsOverToThePrimaryAndIsReadmittedWhenBack(t *testing.T
 	if st := waitHealthy(t, r, false); st.Lag != -1 {
 		t.Errorf("a dead replica reports lag %s, want -1", st.Lag)
 	}
+	want := map[string]float64{metadb.MetricReplicaHealthy: 0, metadb.MetricReplicaLag: -1, metadb.MetricReadFailovers: 1}
+	if diff := cmp.Diff(want, metrics(t, r)); diff != "" {
+		t.Errorf("metrics of the dead replica (-want +got):\n%s", diff)
+	}
 
 	if err := pair.Replica.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -292,6 +324,9 @@ func TestStoppedReplicaFailsOverToThePrimaryAndIsReadmittedWhenBack(t *testing.T
 		t.Fatal(err)
 	}
 	waitHealthy(t, r, true)
+	if got := metrics(t, r)[metadb.MetricReplicaHealthy]; got != 1 {
+		t.Errorf("%s = %v after re-admission, want 1", metadb.MetricReplicaHealthy, got)
+	}
 	p, rep := selects(t, r, 10)
 	if p != 0 || rep != 10 {
 		t.Errorf("after re-admission SELECTs answered: primary %d, replica %d; want 0 and 10", p, rep)

@@ -145,6 +145,9 @@ func (p *Process) MetadataReplicas(ctx context.Context, cfg config.MySQL, primar
 		return nil, err
 	}
 	p.App.AddCloser("metadata replicas", func(context.Context) error { return r.Close() })
+	if err := p.Registry.Register(r); err != nil {
+		return nil, fmt.Errorf("metadata replica metrics: %w", err)
+	}
 	if n := len(cfg.ReadHosts); n > 0 {
 		healthy := 0
 		for _, st := range r.Statuses() {
