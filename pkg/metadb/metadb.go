@@ -72,9 +72,9 @@ type replica struct {
 
 // Metric names (see Reader.Collect).
 const (
-	MetricReplicaHealthy = "altus_metadb_replica_healthy"
-	MetricReplicaLag     = "altus_metadb_replica_lag_seconds"
-	MetricReadFailovers  = "altus_metadb_read_failovers_total"
+	MetricReplicaHealthy = "altus4_metadb_replica_healthy"
+	MetricReplicaLag     = "altus4_metadb_replica_lag_seconds"
+	MetricReadFailovers  = "altus4_metadb_read_failovers_total"
 )
 
 var (
