@@ -221,7 +221,11 @@ func (r *Reader) Check(ctx context.Context) {
 func (r *Reader) check(ctx context.Context, rep *replica) {
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	lag, err := readLag(ctx, rep.db)
+	err := rep.db.PingContext(ctx)
+	lag := time.Duration(-1)
+	if err == nil {
+		lag, err = ReplicationLag(ctx, rep.db)
+	}
 	healthy := err == nil && lag >= 0 && lag <= r.maxLag
 	if err != nil {
 		lag = -1
@@ -328,18 +332,22 @@ func IsConnError(err error) bool {
 	return false
 }
 
-// readLag asks a server how far behind its primary it is: SHOW REPLICA
-// STATUS (MariaDB 10.5+, MySQL 8.0.22+), else SHOW SLAVE STATUS; the column
-// Seconds_Behind_Master (MariaDB, older MySQL) or Seconds_Behind_Source
-// (MySQL 8). -1 means not replicating: no status row, or NULL.
-func readLag(ctx context.Context, db *sql.DB) (time.Duration, error) {
-	if err := db.PingContext(ctx); err != nil {
-		return -1, err
-	}
-	rows, err := db.QueryContext(ctx, "SHOW REPLICA STATUS")
+// statusQuerier is what ReplicationLag needs of a connection or a pool.
+type statusQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ReplicationLag asks a server how far behind its primary it is: SHOW
+// REPLICA STATUS (MariaDB 10.5+, MySQL 8.0.22+), else SHOW SLAVE STATUS;
+// the column Seconds_Behind_Master (MariaDB, older MySQL) or
+// Seconds_Behind_Source (MySQL 8). -1 means not replicating: no status
+// row, or NULL. It serves the metadata Reader and dbrouter's replicas of
+// users' databases alike.
+func ReplicationLag(ctx context.Context, q statusQuerier) (time.Duration, error) {
+	rows, err := q.QueryContext(ctx, "SHOW REPLICA STATUS")
 	var me *mysql.MySQLError
 	if err != nil && errors.As(err, &me) && me.Number == 1064 {
-		rows, err = db.QueryContext(ctx, "SHOW SLAVE STATUS")
+		rows, err = q.QueryContext(ctx, "SHOW SLAVE STATUS")
 	}
 	if err != nil {
 		return -1, err

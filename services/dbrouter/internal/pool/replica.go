@@ -2,10 +2,8 @@ package pool
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/altus4/altus/pkg/metadb"
 )
 
 // Replica states, as reported by ReplicaHealth.State.
@@ -256,7 +256,7 @@ func (rs *ReplicaSet) check(ctx context.Context, r *Replica) (ReplicaHealth, boo
 		h.Reason = ReasonConnection
 		return h, true
 	}
-	lag, err := readLag(ctx, c)
+	lag, err := metadb.ReplicationLag(ctx, c)
 	if err != nil && IsConnectionError(err) {
 		// The server went away: its pooled connections are all dead.
 		c.Discard()
@@ -279,54 +279,6 @@ func (rs *ReplicaSet) check(ctx context.Context, r *Replica) (ReplicaHealth, boo
 		h.State, h.Lag = ReplicaHealthy, lag
 	}
 	return h, true
-}
-
-// readLag asks the server how far behind its primary it is: SHOW REPLICA
-// STATUS (MariaDB 10.5+, MySQL 8.0.22+), else SHOW SLAVE STATUS; the column
-// Seconds_Behind_Master (MariaDB, older MySQL) or Seconds_Behind_Source
-// (MySQL 8). -1 means not replicating: no status row, or NULL.
-func readLag(ctx context.Context, c *Conn) (time.Duration, error) {
-	rows, err := c.QueryContext(ctx, "SHOW REPLICA STATUS")
-	var me *mysql.MySQLError
-	if err != nil && errors.As(err, &me) && me.Number == 1064 {
-		rows, err = c.QueryContext(ctx, "SHOW SLAVE STATUS")
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, err
-	}
-	idx := -1
-	for i, name := range cols {
-		if name == "Seconds_Behind_Master" || name == "Seconds_Behind_Source" {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return 0, fmt.Errorf("pool: replication status without a lag column")
-	}
-	lag := time.Duration(-1)
-	if rows.Next() {
-		vals := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range vals {
-			dest[i] = &vals[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return 0, err
-		}
-		if vals[idx] != nil {
-			n, err := strconv.ParseInt(string(vals[idx]), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("pool: replication lag %q: %w", vals[idx], err)
-			}
-			lag = time.Duration(n) * time.Second
-		}
-	}
-	return lag, rows.Err()
 }
 
 // close stops the checks and closes the replicas' pools without waiting.
