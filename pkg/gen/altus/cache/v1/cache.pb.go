@@ -887,6 +887,113 @@ func (x *BumpVersionsResponse) GetVersions() []int64 {
 	return nil
 }
 
+// AllowAndGetVersionedRequest is an Allow and the GetVersioned to run when it allows.
+type AllowAndGetVersionedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Allow         *AllowRequest          `protobuf:"bytes,1,opt,name=allow,proto3" json:"allow,omitempty"`
+	Get           *GetVersionedRequest   `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllowAndGetVersionedRequest) Reset() {
+	*x = AllowAndGetVersionedRequest{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllowAndGetVersionedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllowAndGetVersionedRequest) ProtoMessage() {}
+
+func (x *AllowAndGetVersionedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllowAndGetVersionedRequest.ProtoReflect.Descriptor instead.
+func (*AllowAndGetVersionedRequest) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AllowAndGetVersionedRequest) GetAllow() *AllowRequest {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
+func (x *AllowAndGetVersionedRequest) GetGet() *GetVersionedRequest {
+	if x != nil {
+		return x.Get
+	}
+	return nil
+}
+
+// AllowAndGetVersionedResponse is the decision and, when allowed and read, the value.
+type AllowAndGetVersionedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Allow *AllowResponse         `protobuf:"bytes,1,opt,name=allow,proto3" json:"allow,omitempty"`
+	// Absent when the request was not allowed or the read failed.
+	Get           *GetVersionedResponse `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllowAndGetVersionedResponse) Reset() {
+	*x = AllowAndGetVersionedResponse{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllowAndGetVersionedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllowAndGetVersionedResponse) ProtoMessage() {}
+
+func (x *AllowAndGetVersionedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllowAndGetVersionedResponse.ProtoReflect.Descriptor instead.
+func (*AllowAndGetVersionedResponse) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AllowAndGetVersionedResponse) GetAllow() *AllowResponse {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
+func (x *AllowAndGetVersionedResponse) GetGet() *GetVersionedResponse {
+	if x != nil {
+		return x.Get
+	}
+	return nil
+}
+
 var File_altus_cache_v1_cache_proto protoreflect.FileDescriptor
 
 const file_altus_cache_v1_cache_proto_rawDesc = "" +
@@ -944,7 +1051,13 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\x13BumpVersionsRequest\x12!\n" +
 	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\"2\n" +
 	"\x14BumpVersionsResponse\x12\x1a\n" +
-	"\bversions\x18\x01 \x03(\x03R\bversions2\x8c\x05\n" +
+	"\bversions\x18\x01 \x03(\x03R\bversions\"\x88\x01\n" +
+	"\x1bAllowAndGetVersionedRequest\x122\n" +
+	"\x05allow\x18\x01 \x01(\v2\x1c.altus.cache.v1.AllowRequestR\x05allow\x125\n" +
+	"\x03get\x18\x02 \x01(\v2#.altus.cache.v1.GetVersionedRequestR\x03get\"\x8b\x01\n" +
+	"\x1cAllowAndGetVersionedResponse\x123\n" +
+	"\x05allow\x18\x01 \x01(\v2\x1d.altus.cache.v1.AllowResponseR\x05allow\x126\n" +
+	"\x03get\x18\x02 \x01(\v2$.altus.cache.v1.GetVersionedResponseR\x03get2\xff\x05\n" +
 	"\fCacheService\x12>\n" +
 	"\x03Get\x12\x1a.altus.cache.v1.GetRequest\x1a\x1b.altus.cache.v1.GetResponse\x12>\n" +
 	"\x03Set\x12\x1a.altus.cache.v1.SetRequest\x1a\x1b.altus.cache.v1.SetResponse\x12G\n" +
@@ -953,7 +1066,8 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\rPeekRateLimit\x12$.altus.cache.v1.PeekRateLimitRequest\x1a%.altus.cache.v1.PeekRateLimitResponse\x12Y\n" +
 	"\fGetVersioned\x12#.altus.cache.v1.GetVersionedRequest\x1a$.altus.cache.v1.GetVersionedResponse\x12Y\n" +
 	"\fSetVersioned\x12#.altus.cache.v1.SetVersionedRequest\x1a$.altus.cache.v1.SetVersionedResponse\x12Y\n" +
-	"\fBumpVersions\x12#.altus.cache.v1.BumpVersionsRequest\x1a$.altus.cache.v1.BumpVersionsResponseB8Z6github.com/altus4/altus/pkg/gen/altus/cache/v1;cachev1b\x06proto3"
+	"\fBumpVersions\x12#.altus.cache.v1.BumpVersionsRequest\x1a$.altus.cache.v1.BumpVersionsResponse\x12q\n" +
+	"\x14AllowAndGetVersioned\x12+.altus.cache.v1.AllowAndGetVersionedRequest\x1a,.altus.cache.v1.AllowAndGetVersionedResponseB8Z6github.com/altus4/altus/pkg/gen/altus/cache/v1;cachev1b\x06proto3"
 
 var (
 	file_altus_cache_v1_cache_proto_rawDescOnce sync.Once
@@ -967,55 +1081,63 @@ func file_altus_cache_v1_cache_proto_rawDescGZIP() []byte {
 	return file_altus_cache_v1_cache_proto_rawDescData
 }
 
-var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_altus_cache_v1_cache_proto_goTypes = []any{
-	(*GetRequest)(nil),            // 0: altus.cache.v1.GetRequest
-	(*GetResponse)(nil),           // 1: altus.cache.v1.GetResponse
-	(*SetRequest)(nil),            // 2: altus.cache.v1.SetRequest
-	(*SetResponse)(nil),           // 3: altus.cache.v1.SetResponse
-	(*DeleteRequest)(nil),         // 4: altus.cache.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 5: altus.cache.v1.DeleteResponse
-	(*AllowRequest)(nil),          // 6: altus.cache.v1.AllowRequest
-	(*AllowResponse)(nil),         // 7: altus.cache.v1.AllowResponse
-	(*PeekRateLimitRequest)(nil),  // 8: altus.cache.v1.PeekRateLimitRequest
-	(*PeekRateLimitResponse)(nil), // 9: altus.cache.v1.PeekRateLimitResponse
-	(*GetVersionedRequest)(nil),   // 10: altus.cache.v1.GetVersionedRequest
-	(*GetVersionedResponse)(nil),  // 11: altus.cache.v1.GetVersionedResponse
-	(*SetVersionedRequest)(nil),   // 12: altus.cache.v1.SetVersionedRequest
-	(*SetVersionedResponse)(nil),  // 13: altus.cache.v1.SetVersionedResponse
-	(*BumpVersionsRequest)(nil),   // 14: altus.cache.v1.BumpVersionsRequest
-	(*BumpVersionsResponse)(nil),  // 15: altus.cache.v1.BumpVersionsResponse
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*GetRequest)(nil),                   // 0: altus.cache.v1.GetRequest
+	(*GetResponse)(nil),                  // 1: altus.cache.v1.GetResponse
+	(*SetRequest)(nil),                   // 2: altus.cache.v1.SetRequest
+	(*SetResponse)(nil),                  // 3: altus.cache.v1.SetResponse
+	(*DeleteRequest)(nil),                // 4: altus.cache.v1.DeleteRequest
+	(*DeleteResponse)(nil),               // 5: altus.cache.v1.DeleteResponse
+	(*AllowRequest)(nil),                 // 6: altus.cache.v1.AllowRequest
+	(*AllowResponse)(nil),                // 7: altus.cache.v1.AllowResponse
+	(*PeekRateLimitRequest)(nil),         // 8: altus.cache.v1.PeekRateLimitRequest
+	(*PeekRateLimitResponse)(nil),        // 9: altus.cache.v1.PeekRateLimitResponse
+	(*GetVersionedRequest)(nil),          // 10: altus.cache.v1.GetVersionedRequest
+	(*GetVersionedResponse)(nil),         // 11: altus.cache.v1.GetVersionedResponse
+	(*SetVersionedRequest)(nil),          // 12: altus.cache.v1.SetVersionedRequest
+	(*SetVersionedResponse)(nil),         // 13: altus.cache.v1.SetVersionedResponse
+	(*BumpVersionsRequest)(nil),          // 14: altus.cache.v1.BumpVersionsRequest
+	(*BumpVersionsResponse)(nil),         // 15: altus.cache.v1.BumpVersionsResponse
+	(*AllowAndGetVersionedRequest)(nil),  // 16: altus.cache.v1.AllowAndGetVersionedRequest
+	(*AllowAndGetVersionedResponse)(nil), // 17: altus.cache.v1.AllowAndGetVersionedResponse
+	(*durationpb.Duration)(nil),          // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
 }
 var file_altus_cache_v1_cache_proto_depIdxs = []int32{
-	16, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
-	16, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
-	17, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
-	16, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
-	17, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
-	16, // 5: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
-	0,  // 6: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
-	2,  // 7: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
-	4,  // 8: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
-	6,  // 9: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
-	8,  // 10: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
-	10, // 11: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
-	12, // 12: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
-	14, // 13: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
-	1,  // 14: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
-	3,  // 15: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
-	5,  // 16: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
-	7,  // 17: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
-	9,  // 18: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
-	11, // 19: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
-	13, // 20: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
-	15, // 21: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
-	14, // [14:22] is the sub-list for method output_type
-	6,  // [6:14] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	18, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
+	18, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
+	19, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
+	18, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
+	19, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
+	18, // 5: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
+	6,  // 6: altus.cache.v1.AllowAndGetVersionedRequest.allow:type_name -> altus.cache.v1.AllowRequest
+	10, // 7: altus.cache.v1.AllowAndGetVersionedRequest.get:type_name -> altus.cache.v1.GetVersionedRequest
+	7,  // 8: altus.cache.v1.AllowAndGetVersionedResponse.allow:type_name -> altus.cache.v1.AllowResponse
+	11, // 9: altus.cache.v1.AllowAndGetVersionedResponse.get:type_name -> altus.cache.v1.GetVersionedResponse
+	0,  // 10: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
+	2,  // 11: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
+	4,  // 12: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
+	6,  // 13: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
+	8,  // 14: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
+	10, // 15: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
+	12, // 16: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
+	14, // 17: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
+	16, // 18: altus.cache.v1.CacheService.AllowAndGetVersioned:input_type -> altus.cache.v1.AllowAndGetVersionedRequest
+	1,  // 19: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
+	3,  // 20: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
+	5,  // 21: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
+	7,  // 22: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
+	9,  // 23: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
+	11, // 24: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
+	13, // 25: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
+	15, // 26: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
+	17, // 27: altus.cache.v1.CacheService.AllowAndGetVersioned:output_type -> altus.cache.v1.AllowAndGetVersionedResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_altus_cache_v1_cache_proto_init() }
@@ -1029,7 +1151,7 @@ func file_altus_cache_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_cache_v1_cache_proto_rawDesc), len(file_altus_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CacheService_Get_FullMethodName           = "/altus.cache.v1.CacheService/Get"
-	CacheService_Set_FullMethodName           = "/altus.cache.v1.CacheService/Set"
-	CacheService_Delete_FullMethodName        = "/altus.cache.v1.CacheService/Delete"
-	CacheService_Allow_FullMethodName         = "/altus.cache.v1.CacheService/Allow"
-	CacheService_PeekRateLimit_FullMethodName = "/altus.cache.v1.CacheService/PeekRateLimit"
-	CacheService_GetVersioned_FullMethodName  = "/altus.cache.v1.CacheService/GetVersioned"
-	CacheService_SetVersioned_FullMethodName  = "/altus.cache.v1.CacheService/SetVersioned"
-	CacheService_BumpVersions_FullMethodName  = "/altus.cache.v1.CacheService/BumpVersions"
+	CacheService_Get_FullMethodName                  = "/altus.cache.v1.CacheService/Get"
+	CacheService_Set_FullMethodName                  = "/altus.cache.v1.CacheService/Set"
+	CacheService_Delete_FullMethodName               = "/altus.cache.v1.CacheService/Delete"
+	CacheService_Allow_FullMethodName                = "/altus.cache.v1.CacheService/Allow"
+	CacheService_PeekRateLimit_FullMethodName        = "/altus.cache.v1.CacheService/PeekRateLimit"
+	CacheService_GetVersioned_FullMethodName         = "/altus.cache.v1.CacheService/GetVersioned"
+	CacheService_SetVersioned_FullMethodName         = "/altus.cache.v1.CacheService/SetVersioned"
+	CacheService_BumpVersions_FullMethodName         = "/altus.cache.v1.CacheService/BumpVersions"
+	CacheService_AllowAndGetVersioned_FullMethodName = "/altus.cache.v1.CacheService/AllowAndGetVersioned"
 )
 
 // CacheServiceClient is the client API for CacheService service.
@@ -57,6 +58,11 @@ type CacheServiceClient interface {
 	SetVersioned(ctx context.Context, in *SetVersionedRequest, opts ...grpc.CallOption) (*SetVersionedResponse, error)
 	// BumpVersions moves version counters, invalidating everything stored under them.
 	BumpVersions(ctx context.Context, in *BumpVersionsRequest, opts ...grpc.CallOption) (*BumpVersionsResponse, error)
+	// AllowAndGetVersioned counts one request against a limit and, when it
+	// is allowed, reads a versioned value, in one call: the edge's path for
+	// a repeated search. A failed read after a counted request answers the
+	// decision without the value.
+	AllowAndGetVersioned(ctx context.Context, in *AllowAndGetVersionedRequest, opts ...grpc.CallOption) (*AllowAndGetVersionedResponse, error)
 }
 
 type cacheServiceClient struct {
@@ -147,6 +153,16 @@ func (c *cacheServiceClient) BumpVersions(ctx context.Context, in *BumpVersionsR
 	return out, nil
 }
 
+func (c *cacheServiceClient) AllowAndGetVersioned(ctx context.Context, in *AllowAndGetVersionedRequest, opts ...grpc.CallOption) (*AllowAndGetVersionedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AllowAndGetVersionedResponse)
+	err := c.cc.Invoke(ctx, CacheService_AllowAndGetVersioned_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CacheServiceServer is the server API for CacheService service.
 // All implementations must embed UnimplementedCacheServiceServer
 // for forward compatibility.
@@ -175,6 +191,11 @@ type CacheServiceServer interface {
 	SetVersioned(context.Context, *SetVersionedRequest) (*SetVersionedResponse, error)
 	// BumpVersions moves version counters, invalidating everything stored under them.
 	BumpVersions(context.Context, *BumpVersionsRequest) (*BumpVersionsResponse, error)
+	// AllowAndGetVersioned counts one request against a limit and, when it
+	// is allowed, reads a versioned value, in one call: the edge's path for
+	// a repeated search. A failed read after a counted request answers the
+	// decision without the value.
+	AllowAndGetVersioned(context.Context, *AllowAndGetVersionedRequest) (*AllowAndGetVersionedResponse, error)
 	mustEmbedUnimplementedCacheServiceServer()
 }
 
@@ -208,6 +229,9 @@ func (UnimplementedCacheServiceServer) SetVersioned(context.Context, *SetVersion
 }
 func (UnimplementedCacheServiceServer) BumpVersions(context.Context, *BumpVersionsRequest) (*BumpVersionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BumpVersions not implemented")
+}
+func (UnimplementedCacheServiceServer) AllowAndGetVersioned(context.Context, *AllowAndGetVersionedRequest) (*AllowAndGetVersionedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AllowAndGetVersioned not implemented")
 }
 func (UnimplementedCacheServiceServer) mustEmbedUnimplementedCacheServiceServer() {}
 func (UnimplementedCacheServiceServer) testEmbeddedByValue()                      {}
@@ -374,6 +398,24 @@ func _CacheService_BumpVersions_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CacheService_AllowAndGetVersioned_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AllowAndGetVersionedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).AllowAndGetVersioned(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_AllowAndGetVersioned_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).AllowAndGetVersioned(ctx, req.(*AllowAndGetVersionedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CacheService_ServiceDesc is the grpc.ServiceDesc for CacheService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -412,6 +454,10 @@ var CacheService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BumpVersions",
 			Handler:    _CacheService_BumpVersions_Handler,
+		},
+		{
+			MethodName: "AllowAndGetVersioned",
+			Handler:    _CacheService_AllowAndGetVersioned_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

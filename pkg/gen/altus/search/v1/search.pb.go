@@ -1637,6 +1637,336 @@ func (x *GetHistoryResponse) GetEvents() []*SearchEvent {
 	return nil
 }
 
+// CachedPage is the result cache's entry for a REST search: the page as the
+// REST API renders it, and what the search's event needs. The search
+// service stores it beside the page itself, under the edge key of the
+// request (pkg/edgecache), so that the gateway can answer a repeated search
+// without calling the search service.
+type CachedPage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page rendered as REST JSON, without the per-request members
+	// (cached, executionTime, searchId).
+	RenderedJson  []byte               `protobuf:"bytes,1,opt,name=rendered_json,json=renderedJson,proto3" json:"rendered_json,omitempty"`
+	Summary       *CachedSearchSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CachedPage) Reset() {
+	*x = CachedPage{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CachedPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CachedPage) ProtoMessage() {}
+
+func (x *CachedPage) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CachedPage.ProtoReflect.Descriptor instead.
+func (*CachedPage) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CachedPage) GetRenderedJson() []byte {
+	if x != nil {
+		return x.RenderedJson
+	}
+	return nil
+}
+
+func (x *CachedPage) GetSummary() *CachedSearchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// CachedSearchSummary is what a search event records of a cached page.
+type CachedSearchSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query as the search service normalised it.
+	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// The mode the page was searched in.
+	SearchMode string `protobuf:"bytes,2,opt,name=search_mode,json=searchMode,proto3" json:"search_mode,omitempty"`
+	// The ids of the sources searched, in response order.
+	Databases []string `protobuf:"bytes,3,rep,name=databases,proto3" json:"databases,omitempty"`
+	// The number of results on the page.
+	ResultCount int32 `protobuf:"varint,4,opt,name=result_count,json=resultCount,proto3" json:"result_count,omitempty"`
+	// The number of matches across every page.
+	TotalCount int64 `protobuf:"varint,5,opt,name=total_count,json=totalCount,proto3" json:"total_count,omitempty"`
+	// The offset of the page.
+	ResultOffset  int32 `protobuf:"varint,6,opt,name=result_offset,json=resultOffset,proto3" json:"result_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CachedSearchSummary) Reset() {
+	*x = CachedSearchSummary{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CachedSearchSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CachedSearchSummary) ProtoMessage() {}
+
+func (x *CachedSearchSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CachedSearchSummary.ProtoReflect.Descriptor instead.
+func (*CachedSearchSummary) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CachedSearchSummary) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *CachedSearchSummary) GetSearchMode() string {
+	if x != nil {
+		return x.SearchMode
+	}
+	return ""
+}
+
+func (x *CachedSearchSummary) GetDatabases() []string {
+	if x != nil {
+		return x.Databases
+	}
+	return nil
+}
+
+func (x *CachedSearchSummary) GetResultCount() int32 {
+	if x != nil {
+		return x.ResultCount
+	}
+	return 0
+}
+
+func (x *CachedSearchSummary) GetTotalCount() int64 {
+	if x != nil {
+		return x.TotalCount
+	}
+	return 0
+}
+
+func (x *CachedSearchSummary) GetResultOffset() int32 {
+	if x != nil {
+		return x.ResultOffset
+	}
+	return 0
+}
+
+// CachedSearch is one search the edge answered from the result cache.
+type CachedSearch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's signed identity assertion, as sent in metadata on any
+	// other call: the search is recorded for the caller it names.
+	Assertion string `protobuf:"bytes,1,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	// The searchId the response carried.
+	SearchId string               `protobuf:"bytes,2,opt,name=search_id,json=searchId,proto3" json:"search_id,omitempty"`
+	Summary  *CachedSearchSummary `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// How long the edge took to answer, in milliseconds.
+	ExecutionTimeMs float64                `protobuf:"fixed64,4,opt,name=execution_time_ms,json=executionTimeMs,proto3" json:"execution_time_ms,omitempty"`
+	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CachedSearch) Reset() {
+	*x = CachedSearch{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CachedSearch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CachedSearch) ProtoMessage() {}
+
+func (x *CachedSearch) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CachedSearch.ProtoReflect.Descriptor instead.
+func (*CachedSearch) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CachedSearch) GetAssertion() string {
+	if x != nil {
+		return x.Assertion
+	}
+	return ""
+}
+
+func (x *CachedSearch) GetSearchId() string {
+	if x != nil {
+		return x.SearchId
+	}
+	return ""
+}
+
+func (x *CachedSearch) GetSummary() *CachedSearchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *CachedSearch) GetExecutionTimeMs() float64 {
+	if x != nil {
+		return x.ExecutionTimeMs
+	}
+	return 0
+}
+
+func (x *CachedSearch) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// RecordCachedSearchesRequest is a batch of edge-answered searches.
+type RecordCachedSearchesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Searches      []*CachedSearch        `protobuf:"bytes,1,rep,name=searches,proto3" json:"searches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCachedSearchesRequest) Reset() {
+	*x = RecordCachedSearchesRequest{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCachedSearchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCachedSearchesRequest) ProtoMessage() {}
+
+func (x *RecordCachedSearchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCachedSearchesRequest.ProtoReflect.Descriptor instead.
+func (*RecordCachedSearchesRequest) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RecordCachedSearchesRequest) GetSearches() []*CachedSearch {
+	if x != nil {
+		return x.Searches
+	}
+	return nil
+}
+
+// RecordCachedSearchesResponse says how many searches were recorded; the
+// others named no valid caller.
+type RecordCachedSearchesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recorded      int32                  `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Rejected      int32                  `protobuf:"varint,2,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCachedSearchesResponse) Reset() {
+	*x = RecordCachedSearchesResponse{}
+	mi := &file_altus_search_v1_search_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCachedSearchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCachedSearchesResponse) ProtoMessage() {}
+
+func (x *RecordCachedSearchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_search_v1_search_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCachedSearchesResponse.ProtoReflect.Descriptor instead.
+func (*RecordCachedSearchesResponse) Descriptor() ([]byte, []int) {
+	return file_altus_search_v1_search_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RecordCachedSearchesResponse) GetRecorded() int32 {
+	if x != nil {
+		return x.Recorded
+	}
+	return 0
+}
+
+func (x *RecordCachedSearchesResponse) GetRejected() int32 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
 var File_altus_search_v1_search_proto protoreflect.FileDescriptor
 
 const file_altus_search_v1_search_proto_rawDesc = "" +
@@ -1782,7 +2112,32 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"J\n" +
 	"\x12GetHistoryResponse\x124\n" +
-	"\x06events\x18\x01 \x03(\v2\x1c.altus.search.v1.SearchEventR\x06events2\x90\x04\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.altus.search.v1.SearchEventR\x06events\"q\n" +
+	"\n" +
+	"CachedPage\x12#\n" +
+	"\rrendered_json\x18\x01 \x01(\fR\frenderedJson\x12>\n" +
+	"\asummary\x18\x02 \x01(\v2$.altus.search.v1.CachedSearchSummaryR\asummary\"\xd3\x01\n" +
+	"\x13CachedSearchSummary\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1f\n" +
+	"\vsearch_mode\x18\x02 \x01(\tR\n" +
+	"searchMode\x12\x1c\n" +
+	"\tdatabases\x18\x03 \x03(\tR\tdatabases\x12!\n" +
+	"\fresult_count\x18\x04 \x01(\x05R\vresultCount\x12\x1f\n" +
+	"\vtotal_count\x18\x05 \x01(\x03R\n" +
+	"totalCount\x12#\n" +
+	"\rresult_offset\x18\x06 \x01(\x05R\fresultOffset\"\xf0\x01\n" +
+	"\fCachedSearch\x12\x1c\n" +
+	"\tassertion\x18\x01 \x01(\tR\tassertion\x12\x1b\n" +
+	"\tsearch_id\x18\x02 \x01(\tR\bsearchId\x12>\n" +
+	"\asummary\x18\x03 \x01(\v2$.altus.search.v1.CachedSearchSummaryR\asummary\x12*\n" +
+	"\x11execution_time_ms\x18\x04 \x01(\x01R\x0fexecutionTimeMs\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"X\n" +
+	"\x1bRecordCachedSearchesRequest\x129\n" +
+	"\bsearches\x18\x01 \x03(\v2\x1d.altus.search.v1.CachedSearchR\bsearches\"V\n" +
+	"\x1cRecordCachedSearchesResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\x05R\brecorded\x12\x1a\n" +
+	"\brejected\x18\x02 \x01(\x05R\brejected2\x85\x05\n" +
 	"\rSearchService\x12I\n" +
 	"\x06Search\x12\x1e.altus.search.v1.SearchRequest\x1a\x1f.altus.search.v1.SearchResponse\x12a\n" +
 	"\x0eGetSuggestions\x12&.altus.search.v1.GetSuggestionsRequest\x1a'.altus.search.v1.GetSuggestionsResponse\x12L\n" +
@@ -1790,7 +2145,8 @@ const file_altus_search_v1_search_proto_rawDesc = "" +
 	"\tGetTrends\x12!.altus.search.v1.GetTrendsRequest\x1a\".altus.search.v1.GetTrendsResponse\x12U\n" +
 	"\n" +
 	"GetHistory\x12\".altus.search.v1.GetHistoryRequest\x1a#.altus.search.v1.GetHistoryResponse\x12X\n" +
-	"\vRecordClick\x12#.altus.search.v1.RecordClickRequest\x1a$.altus.search.v1.RecordClickResponseB:Z8github.com/altus4/altus/pkg/gen/altus/search/v1;searchv1b\x06proto3"
+	"\vRecordClick\x12#.altus.search.v1.RecordClickRequest\x1a$.altus.search.v1.RecordClickResponse\x12s\n" +
+	"\x14RecordCachedSearches\x12,.altus.search.v1.RecordCachedSearchesRequest\x1a-.altus.search.v1.RecordCachedSearchesResponseB:Z8github.com/altus4/altus/pkg/gen/altus/search/v1;searchv1b\x06proto3"
 
 var (
 	file_altus_search_v1_search_proto_rawDescOnce sync.Once
@@ -1804,35 +2160,40 @@ func file_altus_search_v1_search_proto_rawDescGZIP() []byte {
 	return file_altus_search_v1_search_proto_rawDescData
 }
 
-var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_altus_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_altus_search_v1_search_proto_goTypes = []any{
-	(*SearchRequest)(nil),          // 0: altus.search.v1.SearchRequest
-	(*SearchResult)(nil),           // 1: altus.search.v1.SearchResult
-	(*Highlight)(nil),              // 2: altus.search.v1.Highlight
-	(*SourceStatus)(nil),           // 3: altus.search.v1.SourceStatus
-	(*Notice)(nil),                 // 4: altus.search.v1.Notice
-	(*Category)(nil),               // 5: altus.search.v1.Category
-	(*Suggestion)(nil),             // 6: altus.search.v1.Suggestion
-	(*QueryOptimization)(nil),      // 7: altus.search.v1.QueryOptimization
-	(*TrendInsight)(nil),           // 8: altus.search.v1.TrendInsight
-	(*SearchResponse)(nil),         // 9: altus.search.v1.SearchResponse
-	(*Enhancement)(nil),            // 10: altus.search.v1.Enhancement
-	(*RecordClickRequest)(nil),     // 11: altus.search.v1.RecordClickRequest
-	(*RecordClickResponse)(nil),    // 12: altus.search.v1.RecordClickResponse
-	(*GetSuggestionsRequest)(nil),  // 13: altus.search.v1.GetSuggestionsRequest
-	(*GetSuggestionsResponse)(nil), // 14: altus.search.v1.GetSuggestionsResponse
-	(*AnalyzeRequest)(nil),         // 15: altus.search.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),        // 16: altus.search.v1.AnalyzeResponse
-	(*GetTrendsRequest)(nil),       // 17: altus.search.v1.GetTrendsRequest
-	(*GetTrendsResponse)(nil),      // 18: altus.search.v1.GetTrendsResponse
-	(*GetHistoryRequest)(nil),      // 19: altus.search.v1.GetHistoryRequest
-	(*SearchEvent)(nil),            // 20: altus.search.v1.SearchEvent
-	(*GetHistoryResponse)(nil),     // 21: altus.search.v1.GetHistoryResponse
-	(*structpb.Struct)(nil),        // 22: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
+	(*SearchRequest)(nil),                // 0: altus.search.v1.SearchRequest
+	(*SearchResult)(nil),                 // 1: altus.search.v1.SearchResult
+	(*Highlight)(nil),                    // 2: altus.search.v1.Highlight
+	(*SourceStatus)(nil),                 // 3: altus.search.v1.SourceStatus
+	(*Notice)(nil),                       // 4: altus.search.v1.Notice
+	(*Category)(nil),                     // 5: altus.search.v1.Category
+	(*Suggestion)(nil),                   // 6: altus.search.v1.Suggestion
+	(*QueryOptimization)(nil),            // 7: altus.search.v1.QueryOptimization
+	(*TrendInsight)(nil),                 // 8: altus.search.v1.TrendInsight
+	(*SearchResponse)(nil),               // 9: altus.search.v1.SearchResponse
+	(*Enhancement)(nil),                  // 10: altus.search.v1.Enhancement
+	(*RecordClickRequest)(nil),           // 11: altus.search.v1.RecordClickRequest
+	(*RecordClickResponse)(nil),          // 12: altus.search.v1.RecordClickResponse
+	(*GetSuggestionsRequest)(nil),        // 13: altus.search.v1.GetSuggestionsRequest
+	(*GetSuggestionsResponse)(nil),       // 14: altus.search.v1.GetSuggestionsResponse
+	(*AnalyzeRequest)(nil),               // 15: altus.search.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),              // 16: altus.search.v1.AnalyzeResponse
+	(*GetTrendsRequest)(nil),             // 17: altus.search.v1.GetTrendsRequest
+	(*GetTrendsResponse)(nil),            // 18: altus.search.v1.GetTrendsResponse
+	(*GetHistoryRequest)(nil),            // 19: altus.search.v1.GetHistoryRequest
+	(*SearchEvent)(nil),                  // 20: altus.search.v1.SearchEvent
+	(*GetHistoryResponse)(nil),           // 21: altus.search.v1.GetHistoryResponse
+	(*CachedPage)(nil),                   // 22: altus.search.v1.CachedPage
+	(*CachedSearchSummary)(nil),          // 23: altus.search.v1.CachedSearchSummary
+	(*CachedSearch)(nil),                 // 24: altus.search.v1.CachedSearch
+	(*RecordCachedSearchesRequest)(nil),  // 25: altus.search.v1.RecordCachedSearchesRequest
+	(*RecordCachedSearchesResponse)(nil), // 26: altus.search.v1.RecordCachedSearchesResponse
+	(*structpb.Struct)(nil),              // 27: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
 }
 var file_altus_search_v1_search_proto_depIdxs = []int32{
-	22, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
+	27, // 0: altus.search.v1.SearchResult.data:type_name -> google.protobuf.Struct
 	2,  // 1: altus.search.v1.SearchResult.highlights:type_name -> altus.search.v1.Highlight
 	1,  // 2: altus.search.v1.SearchResponse.results:type_name -> altus.search.v1.SearchResult
 	5,  // 3: altus.search.v1.SearchResponse.categories:type_name -> altus.search.v1.Category
@@ -1843,28 +2204,34 @@ var file_altus_search_v1_search_proto_depIdxs = []int32{
 	4,  // 8: altus.search.v1.SearchResponse.notices:type_name -> altus.search.v1.Notice
 	10, // 9: altus.search.v1.SearchResponse.enhancements:type_name -> altus.search.v1.Enhancement
 	6,  // 10: altus.search.v1.GetSuggestionsResponse.suggestions:type_name -> altus.search.v1.Suggestion
-	22, // 11: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
+	27, // 11: altus.search.v1.AnalyzeResponse.performance:type_name -> google.protobuf.Struct
 	7,  // 12: altus.search.v1.AnalyzeResponse.optimization:type_name -> altus.search.v1.QueryOptimization
 	8,  // 13: altus.search.v1.GetTrendsResponse.trends:type_name -> altus.search.v1.TrendInsight
-	23, // 14: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
+	28, // 14: altus.search.v1.SearchEvent.created_at:type_name -> google.protobuf.Timestamp
 	20, // 15: altus.search.v1.GetHistoryResponse.events:type_name -> altus.search.v1.SearchEvent
-	0,  // 16: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
-	13, // 17: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
-	15, // 18: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
-	17, // 19: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
-	19, // 20: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
-	11, // 21: altus.search.v1.SearchService.RecordClick:input_type -> altus.search.v1.RecordClickRequest
-	9,  // 22: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
-	14, // 23: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
-	16, // 24: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
-	18, // 25: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
-	21, // 26: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
-	12, // 27: altus.search.v1.SearchService.RecordClick:output_type -> altus.search.v1.RecordClickResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	23, // 16: altus.search.v1.CachedPage.summary:type_name -> altus.search.v1.CachedSearchSummary
+	23, // 17: altus.search.v1.CachedSearch.summary:type_name -> altus.search.v1.CachedSearchSummary
+	28, // 18: altus.search.v1.CachedSearch.created_at:type_name -> google.protobuf.Timestamp
+	24, // 19: altus.search.v1.RecordCachedSearchesRequest.searches:type_name -> altus.search.v1.CachedSearch
+	0,  // 20: altus.search.v1.SearchService.Search:input_type -> altus.search.v1.SearchRequest
+	13, // 21: altus.search.v1.SearchService.GetSuggestions:input_type -> altus.search.v1.GetSuggestionsRequest
+	15, // 22: altus.search.v1.SearchService.Analyze:input_type -> altus.search.v1.AnalyzeRequest
+	17, // 23: altus.search.v1.SearchService.GetTrends:input_type -> altus.search.v1.GetTrendsRequest
+	19, // 24: altus.search.v1.SearchService.GetHistory:input_type -> altus.search.v1.GetHistoryRequest
+	11, // 25: altus.search.v1.SearchService.RecordClick:input_type -> altus.search.v1.RecordClickRequest
+	25, // 26: altus.search.v1.SearchService.RecordCachedSearches:input_type -> altus.search.v1.RecordCachedSearchesRequest
+	9,  // 27: altus.search.v1.SearchService.Search:output_type -> altus.search.v1.SearchResponse
+	14, // 28: altus.search.v1.SearchService.GetSuggestions:output_type -> altus.search.v1.GetSuggestionsResponse
+	16, // 29: altus.search.v1.SearchService.Analyze:output_type -> altus.search.v1.AnalyzeResponse
+	18, // 30: altus.search.v1.SearchService.GetTrends:output_type -> altus.search.v1.GetTrendsResponse
+	21, // 31: altus.search.v1.SearchService.GetHistory:output_type -> altus.search.v1.GetHistoryResponse
+	12, // 32: altus.search.v1.SearchService.RecordClick:output_type -> altus.search.v1.RecordClickResponse
+	26, // 33: altus.search.v1.SearchService.RecordCachedSearches:output_type -> altus.search.v1.RecordCachedSearchesResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_altus_search_v1_search_proto_init() }
@@ -1879,7 +2246,7 @@ func file_altus_search_v1_search_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_search_v1_search_proto_rawDesc), len(file_altus_search_v1_search_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SearchService_Search_FullMethodName         = "/altus.search.v1.SearchService/Search"
-	SearchService_GetSuggestions_FullMethodName = "/altus.search.v1.SearchService/GetSuggestions"
-	SearchService_Analyze_FullMethodName        = "/altus.search.v1.SearchService/Analyze"
-	SearchService_GetTrends_FullMethodName      = "/altus.search.v1.SearchService/GetTrends"
-	SearchService_GetHistory_FullMethodName     = "/altus.search.v1.SearchService/GetHistory"
-	SearchService_RecordClick_FullMethodName    = "/altus.search.v1.SearchService/RecordClick"
+	SearchService_Search_FullMethodName               = "/altus.search.v1.SearchService/Search"
+	SearchService_GetSuggestions_FullMethodName       = "/altus.search.v1.SearchService/GetSuggestions"
+	SearchService_Analyze_FullMethodName              = "/altus.search.v1.SearchService/Analyze"
+	SearchService_GetTrends_FullMethodName            = "/altus.search.v1.SearchService/GetTrends"
+	SearchService_GetHistory_FullMethodName           = "/altus.search.v1.SearchService/GetHistory"
+	SearchService_RecordClick_FullMethodName          = "/altus.search.v1.SearchService/RecordClick"
+	SearchService_RecordCachedSearches_FullMethodName = "/altus.search.v1.SearchService/RecordCachedSearches"
 )
 
 // SearchServiceClient is the client API for SearchService service.
@@ -47,6 +48,11 @@ type SearchServiceClient interface {
 	// RecordClick records that a result of a search was opened, for
 	// click-through analytics.
 	RecordClick(ctx context.Context, in *RecordClickRequest, opts ...grpc.CallOption) (*RecordClickResponse, error)
+	// RecordCachedSearches records searches the REST edge answered itself
+	// from the result cache, each for the caller its assertion names, so that
+	// history, analytics and metrics count them like any other search. It
+	// has no REST route.
+	RecordCachedSearches(ctx context.Context, in *RecordCachedSearchesRequest, opts ...grpc.CallOption) (*RecordCachedSearchesResponse, error)
 }
 
 type searchServiceClient struct {
@@ -117,6 +123,16 @@ func (c *searchServiceClient) RecordClick(ctx context.Context, in *RecordClickRe
 	return out, nil
 }
 
+func (c *searchServiceClient) RecordCachedSearches(ctx context.Context, in *RecordCachedSearchesRequest, opts ...grpc.CallOption) (*RecordCachedSearchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordCachedSearchesResponse)
+	err := c.cc.Invoke(ctx, SearchService_RecordCachedSearches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SearchServiceServer is the server API for SearchService service.
 // All implementations must embed UnimplementedSearchServiceServer
 // for forward compatibility.
@@ -137,6 +153,11 @@ type SearchServiceServer interface {
 	// RecordClick records that a result of a search was opened, for
 	// click-through analytics.
 	RecordClick(context.Context, *RecordClickRequest) (*RecordClickResponse, error)
+	// RecordCachedSearches records searches the REST edge answered itself
+	// from the result cache, each for the caller its assertion names, so that
+	// history, analytics and metrics count them like any other search. It
+	// has no REST route.
+	RecordCachedSearches(context.Context, *RecordCachedSearchesRequest) (*RecordCachedSearchesResponse, error)
 	mustEmbedUnimplementedSearchServiceServer()
 }
 
@@ -164,6 +185,9 @@ func (UnimplementedSearchServiceServer) GetHistory(context.Context, *GetHistoryR
 }
 func (UnimplementedSearchServiceServer) RecordClick(context.Context, *RecordClickRequest) (*RecordClickResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordClick not implemented")
+}
+func (UnimplementedSearchServiceServer) RecordCachedSearches(context.Context, *RecordCachedSearchesRequest) (*RecordCachedSearchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordCachedSearches not implemented")
 }
 func (UnimplementedSearchServiceServer) mustEmbedUnimplementedSearchServiceServer() {}
 func (UnimplementedSearchServiceServer) testEmbeddedByValue()                       {}
@@ -294,6 +318,24 @@ func _SearchService_RecordClick_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SearchService_RecordCachedSearches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordCachedSearchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SearchServiceServer).RecordCachedSearches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SearchService_RecordCachedSearches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SearchServiceServer).RecordCachedSearches(ctx, req.(*RecordCachedSearchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SearchService_ServiceDesc is the grpc.ServiceDesc for SearchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -324,6 +366,10 @@ var SearchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordClick",
 			Handler:    _SearchService_RecordClick_Handler,
+		},
+		{
+			MethodName: "RecordCachedSearches",
+			Handler:    _SearchService_RecordCachedSearches_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
