@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/altus4/altus/pkg/edgecache"
 )
 
 // DefaultBumpTimeout bounds one version bump.
@@ -24,7 +26,7 @@ type VersionBumper interface {
 
 // SourcesVersionKey is the version counter of a user's sources in the cache
 // service: every cached search result of the user is stored under it.
-func SourcesVersionKey(userID string) string { return "sources:" + userID }
+func SourcesVersionKey(userID string) string { return edgecache.VersionKey(userID) }
 
 func newBumpCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -8,16 +8,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/altus4/altus/pkg/edgecache"
 )
 
 // cacheKeyVersion changes whenever the encoding below or the shape of the
 // cached response changes, so that old entries are never read.
 const cacheKeyVersion = "search-cache-v5"
 
-// VersionKey is the cache version counter of a user's sources: dbrouter
-// moves it whenever one of the user's sources is created, updated, deleted
-// or its schema changes, which invalidates every cached search of the user.
-func VersionKey(userID string) string { return "sources:" + userID }
+// VersionKey is the cache version counter of a user's sources
+// (edgecache.VersionKey): dbrouter moves it whenever one of the user's
+// sources is created, updated, deleted or its schema changes, which
+// invalidates every cached search of the user.
+func VersionKey(userID string) string { return edgecache.VersionKey(userID) }
 
 // CacheKey returns the result cache key of a normalised request:
 // "search:" + hex(sha256(canonical encoding)). The encoding holds the user,
