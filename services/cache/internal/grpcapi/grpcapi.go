@@ -126,6 +126,26 @@ func (s *Server) BumpVersions(ctx context.Context, req *cachev1.BumpVersionsRequ
 	return &cachev1.BumpVersionsResponse{Versions: versions}, nil
 }
 
+// AllowAndGetVersioned counts one request and, when it is allowed, reads a
+// versioned value: one round trip for the edge's repeated searches. A
+// failed count is the call's error (the caller limits locally); a failed
+// read after a counted request answers the decision alone, since the
+// request was counted and the caller can still serve it another way.
+func (s *Server) AllowAndGetVersioned(ctx context.Context, req *cachev1.AllowAndGetVersionedRequest) (*cachev1.AllowAndGetVersionedResponse, error) {
+	allow, err := s.Allow(ctx, req.GetAllow())
+	if err != nil {
+		return nil, err
+	}
+	out := &cachev1.AllowAndGetVersionedResponse{Allow: allow}
+	if !allow.GetAllowed() || req.GetGet() == nil {
+		return out, nil
+	}
+	if get, err := s.GetVersioned(ctx, req.GetGet()); err == nil {
+		out.Get = get
+	}
+	return out, nil
+}
+
 // duration converts a proto duration; absent is zero, which the domain
 // reports as missing, and out-of-range values saturate, which the domain
 // reports as out of range.

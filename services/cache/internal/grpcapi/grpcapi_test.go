@@ -210,6 +210,13 @@ func TestRedisDownAnswersUnavailableAndReportsHealth(t *testing.T) {
 			_, err := f.client.PeekRateLimit(ctx, &cachev1.PeekRateLimitRequest{Key: "k", Limit: 1, Window: durationpb.New(time.Minute)})
 			return err
 		},
+		"AllowAndGetVersioned": func() error {
+			_, err := f.client.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{
+				Allow: &cachev1.AllowRequest{Key: "k", Limit: 1, Window: durationpb.New(time.Minute)},
+				Get:   &cachev1.GetVersionedRequest{VersionKeys: []string{"v"}, Key: "k"},
+			})
+			return err
+		},
 	}
 	for name, call := range calls {
 		start := time.Now()
@@ -273,5 +280,51 @@ func TestVersionedEntriesThroughClient(t *testing.T) {
 	_, err = f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{Key: ""})
 	if code, reason, _ := statusOf(err); code != codes.InvalidArgument || reason != "VALIDATION_ERROR" {
 		t.Fatalf("empty key: %v", err)
+	}
+}
+
+func TestAllowAndGetVersionedCountsAndReadsOnlyWhatIsAllowedAndCurrent(t *testing.T) {
+	ctx := context.Background()
+	f := serve(t, liveStore(t, nil))
+	keys := []string{"sources:u1"}
+	stored, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search-edge:q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: "search-edge:q", Versions: stored.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(key string) *cachev1.AllowAndGetVersionedResponse {
+		t.Helper()
+		resp, err := f.client.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{
+			Allow: &cachev1.AllowRequest{Key: "key:k1", Limit: 3, Window: durationpb.New(time.Hour)},
+			Get:   &cachev1.GetVersionedRequest{VersionKeys: keys, Key: key},
+		})
+		if err != nil {
+			t.Fatalf("AllowAndGetVersioned: %v", err)
+		}
+		return resp
+	}
+
+	hit := call("search-edge:q")
+	if !hit.GetAllow().GetAllowed() || hit.GetAllow().GetRemaining() != 2 || !hit.GetGet().GetFound() || string(hit.GetGet().GetValue()) != "page" {
+		t.Errorf("first call = %v; want allowed, 2 remaining, the page", hit)
+	}
+	miss := call("search-edge:other")
+	if !miss.GetAllow().GetAllowed() || miss.GetAllow().GetRemaining() != 1 || miss.GetGet() == nil || miss.GetGet().GetFound() {
+		t.Errorf("second call = %v; want allowed, 1 remaining, a read that found nothing", miss)
+	}
+	// The versions move: the page stored under the old ones is not read.
+	if _, err := f.client.BumpVersions(ctx, &cachev1.BumpVersionsRequest{VersionKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	stale := call("search-edge:q")
+	if !stale.GetAllow().GetAllowed() || stale.GetGet().GetFound() {
+		t.Errorf("after a version bump = %v; want allowed and not found", stale)
+	}
+	// Over the limit: refused, and nothing is read.
+	refused := call("search-edge:q")
+	if refused.GetAllow().GetAllowed() || refused.GetAllow().GetRemaining() != 0 || refused.GetGet() != nil {
+		t.Errorf("fourth call = %v; want refused with no read", refused)
 	}
 }
