@@ -125,13 +125,14 @@ func run(ctx context.Context, args []string) error {
 	// Closed before the cache client: pending cache writes finish first.
 	p.App.AddCloser("pending cache writes", func(context.Context) error { svc.Wait(); return nil })
 
+	signer := identity.NewSigner(cfg.Secrets.JWTSecret)
 	srv := grpcx.NewServer(grpcx.ServerOptions{
 		Logger:        p.Log,
 		Registry:      p.Registry,
-		Signer:        identity.NewSigner(cfg.Secrets.JWTSecret),
+		Signer:        signer,
 		Authenticator: authn.New(accountv1.NewAccountServiceClient(accountConn), authn.DefaultTTL, authn.DefaultCacheSize),
 	})
-	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports))
+	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports).WithEdgeHits(signer))
 	searchv1.RegisterAnalyticsServiceServer(srv, grpcapi.NewAnalytics(reports))
 	if err := p.ServeGRPC(srv, cfg.GRPCPort); err != nil {
 		return err

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/altus4/altus/pkg/edgecache"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
@@ -90,6 +93,9 @@ type Server struct {
 	searchv1.UnimplementedSearchServiceServer
 	svc       *search.Service
 	analytics *analytics.Service
+	// signer verifies the assertions of edge-answered searches; nil
+	// refuses RecordCachedSearches and stores no edge pages.
+	signer *identity.Signer
 }
 
 // New returns the adapter over svc; clicks are recorded through an
@@ -99,6 +105,11 @@ func New(svc *search.Service) *Server { return &Server{svc: svc} }
 // WithClicks returns s recording clicks through a.
 func (s *Server) WithClicks(a *analytics.Service) *Server { s.analytics = a; return s }
 
+// WithEdgeHits returns s storing edge pages of rendered searches
+// (pkg/edgecache) and recording the searches the edge answers from them,
+// each for the caller its assertion, verified by signer, names.
+func (s *Server) WithEdgeHits(signer *identity.Signer) *Server { s.signer = signer; return s }
+
 // Search runs a search.
 func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*searchv1.SearchResponse, error) {
 	p, err := caller(ctx, identity.PermSearch)
@@ -106,11 +117,17 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 		return nil, err
 	}
 	render := wantsJSON(ctx)
+	var edgeKey string
+	if render && s.signer != nil && !req.GetIncludeAnalytics() {
+		// The edge computes the same key from the same request; a key that
+		// cannot be computed only means no edge page.
+		edgeKey, _ = edgecache.Key(p.UserID, req)
+	}
 	resp, err := s.svc.Search(ctx, p, search.Request{
 		Query: req.GetQuery(), Databases: req.GetDatabases(), Tables: req.GetTables(), Columns: req.GetColumns(),
 		Mode: req.GetSearchMode(), Limit: int(req.GetLimit()), Offset: int(req.GetOffset()),
 		IncludeAnalytics: req.GetIncludeAnalytics(), MaxValueChars: int(req.GetMaxValueChars()), NoCache: noCache(ctx), Render: render,
-		SemanticRatio: req.SemanticRatio,
+		SemanticRatio: req.SemanticRatio, EdgeKey: edgeKey,
 	})
 	if err != nil {
 		return nil, mapErr(err)
@@ -128,6 +145,48 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 		return m, nil
 	}
 	return wire.ResponseToProto(resp), nil
+}
+
+// MaxCachedSearches bounds a RecordCachedSearches batch.
+const MaxCachedSearches = 1000
+
+// RecordCachedSearches records the searches the edge answered from edge
+// pages. Each is recorded for the caller its own assertion names (the
+// call itself may come with none: a batch mixes callers); one whose
+// assertion does not verify, or that lacks an id or a summary, is counted
+// as rejected, never recorded for anyone.
+func (s *Server) RecordCachedSearches(ctx context.Context, req *searchv1.RecordCachedSearchesRequest) (*searchv1.RecordCachedSearchesResponse, error) {
+	if s.signer == nil {
+		return nil, grpcx.Error(codes.Unimplemented, grpcx.ReasonUnavailable, "This search service does not record edge-answered searches.")
+	}
+	if n := len(req.GetSearches()); n > MaxCachedSearches {
+		return nil, grpcx.Errorf(codes.InvalidArgument, "TOO_MANY", "A batch holds at most %d searches; got %d.", MaxCachedSearches, n)
+	}
+	out := &searchv1.RecordCachedSearchesResponse{}
+	for _, c := range req.GetSearches() {
+		p, err := s.signer.Verify(c.GetAssertion())
+		if err != nil || p.UserID == "" || !p.Can(identity.PermSearch) || c.GetSummary() == nil || !validSearchID(c.GetSearchId()) {
+			out.Rejected++
+			continue
+		}
+		created := time.Now()
+		if t := c.GetCreatedAt(); t.IsValid() && t.AsTime().Before(created) {
+			created = t.AsTime()
+		}
+		s.svc.RecordCachedHit(p, search.CachedHit{
+			SearchID: c.GetSearchId(), Summary: wire.SummaryFromProto(c.GetSummary()),
+			ExecutionTime: time.Duration(max(c.GetExecutionTimeMs(), 0) * float64(time.Millisecond)),
+			CreatedAt:     created,
+		})
+		out.Recorded++
+	}
+	return out, nil
+}
+
+// validSearchID reports whether id is a UUID in its text form.
+func validSearchID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
 }
 
 // GetSuggestions completes a partial query.

@@ -7,18 +7,23 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/altus4/altus/pkg/edgecache"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
@@ -115,6 +120,13 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
 	t.Helper()
+	return newHarnessWith(t, false, opts...)
+}
+
+// newHarnessWith serves the search service, storing edge pages and
+// recording edge-answered searches when edge is set.
+func newHarnessWith(t *testing.T, edge bool, opts ...func(*search.Options)) *harness {
+	t.Helper()
 	db, _ := testenv.OpenDatabase(t)
 	if _, err := migrate.Up(context.Background(), db, events.Service, events.Migrations(), nil); err != nil {
 		t.Fatal(err)
@@ -128,7 +140,11 @@ func newHarness(t *testing.T, opts ...func(*search.Options)) *harness {
 	h := &harness{signer: identity.NewSigner(secret), store: st}
 	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: quiet, Signer: h.signer})
 	reports := analytics.New(analytics.Options{Store: st, Log: quiet})
-	searchv1.RegisterSearchServiceServer(srv, grpcapi.New(svc).WithClicks(reports))
+	api := grpcapi.New(svc).WithClicks(reports)
+	if edge {
+		api = api.WithEdgeHits(h.signer)
+	}
+	searchv1.RegisterSearchServiceServer(srv, api)
 	searchv1.RegisterAnalyticsServiceServer(srv, grpcapi.NewAnalytics(reports))
 	srv.Ready()
 	lis := bufconn.Listen(1 << 20)
@@ -475,5 +491,102 @@ func TestTheRESTEdgeGetsPagesPreRenderedFreshAndFromTheCache(t *testing.T) {
 	delete(want, "trends")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("page with trends (-typed +pre-rendered):\n%s", diff)
+	}
+}
+
+func TestRenderedSearchesStoreAnEdgePageUnderTheEdgeKeyOfTheRequest(t *testing.T) {
+	cache := &memCache{values: map[string][]byte{}, stored: make(chan string, 10)}
+	h := newHarnessWith(t, true, func(o *search.Options) { o.Cache = cache; o.Codec = wire.Codec{} })
+	ctx := h.as(searchKey)
+	rest := metadata.AppendToOutgoingContext(ctx, grpcapi.RenderKey, "json")
+	req := &searchv1.SearchRequest{Query: "  pool ", Limit: 2}
+	fresh, err := h.client.Search(rest, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeKey, err := edgecache.Key(searchKey.UserID, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for range 2 { // the page and the edge page, in the background
+		keys = append(keys, <-cache.stored)
+	}
+	if !slices.Contains(keys, edgeKey) {
+		t.Fatalf("stored %v; want the edge key %s among them", keys, edgeKey)
+	}
+	cache.mu.Lock()
+	page, err := edgecache.Decode(cache.values[edgeKey])
+	cache.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(page.GetRenderedJson(), fresh.GetRenderedJson()) {
+		t.Errorf("edge page rendering differs from the answer:\n%s\n%s", page.GetRenderedJson(), fresh.GetRenderedJson())
+	}
+	want := &searchv1.CachedSearchSummary{Query: "pool", SearchMode: "natural", Databases: []string{"s1"}, ResultCount: 2, TotalCount: 3}
+	if diff := cmp.Diff(want, page.GetSummary(), protocmp.Transform()); diff != "" {
+		t.Errorf("edge page summary (-want +got):\n%s", diff)
+	}
+
+	// Neither a typed page nor one with analytics (trends are per request)
+	// gets an edge page.
+	for name, c := range map[string]struct {
+		ctx context.Context
+		req *searchv1.SearchRequest
+	}{
+		"typed":     {ctx, &searchv1.SearchRequest{Query: "pooling"}},
+		"analytics": {rest, &searchv1.SearchRequest{Query: "sizing", IncludeAnalytics: true}},
+	} {
+		if _, err := h.client.Search(c.ctx, c.req); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-cache.stored; strings.HasPrefix(got, "search-edge:") {
+			t.Errorf("%s search stored an edge page", name)
+		}
+		select {
+		case got := <-cache.stored:
+			t.Errorf("%s search stored a second value %s", name, got)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func TestEdgeAnsweredSearchesAreRecordedOnlyForTheCallerTheirAssertionNames(t *testing.T) {
+	h := newHarnessWith(t, true)
+	summary := &searchv1.CachedSearchSummary{Query: "pool", SearchMode: "natural", Databases: []string{"s1"}, ResultCount: 2, TotalCount: 3}
+	good := uuid.NewString()
+	other := identity.Principal{UserID: "u2", APIKeyID: "k9", Permissions: []string{identity.PermSearch}}
+	forged := identity.NewSigner("another-secret-another-secret-another-1").Sign(searchKey, time.Minute)
+	resp, err := h.client.RecordCachedSearches(context.Background(), &searchv1.RecordCachedSearchesRequest{Searches: []*searchv1.CachedSearch{
+		{Assertion: h.signer.Sign(searchKey, time.Minute), SearchId: good, Summary: summary, ExecutionTimeMs: 1.5, CreatedAt: timestamppb.Now()},
+		{Assertion: forged, SearchId: uuid.NewString(), Summary: summary},
+		{Assertion: h.signer.Sign(analyticsKey, time.Minute), SearchId: uuid.NewString(), Summary: summary},
+		{Assertion: h.signer.Sign(searchKey, time.Minute), SearchId: "not-an-id", Summary: summary},
+		{Assertion: h.signer.Sign(searchKey, time.Minute), SearchId: uuid.NewString()},
+		{Assertion: h.signer.Sign(other, time.Minute), SearchId: uuid.NewString(), Summary: summary},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetRecorded() != 2 || resp.GetRejected() != 4 {
+		t.Fatalf("recorded %d, rejected %d; want 2 and 4", resp.GetRecorded(), resp.GetRejected())
+	}
+	hist, err := h.client.GetHistory(h.as(searchKey), &searchv1.GetHistoryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.GetEvents()) != 1 {
+		t.Fatalf("history of u1: %v; want the one search recorded for u1", hist.GetEvents())
+	}
+	e := hist.GetEvents()[0]
+	if e.GetId() != good || e.GetQuery() != "pool" || e.GetResultCount() != 3 || e.GetSearchMode() != "natural" { // the history reports the total
+		t.Errorf("recorded event %v", e)
+	}
+	// Too many at once is refused whole.
+	if _, err := h.client.RecordCachedSearches(context.Background(), &searchv1.RecordCachedSearchesRequest{
+		Searches: slices.Repeat([]*searchv1.CachedSearch{{}}, grpcapi.MaxCachedSearches+1),
+	}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("an oversized batch: %v", err)
 	}
 }

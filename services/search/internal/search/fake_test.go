@@ -377,6 +377,16 @@ func (gobCodec) Render(r *Response) ([]byte, error) {
 	return []byte(`{"ids":"` + strings.Join(resultIDs(r.Results), ",") + `"}`), nil
 }
 
+// EncodeEdge stands for the edge page: the rendering and the summary, gob-encoded.
+func (gobCodec) EncodeEdge(rendered []byte, sum EventSummary) ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(struct {
+		Rendered []byte
+		Summary  EventSummary
+	}{rendered, sum})
+	return b.Bytes(), err
+}
+
 func (gobCodec) Decode(b []byte) (*Response, error) {
 	var r Response
 	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&r)

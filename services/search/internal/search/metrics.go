@@ -2,6 +2,7 @@ package search
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -79,11 +80,19 @@ func (m *Metrics) observeSearch(r *Response) {
 			m.sources.WithLabelValues(s.Status).Inc()
 		}
 	}
-	count := strconv.Itoa(n)
-	if n >= 10 {
+	m.observeDuration(r.Mode, n, r.ExecutionTime)
+}
+
+// observeDuration records a search's time by mode and databases searched.
+func (m *Metrics) observeDuration(mode string, databases int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	count := strconv.Itoa(databases)
+	if databases >= 10 {
 		count = "10+"
 	}
-	m.duration.WithLabelValues(r.Mode, count).Observe(r.ExecutionTime.Seconds())
+	m.duration.WithLabelValues(mode, count).Observe(d.Seconds())
 }
 
 // observeEnhance records how long an enhancement took and how it answered.

@@ -250,6 +250,9 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 			ttl = s.o.Enhance.FallbackCacheTTL
 		}
 		s.cacheSet(ctx, key, versions, resp, ttl)
+		if req.EdgeKey != "" && !req.IncludeAnalytics && len(resp.Rendered) > 0 {
+			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), ttl)
+		}
 	}
 	s.addAnalytics(ctx, p, req, resp)
 	s.finish(p, req, resp)
@@ -271,18 +274,28 @@ func (s *Service) addAnalytics(ctx context.Context, p identity.Principal, req Re
 	resp.Trends = trends
 }
 
-// finish records the search event and its metrics.
-func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
-	s.o.Metrics.observeSearch(resp)
-	if s.o.Events == nil {
-		return
-	}
+// summarize returns what the event of a search of req answered by resp
+// records of its page.
+func summarize(req Request, resp *Response) EventSummary {
 	ids := make([]string, 0, len(resp.Sources))
 	for _, src := range resp.Sources {
 		if src.Status != StatusSkipped {
 			ids = append(ids, src.ID)
 		}
 	}
+	return EventSummary{
+		Query: req.Query, Mode: resp.Mode, Databases: ids,
+		ResultCount: resp.NumResults(), TotalCount: resp.TotalCount, ResultOffset: req.Offset,
+	}
+}
+
+// finish records the search event and its metrics.
+func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
+	s.o.Metrics.observeSearch(resp)
+	if s.o.Events == nil {
+		return
+	}
+	sum := summarize(req, resp)
 	// A page from the cache carries the timings of the search that stored
 	// it: they are not this search's.
 	var timings []events.SourceTiming
@@ -296,9 +309,26 @@ func (s *Service) finish(p identity.Principal, req Request, resp *Response) {
 	resp.SearchID = uuid.NewString()
 	s.o.Events.Record(events.Event{
 		ID: resp.SearchID, UserID: p.UserID, APIKeyID: p.APIKeyID,
-		Query: req.Query, Mode: resp.Mode, Databases: ids,
-		ResultCount: resp.NumResults(), TotalCount: resp.TotalCount, ResultOffset: req.Offset,
+		Query: sum.Query, Mode: sum.Mode, Databases: sum.Databases,
+		ResultCount: sum.ResultCount, TotalCount: sum.TotalCount, ResultOffset: sum.ResultOffset,
 		ExecutionTime: resp.ExecutionTime, Cached: resp.Cached, Sources: timings, CreatedAt: s.o.Now(),
+	})
+}
+
+// RecordCachedHit records a search the REST edge answered from an edge
+// page, for the caller p: its event (history, analytics, clicks) and its
+// metrics, as finish does for a hit answered here.
+func (s *Service) RecordCachedHit(p identity.Principal, h CachedHit) {
+	s.o.Metrics.cacheResult("hit")
+	s.o.Metrics.observeDuration(h.Summary.Mode, len(h.Summary.Databases), h.ExecutionTime)
+	if s.o.Events == nil {
+		return
+	}
+	s.o.Events.Record(events.Event{
+		ID: h.SearchID, UserID: p.UserID, APIKeyID: p.APIKeyID,
+		Query: h.Summary.Query, Mode: h.Summary.Mode, Databases: h.Summary.Databases,
+		ResultCount: h.Summary.ResultCount, TotalCount: h.Summary.TotalCount, ResultOffset: h.Summary.ResultOffset,
+		ExecutionTime: h.ExecutionTime, Cached: true, CreatedAt: h.CreatedAt,
 	})
 }
 
@@ -349,6 +379,23 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 		defer cancel()
 		if err := s.o.Cache.Set(cctx, key, versions, value, ttl); err != nil {
 			s.log.DebugContext(cctx, "search page not cached", "error", err)
+		}
+	})
+}
+
+// edgeSet stores an edge page in the background, like cacheSet.
+func (s *Service) edgeSet(ctx context.Context, key string, versions []int64, rendered []byte, sum EventSummary, ttl time.Duration) {
+	bctx := context.WithoutCancel(ctx)
+	s.bg.Go(func() {
+		value, err := s.o.Codec.EncodeEdge(rendered, sum)
+		if err != nil {
+			s.log.WarnContext(bctx, "edge page not cached: encode", "error", err)
+			return
+		}
+		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
+		defer cancel()
+		if err := s.o.Cache.Set(cctx, key, versions, value, ttl); err != nil {
+			s.log.DebugContext(cctx, "edge page not cached", "error", err)
 		}
 	})
 }

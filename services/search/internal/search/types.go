@@ -66,6 +66,35 @@ type Request struct {
 	// SemanticRatio is the weight of the embedding ranking against the
 	// full-text one in semantic mode, 0..1 (nil: DefaultSemanticRatio).
 	SemanticRatio *float64
+	// EdgeKey is the key the REST edge looks this request up by
+	// (edgecache.Key of the request as the edge decoded it). When set, a
+	// fresh rendered page is also stored there, as an edge page
+	// (Codec.EncodeEdge), for the edge to answer the next ask itself.
+	EdgeKey string
+}
+
+// EventSummary is what a search's event records of its page; an edge page
+// carries it, so that a search the edge answers is recorded alike.
+type EventSummary struct {
+	// Query is the normalised query.
+	Query string
+	// Mode is the mode the page was searched in.
+	Mode string
+	// Databases are the ids of the sources searched, in response order.
+	Databases   []string
+	ResultCount int
+	TotalCount  int
+	// ResultOffset is the offset of the page.
+	ResultOffset int
+}
+
+// CachedHit is a search the REST edge answered from an edge page.
+type CachedHit struct {
+	// SearchID is the id the edge's response carried.
+	SearchID      string
+	Summary       EventSummary
+	ExecutionTime time.Duration
+	CreatedAt     time.Time
 }
 
 // Response is one page of fused results.
@@ -397,4 +426,7 @@ type Codec interface {
 	// Render returns the page as the edge shows it, without the
 	// per-request Cached, ExecutionTime and Trends.
 	Render(*Response) ([]byte, error)
+	// EncodeEdge returns the cache value of an edge page: a rendering
+	// (Render) and the summary of its search.
+	EncodeEdge(rendered []byte, summary EventSummary) ([]byte, error)
 }

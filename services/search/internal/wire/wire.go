@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/altus4/altus/pkg/edgecache"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/services/search/internal/search"
@@ -46,6 +47,27 @@ func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	out = protowire.AppendVarint(out, uint64(len(m)))
 	out = append(out, m...)
 	return append(out, rendered...), nil
+}
+
+// EncodeEdge returns the cache value of an edge page (edgecache.Encode).
+func (Codec) EncodeEdge(rendered []byte, sum search.EventSummary) ([]byte, error) {
+	return edgecache.Encode(&searchv1.CachedPage{RenderedJson: rendered, Summary: SummaryToProto(sum)})
+}
+
+// SummaryToProto converts a search's event summary.
+func SummaryToProto(s search.EventSummary) *searchv1.CachedSearchSummary {
+	return &searchv1.CachedSearchSummary{
+		Query: s.Query, SearchMode: s.Mode, Databases: s.Databases,
+		ResultCount: clamp32(s.ResultCount), TotalCount: int64(s.TotalCount), ResultOffset: clamp32(s.ResultOffset),
+	}
+}
+
+// SummaryFromProto converts a search's event summary back.
+func SummaryFromProto(m *searchv1.CachedSearchSummary) search.EventSummary {
+	return search.EventSummary{
+		Query: m.GetQuery(), Mode: m.GetSearchMode(), Databases: m.GetDatabases(),
+		ResultCount: int(m.GetResultCount()), TotalCount: int(m.GetTotalCount()), ResultOffset: int(m.GetResultOffset()),
+	}
 }
 
 // omittedKeys are the members a rendered page leaves out: the three that
