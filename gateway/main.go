@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/altus4/altus/gateway/internal/config"
+	"github.com/altus4/altus/gateway/internal/edgehits"
 	"github.com/altus4/altus/gateway/internal/health"
 	"github.com/altus4/altus/gateway/internal/openapi"
 	"github.com/altus4/altus/gateway/internal/ratelimit"
@@ -20,6 +21,7 @@ import (
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/lifecycle"
@@ -92,6 +94,10 @@ func run(ctx context.Context, args []string) error {
 		return map[string]string{"rateLimiting": mode}
 	}, p.Registry)
 
+	var edge *edgehits.Reporter
+	if cfg.EdgeCache {
+		edge = edgehits.New(searchv1.NewSearchServiceClient(conns["search"]), cfg.EdgeReportInterval, 0, p.Log, p.Registry)
+	}
 	handler, err := rest.New(ctx, rest.Options{
 		Config:        cfg,
 		Logger:        p.Log,
@@ -105,6 +111,7 @@ func run(ctx context.Context, args []string) error {
 		Account:       conns["account"],
 		DBRouter:      conns["dbrouter"],
 		Search:        conns["search"],
+		EdgeHits:      edgeRecorder(edge),
 	})
 	if err != nil {
 		return err
@@ -112,8 +119,20 @@ func run(ctx context.Context, args []string) error {
 	p.App.OnDrain(checker.Drain)
 	p.App.AddServer(lifecycle.Server{Name: "health poller", Serve: checker.Serve, Stop: checker.Stop})
 	p.App.AddServer(lifecycle.Server{Name: "usage recorder", Serve: recorder.Serve, Stop: recorder.Stop})
+	if edge != nil {
+		p.App.AddServer(lifecycle.Server{Name: "edge search recorder", Serve: edge.Serve, Stop: edge.Stop})
+	}
 	if err := p.ServeHTTP("REST", handler, cfg.Port); err != nil {
 		return err
 	}
 	return p.Run(ctx)
+}
+
+// edgeRecorder keeps a nil reporter a nil interface (the edge then answers
+// no search itself).
+func edgeRecorder(r *edgehits.Reporter) rest.EdgeRecorder {
+	if r == nil {
+		return nil
+	}
+	return r
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -132,27 +131,7 @@ func (s *Suite) KillService(name string) {
 // series whose labels contain route (from its admin /metrics).
 func requestCount(t *testing.T, s *Suite, adminPort, route string) int {
 	t.Helper()
-	resp, err := s.HTTP.Get("http://127.0.0.1:" + adminPort + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	n := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "altus4_request_duration_seconds_count{") || !strings.Contains(line, `route="`+route+`"`) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		n += int(v)
-	}
-	return n
+	return metricSum(t, s, adminPort, "altus4_request_duration_seconds_count{", `route="`+route+`"`)
 }
 
 // post sends one search through url and returns the status and v1 error code.

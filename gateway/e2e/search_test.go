@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -477,6 +479,93 @@ func TestSearch(t *testing.T) {
 		}
 	})
 
+	t.Run("a repeated search is answered at the edge, counted and recorded like any other", func(t *testing.T) {
+		body := map[string]any{"query": "replica latency", "limit": 4}
+		first := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+		Expect(t, first, http.StatusOK, "")
+		gatewayHits := func() int {
+			return metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_cache_requests_total{", `result="hit"`)
+		}
+		searchRPCs := func() int {
+			return metricSum(t, s, s.AdminPort("search"), "grpc_server_handled_total{", `grpc_method="Search"`)
+		}
+		// The search service stores the edge page in the background.
+		var edge *Response
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			hits, rpcs := gatewayHits(), searchRPCs()
+			r := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+			Expect(t, r, http.StatusOK, "")
+			if gatewayHits() == hits+1 {
+				if got := searchRPCs(); got != rpcs {
+					t.Errorf("an edge-answered search reached the search service (%d Search calls, %d before)", got, rpcs)
+				}
+				edge = r
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no repeated search was answered at the edge")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		var d struct {
+			searchData
+			SearchID string `json:"searchId"`
+		}
+		edge.Decode(t, &d)
+		if !d.Cached {
+			t.Error("an edge-answered page says cached: false")
+		}
+		if diff := cmp.Diff(pageData(t, first), pageData(t, edge)); diff != "" {
+			t.Errorf("the edge's page differs from the search service's (-service +edge):\n%s", diff)
+		}
+		for _, h := range []string{"Content-Type", "X-RateLimit-Limit", "X-RateLimit-Tier"} {
+			if first.Header.Get(h) != edge.Header.Get(h) {
+				t.Errorf("%s: %q from the search service, %q from the edge", h, first.Header.Get(h), edge.Header.Get(h))
+			}
+		}
+		was, _ := strconv.Atoi(first.Header.Get("X-RateLimit-Remaining"))
+		now, _ := strconv.Atoi(edge.Header.Get("X-RateLimit-Remaining"))
+		if now >= was || edge.Header.Get("X-Request-ID") == "" {
+			t.Errorf("rate limit remaining %d after %d; request id %q", now, was, edge.Header.Get("X-Request-ID"))
+		}
+		var meta struct {
+			Meta struct {
+				RequestID  string `json:"requestId"`
+				APIKeyTier string `json:"apiKeyTier"`
+			} `json:"meta"`
+		}
+		if err := json.Unmarshal(edge.Raw, &meta); err != nil || meta.Meta.RequestID != edge.Header.Get("X-Request-ID") || meta.Meta.APIKeyTier == "" {
+			t.Errorf("meta of the edge's answer: %s", edge.Raw)
+		}
+
+		// A click right away finds the search recorded.
+		click := map[string]any{"searchId": d.SearchID, "resultId": d.Results[0].ID, "position": 1}
+		Expect(t, s.Call(t, http.MethodPost, "/api/v1/search/clicks", key, click), http.StatusOK, "")
+		type event struct {
+			ID          string `json:"id"`
+			Query       string `json:"query"`
+			ResultCount int    `json:"resultCount"`
+		}
+		// The search service writes its events every 50 ms.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			var events []event
+			r := s.Call(t, http.MethodGet, "/api/v1/search/history?limit=5", key, nil)
+			Expect(t, r, http.StatusOK, "")
+			r.Decode(t, &events)
+			i := slices.IndexFunc(events, func(e event) bool { return e.ID == d.SearchID })
+			if i >= 0 {
+				if events[i].Query != "replica latency" || events[i].ResultCount != d.TotalCount {
+					t.Errorf("the edge-answered search in history: %+v; want the query and %d results", events[i], d.TotalCount)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the edge-answered search %s is not in the history: %+v", d.SearchID, events)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
 	t.Run("another user's source is not found", func(t *testing.T) {
 		other := s.Register(t)
 		_, otherKey := s.CreateKey(t, other, map[string]any{"name": "other key"})
@@ -648,6 +737,73 @@ func TestSearchWithRedisDownRunsUncached(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("search took %s with Redis down", took)
 		}
+	}
+}
+
+func TestEdgeAnswersRepeatedSearchesWhileTheSearchServiceIsDownAndRecordsThemOnceItIsBack(t *testing.T) {
+	s := StartSuite(t, map[string]string{"ALTUS_SEARCH_EVENT_FLUSH_INTERVAL": "50ms", "ALTUS_EDGE_REPORT_INTERVAL": "50ms"})
+	docs, _ := searchTenants(t)
+	u := s.Register(t)
+	_, key := s.CreateKey(t, u, map[string]any{"name": "edge"})
+	s.AddDatabase(t, u, "docs", docs)
+	body := map[string]any{"query": "connection pool", "limit": 3}
+	s.doSearch(t, key, body)
+	// The edge page is stored in the background: wait for the edge to answer.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		before := metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_cache_requests_total{", `result="hit"`)
+		s.doSearch(t, key, body)
+		if metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_cache_requests_total{", `result="hit"`) > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no repeated search was answered at the edge")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	s.StopService("search")
+	var whileDown []string
+	for range 3 {
+		r := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+		Expect(t, r, http.StatusOK, "")
+		var d struct {
+			searchData
+			SearchID string `json:"searchId"`
+		}
+		r.Decode(t, &d)
+		if !d.Cached || len(d.Results) == 0 {
+			t.Fatalf("with the search service down: cached %v, %d results", d.Cached, len(d.Results))
+		}
+		whileDown = append(whileDown, d.SearchID)
+	}
+	if r := s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": "never asked"}); r.Status < 500 {
+		t.Errorf("a new search with the search service down answered %d", r.Status)
+	}
+
+	_, port, _ := net.SplitHostPort(s.Env["ALTUS_SEARCH_ADDR"])
+	s.start("search", map[string]string{"ALTUS_ADMIN_PORT": s.AdminPort("search"), "ALTUS_GRPC_PORT": port})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var events []struct {
+			ID string `json:"id"`
+		}
+		r := s.Call(t, http.MethodGet, "/api/v1/search/history?limit=20", key, nil)
+		if r.Status == http.StatusOK {
+			r.Decode(t, &events)
+			recorded := 0
+			for _, e := range events {
+				if slices.Contains(whileDown, e.ID) {
+					recorded++
+				}
+			}
+			if recorded == len(whileDown) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("searches answered at the edge while the search service was down are not in the history once it is back: %s", r.Raw)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -1044,4 +1200,40 @@ func TestOneTraceSpansGatewaySearchCacheAndDBRouter(t *testing.T) {
 	if !ok {
 		t.Fatalf("trace %s: spans %v, want at least %v", traceID, got, want)
 	}
+}
+
+// metricSum adds the values of the metric lines of a process's /metrics
+// that start with prefix and contain every one of labels.
+func metricSum(t *testing.T, s *Suite, adminPort, prefix string, labels ...string) int {
+	t.Helper()
+	resp, err := s.HTTP.Get("http://127.0.0.1:" + adminPort + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, prefix) || !allIn(line, labels) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		n += int(v)
+	}
+	return n
+}
+
+func allIn(line string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(line, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -36,6 +36,13 @@ type Config struct {
 	HealthInterval time.Duration `env:"ALTUS_HEALTH_INTERVAL" envDefault:"2s"`
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64 `env:"ALTUS_MAX_BODY_BYTES" envDefault:"1048576"`
+	// EdgeCache lets the gateway answer a repeated search from the result
+	// cache itself (one call to the cache service) instead of through the
+	// search service.
+	EdgeCache bool `env:"ALTUS_EDGE_CACHE" envDefault:"true"`
+	// EdgeReportInterval is how often the searches answered at the edge are
+	// sent to the search service to be recorded.
+	EdgeReportInterval time.Duration `env:"ALTUS_EDGE_REPORT_INTERVAL" envDefault:"200ms"`
 	// Warnings are non-fatal remarks of Validate, to be logged at start.
 	Warnings []string `env:"-"`
 	// Proxies are the parsed TrustedProxies.
@@ -101,6 +108,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.HealthInterval <= 0 {
 		p.Addf("ALTUS_HEALTH_INTERVAL must be positive; got %s", c.HealthInterval)
+	}
+	if c.EdgeReportInterval <= 0 || c.EdgeReportInterval > time.Minute {
+		p.Addf("ALTUS_EDGE_REPORT_INTERVAL must be between 1ms and 1m; got %s", c.EdgeReportInterval)
 	}
 	if c.MaxBodyBytes <= 0 {
 		p.Addf("ALTUS_MAX_BODY_BYTES must be positive; got %d", c.MaxBodyBytes)

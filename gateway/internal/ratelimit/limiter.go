@@ -81,16 +81,39 @@ func (l *Limiter) Degraded() bool { return l.degraded.Load() }
 
 // Allow counts one request of subject against limit per window.
 func (l *Limiter) Allow(ctx context.Context, subject string, limit int, window time.Duration) Decision {
+	d, _ := l.decide(ctx, subject, limit, window, func(ctx context.Context, req *cachev1.AllowRequest) (*cachev1.AllowResponse, *cachev1.GetVersionedResponse, error) {
+		resp, err := l.cache.Allow(ctx, req)
+		return resp, nil, err
+	})
+	return d
+}
+
+// AllowAndGet is Allow that, when the shared store counts the request and
+// allows it, also reads get's versioned value in the same call (the edge's
+// path for repeated searches). got is nil when nothing was read: the
+// request was counted locally or refused, or the read failed.
+func (l *Limiter) AllowAndGet(ctx context.Context, subject string, limit int, window time.Duration, get *cachev1.GetVersionedRequest) (d Decision, got *cachev1.GetVersionedResponse) {
+	return l.decide(ctx, subject, limit, window, func(ctx context.Context, req *cachev1.AllowRequest) (*cachev1.AllowResponse, *cachev1.GetVersionedResponse, error) {
+		resp, err := l.cache.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{Allow: req, Get: get})
+		return resp.GetAllow(), resp.GetGet(), err
+	})
+}
+
+// decide counts a request in the shared store through call, or locally
+// when the store is being skipped or the call fails.
+func (l *Limiter) decide(ctx context.Context, subject string, limit int, window time.Duration,
+	call func(context.Context, *cachev1.AllowRequest) (*cachev1.AllowResponse, *cachev1.GetVersionedResponse, error),
+) (Decision, *cachev1.GetVersionedResponse) {
 	now := l.now()
 	if l.shouldTryShared(now) {
 		cctx, cancel := context.WithTimeout(ctx, l.timeout)
-		resp, err := l.cache.Allow(cctx, &cachev1.AllowRequest{Key: subject, Limit: int32(limit), Window: durationpb.New(window)})
+		resp, got, err := call(cctx, &cachev1.AllowRequest{Key: subject, Limit: int32(limit), Window: durationpb.New(window)})
 		cancel()
 		if err == nil {
 			l.setDegraded(false)
 			d := Decision{Allowed: resp.GetAllowed(), Limit: int(resp.GetLimit()), Remaining: int(resp.GetRemaining()), Reset: resp.GetResetTime().AsTime()}
 			l.count(d)
-			return d
+			return d, got
 		}
 		if ctx.Err() == nil {
 			l.failed(now)
@@ -98,7 +121,7 @@ func (l *Limiter) Allow(ctx context.Context, subject string, limit int, window t
 	}
 	d := l.local.allow(subject, limit, window, now)
 	l.count(d)
-	return d
+	return d, nil
 }
 
 func (l *Limiter) shouldTryShared(now time.Time) bool {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/altus4/altus/gateway/internal/ratelimit"
 	"github.com/altus4/altus/pkg/authn"
+	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	"github.com/altus4/altus/pkg/identity"
 	rl "github.com/altus4/altus/pkg/ratelimit"
 	"github.com/altus4/altus/pkg/requestid"
@@ -148,8 +149,19 @@ func (g *Gateway) enforce(next runtime.HandlerFunc) runtime.HandlerFunc {
 			WriteError(w, r, http.StatusInternalServerError, "INTERNAL_ERROR", "This route is not configured.", nil)
 			return
 		}
-		ctx, ok := g.authorize(w, r, tmpl, pol)
+		var es *edgeSearch
+		switch {
+		case r.Method == http.MethodPost && tmpl == searchRoute:
+			es = g.edgeCandidate(r)
+		case r.Method == http.MethodPost && tmpl == clicksRoute:
+			g.flushClickedSearch(r)
+		}
+		ctx, ok := g.authorize(w, r, tmpl, pol, es)
 		if !ok {
+			return
+		}
+		if es != nil && es.page != nil {
+			g.serveEdgePage(w, r.WithContext(ctx), es)
 			return
 		}
 		if pol.Created {
@@ -159,7 +171,9 @@ func (g *Gateway) enforce(next runtime.HandlerFunc) runtime.HandlerFunc {
 	}
 }
 
-func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string, pol Policy) (context.Context, bool) {
+// authorize applies pol to r. For a search the edge may answer (es), the
+// rate-limit count also reads the search's edge page (es.page when found).
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string, pol Policy, es *edgeSearch) (context.Context, bool) {
 	ctx := r.Context()
 	ip := g.ips.Of(r)
 	if pol.Auth == AuthNone {
@@ -222,7 +236,16 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string,
 		if !ok {
 			limit, _ = rl.TierLimit(rl.TierFree)
 		}
-		d := g.limiter.Allow(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window)
+		var d ratelimit.Decision
+		if get := edgeLookup(p, es); get != nil {
+			var got *cachev1.GetVersionedResponse
+			d, got = g.limiter.AllowAndGet(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window, get)
+			if d.Allowed {
+				g.found(ctx, es, got)
+			}
+		} else {
+			d = g.limiter.Allow(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window)
+		}
 		setLimitHeaders(w, d, p.Tier)
 		if !d.Allowed {
 			g.tooMany(w, r.WithContext(ctx), d, p.Tier)

@@ -46,6 +46,16 @@ type Options struct {
 	OpenAPI []byte
 	// Connections to the services whose routes the gateway serves.
 	Account, DBRouter, Search grpc.ClientConnInterface
+	// EdgeHits, when set, lets the edge answer repeated searches from their
+	// edge pages and records those searches through it; nil sends every
+	// search to the search service.
+	EdgeHits EdgeRecorder
+}
+
+// EdgeRecorder records the searches the edge answers itself (edgehits.Reporter).
+type EdgeRecorder interface {
+	Record(*searchv1.CachedSearch)
+	FlushFor(ctx context.Context, searchID string)
 }
 
 // Gateway is the REST edge.
@@ -59,6 +69,10 @@ type Gateway struct {
 	ips     *clientip.Resolver
 	keyEnvs map[string]bool
 	started time.Time
+
+	marshaler   *Marshaler
+	edge        EdgeRecorder
+	edgeMetrics *edgeMetrics
 }
 
 // New builds the edge's HTTP handler.
@@ -67,13 +81,14 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		cfg: o.Config, log: o.Logger, signer: o.Signer, auth: o.Authenticator,
 		limiter: o.Limiter, usage: o.Usage, ips: clientip.New(o.Config.Proxies),
 		keyEnvs: map[string]bool{}, started: time.Now(),
+		marshaler: NewMarshaler(), edge: o.EdgeHits, edgeMetrics: newEdgeMetrics(o.Registry),
 	}
 	for _, e := range o.Config.KeyEnvironments {
 		g.keyEnvs[e] = true
 	}
 
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, NewMarshaler()),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.marshaler),
 		runtime.WithForwardResponseRewriter(rewriteResponse),
 		runtime.WithForwardResponseOption(writeSuccessStatus),
 		runtime.WithErrorHandler(handleError),
