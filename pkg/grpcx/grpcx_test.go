@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -125,5 +128,51 @@ func TestForgedIdentityIsRejected(t *testing.T) {
 	_, err := client.Search(ctx, &searchv1.SearchRequest{Query: "ok"})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("forged assertion: %v, want Unauthenticated", err)
+	}
+}
+
+// Every server answers grpc.health.v1 (SERVING once Ready) and lists its
+// services through server reflection, as grpcurl uses it.
+func TestEveryServerAnswersHealthAndReflection(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	srv := NewServer(ServerOptions{})
+	searchv1.RegisterSearchServiceServer(srv, &probe{})
+	srv.Ready()
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := Dial("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	for _, name := range []string{"", searchv1.SearchService_ServiceDesc.ServiceName} {
+		r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: name})
+		if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health of %q = %v, %v", name, r.GetStatus(), err)
+		}
+	}
+
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	for _, want := range []string{searchv1.SearchService_ServiceDesc.ServiceName, "grpc.health.v1.Health"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("reflection lists %v, want %s among them", names, want)
+		}
 	}
 }
