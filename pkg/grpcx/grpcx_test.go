@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -174,5 +175,43 @@ func TestEveryServerAnswersHealthAndReflection(t *testing.T) {
 		if !slices.Contains(names, want) {
 			t.Errorf("reflection lists %v, want %s among them", names, want)
 		}
+	}
+}
+
+// Messages above MaxMessageSize are refused (RESOURCE_EXHAUSTED) by the
+// client's send limit and, from a client without it, by the server's
+// receive limit.
+func TestMessagesAboveTheSizeLimitAreRefused(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	srv := NewServer(ServerOptions{})
+	searchv1.RegisterSearchServiceServer(srv, &probe{})
+	srv.Ready()
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := &searchv1.SearchRequest{Query: strings.Repeat("x", MaxMessageSize+1)}
+
+	ours, err := Dial("passthrough:///bufnet", dialer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ours.Close() })
+	if _, err := searchv1.NewSearchServiceClient(ours).Search(ctx, big); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("our client sent an oversized message: %v", err)
+	}
+	if _, err := searchv1.NewSearchServiceClient(ours).Search(ctx, &searchv1.SearchRequest{Query: strings.Repeat("x", 4<<20)}); err != nil {
+		t.Fatalf("a 4 MiB message (above gRPC's default) was refused: %v", err)
+	}
+
+	plain, err := grpc.NewClient("passthrough:///bufnet", dialer, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	if _, err := searchv1.NewSearchServiceClient(plain).Search(ctx, big); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("the server accepted an oversized message: %v", err)
 	}
 }
