@@ -190,6 +190,41 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 
+	t.Run("logout and key revocation on one gateway hold on another replica within its cache TTL", func(t *testing.T) {
+		second := s.StartGateway(t, "gateway-auth-2", map[string]string{"ALTUS_AUTH_CACHE_TTL": "3s"})
+		u := s.Register(t)
+		k, secret := s.CreateKey(t, u, map[string]any{"name": "replica key"})
+		// Both credentials are now in the second replica's cache.
+		Expect(t, s.CallURL(t, second, http.MethodGet, "/api/v1/auth/profile", u.Token, nil), http.StatusOK, "")
+		Expect(t, s.CallURL(t, second, http.MethodGet, "/api/v1/search/history", secret, nil), http.StatusOK, "")
+
+		Expect(t, s.Call(t, http.MethodPost, "/api/v1/auth/logout", u.Token, nil), http.StatusOK, "")
+		revoked := time.Now()
+		if !eventually(t, 6*time.Second, func() bool {
+			return s.CallURL(t, second, http.MethodGet, "/api/v1/auth/profile", u.Token, nil).Error.Code == "INVALID_TOKEN"
+		}) {
+			t.Fatal("the other replica still accepts the token 6s after logout")
+		}
+		t.Logf("token refused by the other replica %s after logout", time.Since(revoked).Round(100*time.Millisecond))
+
+		// The key is revoked with a second session, as the first has ended.
+		u2 := u
+		r := s.Call(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": u.Email, "password": u.Password})
+		Expect(t, r, http.StatusOK, "")
+		var login struct {
+			Token string `json:"token"`
+		}
+		r.Decode(t, &login)
+		u2.Token = login.Token
+		Expect(t, s.CallURL(t, second, http.MethodGet, "/api/v1/search/history", secret, nil), http.StatusOK, "")
+		Expect(t, s.Call(t, http.MethodDelete, "/api/v1/keys/"+k.ID, u2.Token, nil), http.StatusOK, "")
+		if !eventually(t, 6*time.Second, func() bool {
+			return s.CallURL(t, second, http.MethodGet, "/api/v1/search/history", secret, nil).Error.Code == "INVALID_API_KEY"
+		}) {
+			t.Fatal("the other replica still accepts the key 6s after it was revoked")
+		}
+	})
+
 	t.Run("deactivation locks the user out everywhere", func(t *testing.T) {
 		u := s.Register(t)
 		_, secret := s.CreateKey(t, u, map[string]any{"name": "doomed key"})

@@ -161,6 +161,16 @@ func TestAPIKeys(t *testing.T) {
 		Expect(t, s.Call(t, http.MethodGet, "/api/v1/search/history", secret, nil), http.StatusUnauthorized, "API_KEY_EXPIRED")
 	})
 
+	t.Run("a deployment refuses keys of an environment it does not accept", func(t *testing.T) {
+		liveOnly := s.StartGateway(t, "gateway-live-only", map[string]string{"ALTUS_API_KEY_ENVIRONMENTS": "live"})
+		u := s.Register(t)
+		_, testKey := s.CreateKey(t, u, map[string]any{"name": "test key", "environment": "test"})
+		_, liveKey := s.CreateKey(t, u, map[string]any{"name": "live key", "environment": "live"})
+		Expect(t, s.CallURL(t, liveOnly, http.MethodGet, "/api/v1/search/history", testKey, nil), http.StatusUnauthorized, "INVALID_API_KEY")
+		Expect(t, s.CallURL(t, liveOnly, http.MethodGet, "/api/v1/search/history", liveKey, nil), http.StatusOK, "")
+		Expect(t, s.Call(t, http.MethodGet, "/api/v1/search/history", testKey, nil), http.StatusOK, "")
+	})
+
 	t.Run("search routes name what is wrong with the key", func(t *testing.T) {
 		Expect(t, s.Call(t, http.MethodGet, "/api/v1/search/history", "", nil), http.StatusUnauthorized, "NO_API_KEY")
 		Expect(t, s.Call(t, http.MethodGet, "/api/v1/search/history", "", nil, "Authorization", "Basic abc"), http.StatusUnauthorized, "INVALID_AUTH_FORMAT")

@@ -340,10 +340,12 @@ func Parse(cfg any, environ []string, p *Problems) {
 			vars[k] = v
 		}
 	}
-	before := len(p.list)
-	checkValues(reflect.ValueOf(cfg).Elem().Type(), vars, p)
-	if len(p.list) > before {
-		return
+	// An unparsable value is reported by name and left out, so that its
+	// default applies and every other value is still read and checked: the
+	// one error then lists each real problem, and none that comes only from
+	// fields left empty.
+	for _, key := range checkValues(reflect.ValueOf(cfg).Elem().Type(), vars, p) {
+		delete(vars, key)
 	}
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
 		var agg env.AggregateError
@@ -383,8 +385,9 @@ func readEnvirons(v reflect.Value, vars map[string]string, p *Problems) {
 }
 
 // checkValues reports, by variable name, every set variable whose value does
-// not parse as its field's type (the parser itself names struct fields only).
-func checkValues(t reflect.Type, vars map[string]string, p *Problems) {
+// not parse as its field's type (the parser itself names struct fields only),
+// and returns those variables' names.
+func checkValues(t reflect.Type, vars map[string]string, p *Problems) (bad []string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
@@ -393,7 +396,7 @@ func checkValues(t reflect.Type, vars map[string]string, p *Problems) {
 		}
 		if key == "" {
 			if f.Type.Kind() == reflect.Struct {
-				checkValues(f.Type, vars, p)
+				bad = append(bad, checkValues(f.Type, vars, p)...)
 			}
 			continue
 		}
@@ -401,27 +404,37 @@ func checkValues(t reflect.Type, vars map[string]string, p *Problems) {
 		if !ok {
 			continue
 		}
-		if f.Type == reflect.TypeOf(time.Duration(0)) {
-			if _, err := time.ParseDuration(raw); err != nil {
-				p.Addf("%s must be a duration such as 500ms, 30s or 5m; got %q", key, raw)
-			}
-			continue
-		}
-		switch f.Type.Kind() {
-		case reflect.Int, reflect.Int32, reflect.Int64:
-			if _, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); err != nil {
-				p.Addf("%s must be an integer; got %q", key, raw)
-			}
-		case reflect.Bool:
-			if _, err := strconv.ParseBool(raw); err != nil {
-				p.Addf("%s must be true or false; got %q", key, raw)
-			}
-		case reflect.Float64:
-			if _, err := strconv.ParseFloat(raw, 64); err != nil {
-				p.Addf("%s must be a number; got %q", key, raw)
-			}
+		if msg := valueProblem(f.Type, raw); msg != "" {
+			p.Addf("%s must be %s; got %q", key, msg, raw)
+			bad = append(bad, key)
 		}
 	}
+	return bad
+}
+
+// valueProblem says what raw should be when it does not parse as t, or "".
+func valueProblem(t reflect.Type, raw string) string {
+	if t == reflect.TypeOf(time.Duration(0)) {
+		if _, err := time.ParseDuration(raw); err != nil {
+			return "a duration such as 500ms, 30s or 5m"
+		}
+		return ""
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		if _, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); err != nil {
+			return "an integer"
+		}
+	case reflect.Bool:
+		if _, err := strconv.ParseBool(raw); err != nil {
+			return "true or false"
+		}
+	case reflect.Float64:
+		if _, err := strconv.ParseFloat(raw, 64); err != nil {
+			return "a number"
+		}
+	}
+	return ""
 }
 
 // PortOr returns port when set and def otherwise.

@@ -30,6 +30,39 @@ func TestProductionWithoutSecretsReportsEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+// An unparsable value does not stop the others from being read: the error
+// names it and every real problem of the rest, and nothing that comes only
+// from fields left empty.
+func TestAnUnparsableValueStillLetsEveryOtherValueBeChecked(t *testing.T) {
+	var c struct {
+		Runtime Runtime
+		MySQL   MySQL
+		Secrets Secrets
+	}
+	var p Problems
+	Parse(&c, []string{"DB_PORT=notaport", "LOG_LEVEL=loud", "ALTUS_ENV=test", "JWT_SECRET=" + strings.Repeat("s", 32), "DB_HOST=db.internal"}, &p)
+	c.Runtime.Validate(&p)
+	c.Secrets.Validate(c.Runtime, false, &p)
+	err := p.Err()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{`DB_PORT must be an integer; got "notaport"`, `LOG_LEVEL must be debug, info, warn or error; got "loud"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, spurious := range []string{"ALTUS_ENV", "JWT_SECRET"} {
+		if strings.Contains(msg, spurious) {
+			t.Errorf("error names %s, which is set correctly:\n%s", spurious, msg)
+		}
+	}
+	if c.MySQL.Host != "db.internal" || c.MySQL.Port != 3306 {
+		t.Errorf("the parsable values were not read: host %q, port %d (the default stands in for the bad one)", c.MySQL.Host, c.MySQL.Port)
+	}
+}
+
 func TestDevelopmentFillsMissingSecretsWithWarnings(t *testing.T) {
 	s := Secrets{}
 	var p Problems

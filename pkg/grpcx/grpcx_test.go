@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -125,5 +129,89 @@ func TestForgedIdentityIsRejected(t *testing.T) {
 	_, err := client.Search(ctx, &searchv1.SearchRequest{Query: "ok"})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("forged assertion: %v, want Unauthenticated", err)
+	}
+}
+
+// Every server answers grpc.health.v1 (SERVING once Ready) and lists its
+// services through server reflection, as grpcurl uses it.
+func TestEveryServerAnswersHealthAndReflection(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	srv := NewServer(ServerOptions{})
+	searchv1.RegisterSearchServiceServer(srv, &probe{})
+	srv.Ready()
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := Dial("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	for _, name := range []string{"", searchv1.SearchService_ServiceDesc.ServiceName} {
+		r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: name})
+		if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health of %q = %v, %v", name, r.GetStatus(), err)
+		}
+	}
+
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	for _, want := range []string{searchv1.SearchService_ServiceDesc.ServiceName, "grpc.health.v1.Health"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("reflection lists %v, want %s among them", names, want)
+		}
+	}
+}
+
+// Messages above MaxMessageSize are refused (RESOURCE_EXHAUSTED) by the
+// client's send limit and, from a client without it, by the server's
+// receive limit.
+func TestMessagesAboveTheSizeLimitAreRefused(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	srv := NewServer(ServerOptions{})
+	searchv1.RegisterSearchServiceServer(srv, &probe{})
+	srv.Ready()
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := &searchv1.SearchRequest{Query: strings.Repeat("x", MaxMessageSize+1)}
+
+	ours, err := Dial("passthrough:///bufnet", dialer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ours.Close() })
+	if _, err := searchv1.NewSearchServiceClient(ours).Search(ctx, big); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("our client sent an oversized message: %v", err)
+	}
+	if _, err := searchv1.NewSearchServiceClient(ours).Search(ctx, &searchv1.SearchRequest{Query: strings.Repeat("x", 4<<20)}); err != nil {
+		t.Fatalf("a 4 MiB message (above gRPC's default) was refused: %v", err)
+	}
+
+	plain, err := grpc.NewClient("passthrough:///bufnet", dialer, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	if _, err := searchv1.NewSearchServiceClient(plain).Search(ctx, big); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("the server accepted an oversized message: %v", err)
 	}
 }

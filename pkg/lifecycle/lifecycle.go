@@ -136,8 +136,11 @@ func GRPCServer(name string, srv *grpc.Server, lis net.Listener) Server {
 			select {
 			case <-stopped:
 			case <-ctx.Done():
+				// Stop closes every connection and cancels every call's
+				// context. GracefulStop still waits for handlers that ignore
+				// their context, so it is not waited for: the stop stays
+				// bounded and such a handler is abandoned.
 				srv.Stop()
-				<-stopped
 			}
 		},
 	}
