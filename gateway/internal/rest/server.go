@@ -105,7 +105,11 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		// Ask services for responses pre-rendered as REST JSON where they
 		// offer it (search pages), so the edge passes them through.
+		// With the edge cache on, ask it to store edge pages as well.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
+			if g.edge != nil {
+				return metadata.Pairs(RenderMetadataKey, "json", EdgeMetadataKey, "store")
+			}
 			return metadata.Pairs(RenderMetadataKey, "json")
 		}),
 		runtime.WithMiddlewares(g.enforce),
@@ -147,6 +151,10 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 
 // RenderMetadataKey asks a service for a response pre-rendered as REST JSON.
 const RenderMetadataKey = "x-altus-render"
+
+// EdgeMetadataKey ("store") asks the search service to store the page of
+// a search for the edge too (pkg/edgecache).
+const EdgeMetadataKey = "x-altus-edge"
 
 type successStatusKey struct{}
 

@@ -34,38 +34,68 @@ const localTTL = time.Minute
 // and Redis invalidates a cached counter when BumpVersions moves it, on
 // every replica of the service.
 func (s *Store) GetVersioned(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, error) {
+	versions, value, found, _, err := s.GetVersionedTTL(ctx, versionKeys, key)
+	return versions, value, found, err
+}
+
+// GetVersionedTTL is GetVersioned that also says how long the value found
+// has left to live: the client-side cache's expiry, which is the server's
+// (or, for a value longer-lived than localTTL, less); 0 when unknown.
+func (s *Store) GetVersionedTTL(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, time.Duration, error) {
 	if err := checkVersioned(versionKeys, key); err != nil {
-		return nil, nil, false, err
+		return nil, nil, false, 0, err
 	}
 	var versions []int64
 	var value []byte
+	var ttl time.Duration
 	found := true
 	err := s.call(ctx, "get versioned", func(ctx context.Context, c rueidis.Client) error {
 		var err error
 		if versions, err = s.readVersions(ctx, c, versionKeys); err != nil {
 			return err
 		}
-		resp := c.DoCache(ctx, c.B().Get().Key(s.versionedKey(key, versions)).Cache(), localTTL)
+		vkey := s.versionedKey(key, versions)
+		resp := c.DoCache(ctx, c.B().Get().Key(vkey).Cache(), localTTL)
 		if resp.IsCacheHit() {
 			s.localHits.Add(1)
+		} else if resp.Error() == nil {
+			// A value just fetched carries no expiry; the copy the
+			// client-side cache now holds does (the server's PTTL).
+			if again := c.DoCache(ctx, c.B().Get().Key(vkey).Cache(), localTTL); again.IsCacheHit() {
+				resp = again
+			}
 		}
 		b, err := resp.AsBytes()
 		if rueidis.IsRedisNil(err) {
 			found = false
 			return nil
 		}
+		if err != nil {
+			return err
+		}
 		value = b
-		return err
+		ms := resp.CachePTTL()
+		if ms < 0 {
+			// No client-side cache (ALTUS_REDIS_CLIENT_CACHE_MB=0): ask.
+			ms, err = c.Do(ctx, c.B().Pttl().Key(vkey).Build()).AsInt64()
+			if err != nil {
+				return err
+			}
+		}
+		if ms > 0 {
+			ttl = time.Duration(ms) * time.Millisecond
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, false, 0, err
 	}
 	if found {
 		s.versionedHits.Add(1)
 	} else {
 		s.versionedMisses.Add(1)
 	}
-	return versions, value, found, nil
+	return versions, value, found, ttl, nil
 }
 
 // SetVersioned stores value under key and the versions a GetVersioned

@@ -32,7 +32,7 @@ type Store interface {
 	Delete(ctx context.Context, keys []string) (int, error)
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
-	GetVersioned(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, error)
+	GetVersionedTTL(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, time.Duration, error)
 	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 	BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 }
@@ -102,11 +102,15 @@ func (s *Server) PeekRateLimit(ctx context.Context, req *cachev1.PeekRateLimitRe
 
 // GetVersioned reads version counters and the value stored under them.
 func (s *Server) GetVersioned(ctx context.Context, req *cachev1.GetVersionedRequest) (*cachev1.GetVersionedResponse, error) {
-	versions, v, found, err := s.store.GetVersioned(ctx, req.GetVersionKeys(), req.GetKey())
+	versions, v, found, ttl, err := s.store.GetVersionedTTL(ctx, req.GetVersionKeys(), req.GetKey())
 	if err != nil {
 		return nil, grpcx.Map(err, errorTable)
 	}
-	return &cachev1.GetVersionedResponse{Versions: versions, Found: found, Value: v}, nil
+	resp := &cachev1.GetVersionedResponse{Versions: versions, Found: found, Value: v}
+	if found && ttl > 0 {
+		resp.Ttl = durationpb.New(ttl)
+	}
+	return resp, nil
 }
 
 // SetVersioned stores a value under a base key and versions.

@@ -284,8 +284,20 @@ func TestVersionedEntriesThroughClient(t *testing.T) {
 }
 
 func TestAllowAndGetVersionedCountsAndReadsOnlyWhatIsAllowedAndCurrent(t *testing.T) {
+	for name, clientCache := range map[string]int{"with a client-side cache": 1 << 20, "without one": 0} {
+		t.Run(name, func(t *testing.T) { testAllowAndGetVersioned(t, clientCache) })
+	}
+}
+
+func testAllowAndGetVersioned(t *testing.T, clientCacheBytes int) {
 	ctx := context.Background()
-	f := serve(t, liveStore(t, nil))
+	cfg := testenv.RedisConfig(t)
+	client, err := redisx.New(cfg, redisx.Options{ClientCacheBytes: clientCacheBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	f := serve(t, cache.New(client, cache.Options{Prefix: cfg.Prefix}))
 	keys := []string{"sources:u1"}
 	stored, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search-edge:q"})
 	if err != nil {
@@ -309,6 +321,9 @@ func TestAllowAndGetVersionedCountsAndReadsOnlyWhatIsAllowedAndCurrent(t *testin
 	hit := call("search-edge:q")
 	if !hit.GetAllow().GetAllowed() || hit.GetAllow().GetRemaining() != 2 || !hit.GetGet().GetFound() || string(hit.GetGet().GetValue()) != "page" {
 		t.Errorf("first call = %v; want allowed, 2 remaining, the page", hit)
+	}
+	if ttl := hit.GetGet().GetTtl().AsDuration(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("the page's remaining time to live is %s; want within the minute it was stored for", ttl)
 	}
 	miss := call("search-edge:other")
 	if !miss.GetAllow().GetAllowed() || miss.GetAllow().GetRemaining() != 1 || miss.GetGet() == nil || miss.GetGet().GetFound() {

@@ -24,12 +24,16 @@ func New(c cachev1.CacheServiceClient) *Client { return &Client{c: c} }
 
 // Get reads the versions of versionKeys and the value stored under key and
 // those versions. The caller bounds the call with the context's deadline.
-func (c *Client) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, error) {
+func (c *Client) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, time.Duration, error) {
 	resp, err := c.c.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: versionKeys, Key: key})
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("cache: get versioned: %w", err)
+		return nil, nil, false, 0, fmt.Errorf("cache: get versioned: %w", err)
 	}
-	return resp.GetValue(), resp.GetVersions(), resp.GetFound(), nil
+	var ttl time.Duration
+	if resp.GetTtl() != nil {
+		ttl = max(resp.GetTtl().AsDuration(), 0)
+	}
+	return resp.GetValue(), resp.GetVersions(), resp.GetFound(), ttl, nil
 }
 
 // Set stores value under key and versions for ttl.

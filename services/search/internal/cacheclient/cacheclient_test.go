@@ -74,14 +74,14 @@ func TestGetSetRoundTripUnderVersions(t *testing.T) {
 	c := cacheclient.New(cachev1.NewCacheServiceClient(conn))
 	ctx := context.Background()
 
-	_, vs, found, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
+	_, vs, found, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
 	if err != nil || found || !slices.Equal(vs, []int64{2}) {
 		t.Fatalf("first get: versions %v found %v err %v", vs, found, err)
 	}
 	if err := c.Set(ctx, "search:k", vs, []byte("page"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	v, _, found, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
+	v, _, found, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
 	if err != nil || !found || string(v) != "page" || f.ttl != time.Minute {
 		t.Fatalf("second get: %q found %v err %v ttl %s", v, found, err, f.ttl)
 	}
@@ -89,13 +89,13 @@ func TestGetSetRoundTripUnderVersions(t *testing.T) {
 	f.versions["sources:u1"] = 3
 	f.down = false
 	f.mu.Unlock()
-	if _, _, found, _ := c.Get(ctx, []string{"sources:u1"}, "search:k"); found {
+	if _, _, found, _, _ := c.Get(ctx, []string{"sources:u1"}, "search:k"); found {
 		t.Error("a value stored under older versions was found")
 	}
 	f.mu.Lock()
 	f.down = true
 	f.mu.Unlock()
-	if _, _, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k"); status.Code(err) != codes.Unavailable {
+	if _, _, _, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k"); status.Code(err) != codes.Unavailable {
 		t.Errorf("cache down: err = %v, want the Unavailable status", err)
 	}
 }

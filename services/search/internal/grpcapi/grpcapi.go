@@ -82,6 +82,18 @@ func noCache(ctx context.Context) bool {
 // the gateway sends it and passes the bytes through.
 const RenderKey = "x-altus-render"
 
+// EdgeKey is the request metadata whose value "store" asks for the page of
+// a rendered search to be stored for the REST edge as well (an edge page,
+// pkg/edgecache): the gateway sends it when it answers repeated searches
+// itself.
+const EdgeKey = "x-altus-edge"
+
+// wantsEdgePage reports whether the request asked for an edge page.
+func wantsEdgePage(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return slices.Contains(md.Get(EdgeKey), "store")
+}
+
 // wantsJSON reports whether the request asked for a pre-rendered page.
 func wantsJSON(ctx context.Context) bool {
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -118,7 +130,7 @@ func (s *Server) Search(ctx context.Context, req *searchv1.SearchRequest) (*sear
 	}
 	render := wantsJSON(ctx)
 	var edgeKey string
-	if render && s.signer != nil && !req.GetIncludeAnalytics() {
+	if render && s.signer != nil && !req.GetIncludeAnalytics() && wantsEdgePage(ctx) {
 		// The edge computes the same key from the same request; a key that
 		// cannot be computed only means no edge page.
 		edgeKey, _ = edgecache.Key(p.UserID, req)

@@ -358,11 +358,11 @@ type memCache struct {
 	stored chan string
 }
 
-func (c *memCache) Get(_ context.Context, _ []string, key string) ([]byte, []int64, bool, error) {
+func (c *memCache) Get(_ context.Context, _ []string, key string) ([]byte, []int64, bool, time.Duration, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.values[key]
-	return v, []int64{0}, ok, nil
+	return v, []int64{0}, ok, 30 * time.Second, nil
 }
 
 func (c *memCache) Set(_ context.Context, key string, _ []int64, value []byte, _ time.Duration) error {
@@ -498,7 +498,7 @@ func TestRenderedSearchesStoreAnEdgePageUnderTheEdgeKeyOfTheRequest(t *testing.T
 	cache := &memCache{values: map[string][]byte{}, stored: make(chan string, 10)}
 	h := newHarnessWith(t, true, func(o *search.Options) { o.Cache = cache; o.Codec = wire.Codec{} })
 	ctx := h.as(searchKey)
-	rest := metadata.AppendToOutgoingContext(ctx, grpcapi.RenderKey, "json")
+	rest := metadata.AppendToOutgoingContext(ctx, grpcapi.RenderKey, "json", grpcapi.EdgeKey, "store")
 	req := &searchv1.SearchRequest{Query: "  pool ", Limit: 2}
 	fresh, err := h.client.Search(rest, req)
 	if err != nil {
@@ -529,14 +529,28 @@ func TestRenderedSearchesStoreAnEdgePageUnderTheEdgeKeyOfTheRequest(t *testing.T
 		t.Errorf("edge page summary (-want +got):\n%s", diff)
 	}
 
-	// Neither a typed page nor one with analytics (trends are per request)
-	// gets an edge page.
+	// An edge that missed a page this service has cached gets it stored
+	// (for no longer than the page has left).
+	cache.mu.Lock()
+	delete(cache.values, edgeKey)
+	cache.mu.Unlock()
+	hit, err := h.client.Search(rest, req)
+	if err != nil || !hit.GetCached() {
+		t.Fatalf("repeated search: cached %v, %v", hit.GetCached(), err)
+	}
+	if got := <-cache.stored; got != edgeKey {
+		t.Errorf("after a hit the edge missed, stored %s; want the edge page", got)
+	}
+
+	// Neither a typed page, nor one with analytics (trends are per
+	// request), nor one the edge did not ask for gets an edge page.
 	for name, c := range map[string]struct {
 		ctx context.Context
 		req *searchv1.SearchRequest
 	}{
-		"typed":     {ctx, &searchv1.SearchRequest{Query: "pooling"}},
-		"analytics": {rest, &searchv1.SearchRequest{Query: "sizing", IncludeAnalytics: true}},
+		"typed":          {ctx, &searchv1.SearchRequest{Query: "pooling"}},
+		"analytics":      {rest, &searchv1.SearchRequest{Query: "sizing", IncludeAnalytics: true}},
+		"edge not asked": {metadata.AppendToOutgoingContext(ctx, grpcapi.RenderKey, "json"), &searchv1.SearchRequest{Query: "tuning"}},
 	} {
 		if _, err := h.client.Search(c.ctx, c.req); err != nil {
 			t.Fatal(err)

@@ -324,12 +324,12 @@ func newFakeCache() *fakeCache {
 	return &fakeCache{versions: map[string]int64{}, values: map[string][]byte{}}
 }
 
-func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, error) {
+func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, time.Duration, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gets++
 	if c.err != nil {
-		return nil, nil, false, c.err
+		return nil, nil, false, 0, c.err
 	}
 	vs := make([]int64, len(versionKeys))
 	full := key
@@ -338,7 +338,11 @@ func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) (
 		full += fmt.Sprintf("|%d", vs[i])
 	}
 	v, ok := c.values[full]
-	return v, vs, ok, nil
+	var ttl time.Duration
+	if ok {
+		ttl = 30 * time.Second
+	}
+	return v, vs, ok, ttl, nil
 }
 
 func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {

@@ -224,8 +224,13 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		return nil, err
 	}
 	key := CacheKey(p.UserID, req)
-	versions, hit := s.cacheGet(ctx, p.UserID, key, req.NoCache)
+	versions, hit, left := s.cacheGet(ctx, p.UserID, key, req.NoCache)
 	if hit != nil {
+		if s.wantsEdgePage(req) && len(hit.Rendered) > 0 && left >= minEdgeTTL {
+			// The edge missed a page this service has: stored for the
+			// edge too, for no longer than the page has left.
+			s.edgeSet(ctx, req.EdgeKey, versions, hit.Rendered, summarize(req, hit), left)
+		}
 		hit.Cached = true
 		hit.ExecutionTime = s.o.Now().Sub(start)
 		s.addAnalytics(ctx, p, req, hit)
@@ -250,7 +255,7 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 			ttl = s.o.Enhance.FallbackCacheTTL
 		}
 		s.cacheSet(ctx, key, versions, resp, ttl)
-		if req.EdgeKey != "" && !req.IncludeAnalytics && len(resp.Rendered) > 0 {
+		if s.wantsEdgePage(req) && len(resp.Rendered) > 0 {
 			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), ttl)
 		}
 	}
@@ -333,32 +338,33 @@ func (s *Service) RecordCachedHit(p identity.Principal, h CachedHit) {
 }
 
 // cacheGet looks the page up; it returns the versions to store a fresh page
-// under (nil when the cache did not answer) and the cached page, if any.
-// With noCache the versions are read but the page is not returned.
-func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool) ([]int64, *Response) {
+// under (nil when the cache did not answer), the cached page, if any, and
+// how long that page has left to live (0 when unknown). With noCache the
+// versions are read but the page is not returned.
+func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool) ([]int64, *Response, time.Duration) {
 	if s.o.Cache == nil {
-		return nil, nil
+		return nil, nil, 0
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
 	defer cancel()
-	value, versions, found, err := s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
+	value, versions, found, ttl, err := s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
 	if err != nil {
 		s.o.Metrics.cacheResult("error")
 		s.log.DebugContext(ctx, "result cache unavailable; searching uncached", "error", err)
-		return nil, nil
+		return nil, nil, 0
 	}
 	if !found || noCache {
 		s.o.Metrics.cacheResult("miss")
-		return versions, nil
+		return versions, nil, 0
 	}
 	resp, err := s.o.Codec.Decode(value)
 	if err != nil {
 		s.o.Metrics.cacheResult("error")
 		s.log.WarnContext(ctx, "cached search page unreadable; searching again", "error", err)
-		return versions, nil
+		return versions, nil, 0
 	}
 	s.o.Metrics.cacheResult("hit")
-	return versions, resp
+	return versions, resp, ttl
 }
 
 // cacheSet stores the page in the background (encoding included, off the
@@ -381,6 +387,15 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 			s.log.DebugContext(cctx, "search page not cached", "error", err)
 		}
 	})
+}
+
+// minEdgeTTL is the shortest life worth storing an edge page for.
+const minEdgeTTL = time.Second
+
+// wantsEdgePage reports whether a page of req is stored for the edge: it
+// named an edge key, and asked for no analytics (trends are per request).
+func (s *Service) wantsEdgePage(req Request) bool {
+	return req.EdgeKey != "" && !req.IncludeAnalytics
 }
 
 // edgeSet stores an edge page in the background, like cacheSet.

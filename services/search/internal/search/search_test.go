@@ -625,9 +625,9 @@ func TestSlowCacheIsNotWaitedFor(t *testing.T) {
 // slowCache hangs until the caller gives up.
 type slowCache struct{}
 
-func (slowCache) Get(ctx context.Context, _ []string, _ string) ([]byte, []int64, bool, error) {
+func (slowCache) Get(ctx context.Context, _ []string, _ string) ([]byte, []int64, bool, time.Duration, error) {
 	<-ctx.Done()
-	return nil, nil, false, ctx.Err()
+	return nil, nil, false, 0, ctx.Err()
 }
 
 func (slowCache) Set(ctx context.Context, _ string, _ []int64, _ []byte, _ time.Duration) error {

@@ -410,8 +410,10 @@ type Sources interface {
 
 // ResultCache stores encoded responses under version counters.
 type ResultCache interface {
-	// Get reads the versions of versionKeys and the value under key and them.
-	Get(ctx context.Context, versionKeys []string, key string) (value []byte, versions []int64, found bool, err error)
+	// Get reads the versions of versionKeys and the value under key and
+	// them, with how long the value found has left to live (or less; 0
+	// when unknown).
+	Get(ctx context.Context, versionKeys []string, key string) (value []byte, versions []int64, found bool, ttl time.Duration, err error)
 	// Set stores value under key and versions for ttl.
 	Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 }

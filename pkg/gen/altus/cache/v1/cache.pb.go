@@ -633,9 +633,12 @@ func (x *GetVersionedRequest) GetKey() string {
 type GetVersionedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The versions read, in the order asked; pass them to SetVersioned.
-	Versions      []int64 `protobuf:"varint,1,rep,packed,name=versions,proto3" json:"versions,omitempty"`
-	Found         bool    `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
-	Value         []byte  `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Versions []int64 `protobuf:"varint,1,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	Found    bool    `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	Value    []byte  `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// How long the value found has left to live, or less (never more); absent
+	// when unknown. A copy stored for at most this long expires no later.
+	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -687,6 +690,13 @@ func (x *GetVersionedResponse) GetFound() bool {
 func (x *GetVersionedResponse) GetValue() []byte {
 	if x != nil {
 		return x.Value
+	}
+	return nil
+}
+
+func (x *GetVersionedResponse) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
 	}
 	return nil
 }
@@ -1037,11 +1047,12 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\x04used\x18\x04 \x01(\x05R\x04used\"J\n" +
 	"\x13GetVersionedRequest\x12!\n" +
 	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"^\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"\x8b\x01\n" +
 	"\x14GetVersionedResponse\x12\x1a\n" +
 	"\bversions\x18\x01 \x03(\x03R\bversions\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\fR\x05value\"\x86\x01\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x86\x01\n" +
 	"\x13SetVersionedRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\bversions\x18\x02 \x03(\x03R\bversions\x12\x14\n" +
@@ -1110,34 +1121,35 @@ var file_altus_cache_v1_cache_proto_depIdxs = []int32{
 	19, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
 	18, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
 	19, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
-	18, // 5: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
-	6,  // 6: altus.cache.v1.AllowAndGetVersionedRequest.allow:type_name -> altus.cache.v1.AllowRequest
-	10, // 7: altus.cache.v1.AllowAndGetVersionedRequest.get:type_name -> altus.cache.v1.GetVersionedRequest
-	7,  // 8: altus.cache.v1.AllowAndGetVersionedResponse.allow:type_name -> altus.cache.v1.AllowResponse
-	11, // 9: altus.cache.v1.AllowAndGetVersionedResponse.get:type_name -> altus.cache.v1.GetVersionedResponse
-	0,  // 10: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
-	2,  // 11: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
-	4,  // 12: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
-	6,  // 13: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
-	8,  // 14: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
-	10, // 15: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
-	12, // 16: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
-	14, // 17: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
-	16, // 18: altus.cache.v1.CacheService.AllowAndGetVersioned:input_type -> altus.cache.v1.AllowAndGetVersionedRequest
-	1,  // 19: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
-	3,  // 20: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
-	5,  // 21: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
-	7,  // 22: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
-	9,  // 23: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
-	11, // 24: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
-	13, // 25: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
-	15, // 26: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
-	17, // 27: altus.cache.v1.CacheService.AllowAndGetVersioned:output_type -> altus.cache.v1.AllowAndGetVersionedResponse
-	19, // [19:28] is the sub-list for method output_type
-	10, // [10:19] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	18, // 5: altus.cache.v1.GetVersionedResponse.ttl:type_name -> google.protobuf.Duration
+	18, // 6: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
+	6,  // 7: altus.cache.v1.AllowAndGetVersionedRequest.allow:type_name -> altus.cache.v1.AllowRequest
+	10, // 8: altus.cache.v1.AllowAndGetVersionedRequest.get:type_name -> altus.cache.v1.GetVersionedRequest
+	7,  // 9: altus.cache.v1.AllowAndGetVersionedResponse.allow:type_name -> altus.cache.v1.AllowResponse
+	11, // 10: altus.cache.v1.AllowAndGetVersionedResponse.get:type_name -> altus.cache.v1.GetVersionedResponse
+	0,  // 11: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
+	2,  // 12: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
+	4,  // 13: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
+	6,  // 14: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
+	8,  // 15: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
+	10, // 16: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
+	12, // 17: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
+	14, // 18: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
+	16, // 19: altus.cache.v1.CacheService.AllowAndGetVersioned:input_type -> altus.cache.v1.AllowAndGetVersionedRequest
+	1,  // 20: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
+	3,  // 21: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
+	5,  // 22: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
+	7,  // 23: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
+	9,  // 24: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
+	11, // 25: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
+	13, // 26: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
+	15, // 27: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
+	17, // 28: altus.cache.v1.CacheService.AllowAndGetVersioned:output_type -> altus.cache.v1.AllowAndGetVersionedResponse
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_altus_cache_v1_cache_proto_init() }
