@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string) error {
 		DBRouter:      conns["dbrouter"],
 		Search:        conns["search"],
 		EdgeHits:      edgeRecorder(edge),
+		EdgePageBytes: cfg.EdgePagesMB << 20,
 	})
 	if err != nil {
 		return err

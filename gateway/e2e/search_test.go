@@ -518,6 +518,17 @@ func TestSearch(t *testing.T) {
 		if diff := cmp.Diff(pageData(t, first), pageData(t, edge)); diff != "" {
 			t.Errorf("the edge's page differs from the search service's (-service +edge):\n%s", diff)
 		}
+		// Asked again, the gateway answers from the page it holds: the
+		// cache service only confirms that the versions are current.
+		heldBefore := metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_held_pages_used_total")
+		again := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+		Expect(t, again, http.StatusOK, "")
+		if got := metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_held_pages_used_total"); got != heldBefore+1 {
+			t.Errorf("held pages used: %d, %d before; want one more", got, heldBefore)
+		}
+		if diff := cmp.Diff(pageData(t, first), pageData(t, again)); diff != "" {
+			t.Errorf("the held page differs from the search service's (-service +edge):\n%s", diff)
+		}
 		for _, h := range []string{"Content-Type", "X-RateLimit-Limit", "X-RateLimit-Tier"} {
 			if first.Header.Get(h) != edge.Header.Get(h) {
 				t.Errorf("%s: %q from the search service, %q from the edge", h, first.Header.Get(h), edge.Header.Get(h))

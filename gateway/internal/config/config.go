@@ -40,6 +40,9 @@ type Config struct {
 	// cache itself (one call to the cache service) instead of through the
 	// search service.
 	EdgeCache bool `env:"ALTUS_EDGE_CACHE" envDefault:"true"`
+	// EdgePagesMB bounds the edge pages the gateway holds between searches,
+	// re-validated against the source versions on every search.
+	EdgePagesMB int `env:"ALTUS_EDGE_PAGES_MB" envDefault:"32"`
 	// EdgeReportInterval is how often the searches answered at the edge are
 	// sent to the search service to be recorded.
 	EdgeReportInterval time.Duration `env:"ALTUS_EDGE_REPORT_INTERVAL" envDefault:"200ms"`
@@ -108,6 +111,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.HealthInterval <= 0 {
 		p.Addf("ALTUS_HEALTH_INTERVAL must be positive; got %s", c.HealthInterval)
+	}
+	if c.EdgePagesMB < 0 || c.EdgePagesMB > 4096 {
+		p.Addf("ALTUS_EDGE_PAGES_MB must be between 0 and 4096; got %d", c.EdgePagesMB)
 	}
 	if c.EdgeReportInterval <= 0 || c.EdgeReportInterval > time.Minute {
 		p.Addf("ALTUS_EDGE_REPORT_INTERVAL must be between 1ms and 1m; got %s", c.EdgeReportInterval)

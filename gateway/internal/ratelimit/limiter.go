@@ -91,12 +91,16 @@ func (l *Limiter) Allow(ctx context.Context, subject string, limit int, window t
 // AllowAndGet is Allow that, when the shared store counts the request and
 // allows it, also reads get's versioned value in the same call (the edge's
 // path for repeated searches). got is nil when nothing was read: the
-// request was counted locally or refused, or the read failed.
-func (l *Limiter) AllowAndGet(ctx context.Context, subject string, limit int, window time.Duration, get *cachev1.GetVersionedRequest) (d Decision, got *cachev1.GetVersionedResponse) {
-	return l.decide(ctx, subject, limit, window, func(ctx context.Context, req *cachev1.AllowRequest) (*cachev1.AllowResponse, *cachev1.GetVersionedResponse, error) {
-		resp, err := l.cache.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{Allow: req, Get: get})
+// request was counted locally or refused, or the read failed. When held
+// (the versions the caller holds the value under) are still current, the
+// value is not sent: unchanged is true and got carries the versions.
+func (l *Limiter) AllowAndGet(ctx context.Context, subject string, limit int, window time.Duration, get *cachev1.GetVersionedRequest, held []int64) (d Decision, got *cachev1.GetVersionedResponse, unchanged bool) {
+	d, got = l.decide(ctx, subject, limit, window, func(ctx context.Context, req *cachev1.AllowRequest) (*cachev1.AllowResponse, *cachev1.GetVersionedResponse, error) {
+		resp, err := l.cache.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{Allow: req, Get: get, HeldVersions: held})
+		unchanged = resp.GetUnchanged()
 		return resp.GetAllow(), resp.GetGet(), err
 	})
+	return d, got, unchanged && got != nil
 }
 
 // decide counts a request in the shared store through call, or locally

@@ -36,23 +36,36 @@ const (
 
 // edgeSearch is a search the edge may answer from an edge page.
 type edgeSearch struct {
-	req  *searchv1.SearchRequest
+	req *searchv1.SearchRequest
+	// key is the request's edge key, held the page this gateway holds
+	// under it (if any), page the page to answer with (when found).
+	key  string
+	held *heldPage
 	page *searchv1.CachedPage
 }
 
 // edgeMetrics counts the edge's lookups.
-type edgeMetrics struct{ lookups *prometheus.CounterVec }
+type edgeMetrics struct {
+	lookups *prometheus.CounterVec
+	held    prometheus.Counter
+}
 
 func newEdgeMetrics(reg prometheus.Registerer) *edgeMetrics {
-	m := &edgeMetrics{lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "altus4_edge_cache_requests_total",
-		Help: "Searches at the REST edge by how the edge page lookup went: hit (answered at the edge), miss (sent to the search service), bypass (no-cache, analytics asked, or the shared store unavailable).",
-	}, []string{"result"})}
+	m := &edgeMetrics{
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "altus4_edge_cache_requests_total",
+			Help: "Searches at the REST edge by how the edge page lookup went: hit (answered at the edge), miss (sent to the search service), bypass (no-cache, analytics asked, or the shared store unavailable).",
+		}, []string{"result"}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "altus4_edge_held_pages_used_total",
+			Help: "Searches answered at the edge from a page the gateway held, its versions still current (the cache service sent no page).",
+		}),
+	}
 	for _, r := range []string{"hit", "miss", "bypass"} {
 		m.lookups.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.lookups)
+		reg.MustRegister(m.lookups, m.held)
 	}
 	return m
 }
@@ -99,34 +112,47 @@ func noCacheHeader(values []string) bool {
 	return false
 }
 
-// edgeLookup returns what AllowAndGet should read for p's search es, or
-// nil when no key can be made.
-func edgeLookup(p identity.Principal, es *edgeSearch) *cachev1.GetVersionedRequest {
+// edgeLookup returns what AllowAndGet should read for p's search es, and
+// the versions of the page this gateway holds for it, or nil when no key
+// can be made.
+func (g *Gateway) edgeLookup(p identity.Principal, es *edgeSearch) (*cachev1.GetVersionedRequest, []int64) {
 	if es == nil {
-		return nil
+		return nil, nil
 	}
 	key, err := edgecache.Key(p.UserID, es.req)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return &cachev1.GetVersionedRequest{VersionKeys: []string{edgecache.VersionKey(p.UserID)}, Key: key}
+	es.key = key
+	var held []int64
+	if es.held = g.pages.get(key, time.Now()); es.held != nil {
+		held = es.held.versions
+	}
+	return &cachev1.GetVersionedRequest{VersionKeys: []string{edgecache.VersionKey(p.UserID)}, Key: key}, held
 }
 
-// found keeps the page the lookup read, if it is a usable one.
-func (g *Gateway) found(ctx context.Context, es *edgeSearch, got *cachev1.GetVersionedResponse) {
+// found keeps the page the lookup read or confirmed, if it is a usable one.
+func (g *Gateway) found(ctx context.Context, es *edgeSearch, got *cachev1.GetVersionedResponse, unchanged bool) {
 	switch {
 	case got == nil:
 		g.edgeMetrics.lookups.WithLabelValues("bypass").Inc()
+	case unchanged && es.held != nil:
+		g.edgeMetrics.lookups.WithLabelValues("hit").Inc()
+		g.edgeMetrics.held.Inc()
+		es.page = es.held.page
 	case !got.GetFound():
+		g.pages.drop(es.key)
 		g.edgeMetrics.lookups.WithLabelValues("miss").Inc()
 	default:
 		page, err := edgecache.Decode(got.GetValue())
 		if err != nil {
 			g.log.WarnContext(ctx, "edge page unreadable; asking the search service", "error", err)
+			g.pages.drop(es.key)
 			g.edgeMetrics.lookups.WithLabelValues("miss").Inc()
 			return
 		}
 		g.edgeMetrics.lookups.WithLabelValues("hit").Inc()
+		g.pages.put(es.key, got.GetVersions(), page, got.GetTtl().AsDuration(), time.Now())
 		es.page = page
 	}
 }

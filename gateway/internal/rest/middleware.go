@@ -237,11 +237,12 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string,
 			limit, _ = rl.TierLimit(rl.TierFree)
 		}
 		var d ratelimit.Decision
-		if get := edgeLookup(p, es); get != nil {
+		if get, held := g.edgeLookup(p, es); get != nil {
 			var got *cachev1.GetVersionedResponse
-			d, got = g.limiter.AllowAndGet(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window, get)
+			var unchanged bool
+			d, got, unchanged = g.limiter.AllowAndGet(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window, get, held)
 			if d.Allowed {
-				g.found(ctx, es, got)
+				g.found(ctx, es, got, unchanged)
 			}
 		} else {
 			d = g.limiter.Allow(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window)

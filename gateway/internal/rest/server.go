@@ -50,6 +50,9 @@ type Options struct {
 	// edge pages and records those searches through it; nil sends every
 	// search to the search service.
 	EdgeHits EdgeRecorder
+	// EdgePageBytes bounds the edge pages the gateway holds between
+	// searches (0 holds none: every hit is sent by the cache service).
+	EdgePageBytes int
 }
 
 // EdgeRecorder records the searches the edge answers itself (edgehits.Reporter).
@@ -73,6 +76,7 @@ type Gateway struct {
 	marshaler   *Marshaler
 	edge        EdgeRecorder
 	edgeMetrics *edgeMetrics
+	pages       *edgePages
 }
 
 // New builds the edge's HTTP handler.
@@ -82,6 +86,7 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		limiter: o.Limiter, usage: o.Usage, ips: clientip.New(o.Config.Proxies),
 		keyEnvs: map[string]bool{}, started: time.Now(),
 		marshaler: NewMarshaler(), edge: o.EdgeHits, edgeMetrics: newEdgeMetrics(o.Registry),
+		pages: newEdgePages(o.EdgePageBytes),
 	}
 	for _, e := range o.Config.KeyEnvironments {
 		g.keyEnvs[e] = true

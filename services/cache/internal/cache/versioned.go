@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,17 +43,41 @@ func (s *Store) GetVersioned(ctx context.Context, versionKeys []string, key stri
 // has left to live: the client-side cache's expiry, which is the server's
 // (or, for a value longer-lived than localTTL, less); 0 when unknown.
 func (s *Store) GetVersionedTTL(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, time.Duration, error) {
+	r, err := s.GetVersionedUnless(ctx, versionKeys, key, nil)
+	return r.Versions, r.Value, r.Found, r.TTL, err
+}
+
+// Versioned is what GetVersionedUnless read.
+type Versioned struct {
+	Versions []int64
+	Value    []byte
+	Found    bool
+	// TTL is how long Value has left to live, or less; 0 when unknown.
+	TTL time.Duration
+	// Unchanged is true when the versions were the held ones: nothing
+	// else was read.
+	Unchanged bool
+}
+
+// GetVersionedUnless is GetVersionedTTL for a caller that may hold a copy
+// of the value: when held is not empty and equals the current versions,
+// the value is not read (Unchanged).
+func (s *Store) GetVersionedUnless(ctx context.Context, versionKeys []string, key string, held []int64) (Versioned, error) {
 	if err := checkVersioned(versionKeys, key); err != nil {
-		return nil, nil, false, 0, err
+		return Versioned{}, err
 	}
 	var versions []int64
 	var value []byte
 	var ttl time.Duration
-	found := true
+	found, unchanged := true, false
 	err := s.call(ctx, "get versioned", func(ctx context.Context, c rueidis.Client) error {
 		var err error
 		if versions, err = s.readVersions(ctx, c, versionKeys); err != nil {
 			return err
+		}
+		if len(held) > 0 && slices.Equal(held, versions) {
+			unchanged = true
+			return nil
 		}
 		vkey := s.versionedKey(key, versions)
 		resp := c.DoCache(ctx, c.B().Get().Key(vkey).Cache(), localTTL)
@@ -88,14 +113,17 @@ func (s *Store) GetVersionedTTL(ctx context.Context, versionKeys []string, key s
 		return nil
 	})
 	if err != nil {
-		return nil, nil, false, 0, err
+		return Versioned{}, err
 	}
-	if found {
+	switch {
+	case unchanged:
+		return Versioned{Versions: versions, Unchanged: true}, nil
+	case found:
 		s.versionedHits.Add(1)
-	} else {
+	default:
 		s.versionedMisses.Add(1)
 	}
-	return versions, value, found, ttl, nil
+	return Versioned{Versions: versions, Value: value, Found: found, TTL: ttl}, nil
 }
 
 // SetVersioned stores value under key and the versions a GetVersioned

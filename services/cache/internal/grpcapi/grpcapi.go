@@ -32,7 +32,7 @@ type Store interface {
 	Delete(ctx context.Context, keys []string) (int, error)
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
-	GetVersionedTTL(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, time.Duration, error)
+	GetVersionedUnless(ctx context.Context, versionKeys []string, key string, held []int64) (cache.Versioned, error)
 	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 	BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 }
@@ -102,15 +102,22 @@ func (s *Server) PeekRateLimit(ctx context.Context, req *cachev1.PeekRateLimitRe
 
 // GetVersioned reads version counters and the value stored under them.
 func (s *Server) GetVersioned(ctx context.Context, req *cachev1.GetVersionedRequest) (*cachev1.GetVersionedResponse, error) {
-	versions, v, found, ttl, err := s.store.GetVersionedTTL(ctx, req.GetVersionKeys(), req.GetKey())
+	resp, _, err := s.getVersioned(ctx, req, nil)
+	return resp, err
+}
+
+// getVersioned reads a versioned value unless held are its current
+// versions (unchanged: only the versions are answered).
+func (s *Server) getVersioned(ctx context.Context, req *cachev1.GetVersionedRequest, held []int64) (*cachev1.GetVersionedResponse, bool, error) {
+	r, err := s.store.GetVersionedUnless(ctx, req.GetVersionKeys(), req.GetKey(), held)
 	if err != nil {
-		return nil, grpcx.Map(err, errorTable)
+		return nil, false, grpcx.Map(err, errorTable)
 	}
-	resp := &cachev1.GetVersionedResponse{Versions: versions, Found: found, Value: v}
-	if found && ttl > 0 {
-		resp.Ttl = durationpb.New(ttl)
+	resp := &cachev1.GetVersionedResponse{Versions: r.Versions, Found: r.Found, Value: r.Value}
+	if r.Found && r.TTL > 0 {
+		resp.Ttl = durationpb.New(r.TTL)
 	}
-	return resp, nil
+	return resp, r.Unchanged, nil
 }
 
 // SetVersioned stores a value under a base key and versions.
@@ -131,7 +138,8 @@ func (s *Server) BumpVersions(ctx context.Context, req *cachev1.BumpVersionsRequ
 }
 
 // AllowAndGetVersioned counts one request and, when it is allowed, reads a
-// versioned value: one round trip for the edge's repeated searches. A
+// versioned value (not when the caller holds it under the current
+// versions): one round trip for the edge's repeated searches. A
 // failed count is the call's error (the caller limits locally); a failed
 // read after a counted request answers the decision alone, since the
 // request was counted and the caller can still serve it another way.
@@ -144,8 +152,8 @@ func (s *Server) AllowAndGetVersioned(ctx context.Context, req *cachev1.AllowAnd
 	if !allow.GetAllowed() || req.GetGet() == nil {
 		return out, nil
 	}
-	if get, err := s.GetVersioned(ctx, req.GetGet()); err == nil {
-		out.Get = get
+	if get, unchanged, err := s.getVersioned(ctx, req.GetGet(), req.GetHeldVersions()); err == nil {
+		out.Get, out.Unchanged = get, unchanged
 	}
 	return out, nil
 }

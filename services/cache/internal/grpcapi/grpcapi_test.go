@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -306,11 +307,13 @@ func testAllowAndGetVersioned(t *testing.T, clientCacheBytes int) {
 	if _, err := f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: "search-edge:q", Versions: stored.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
+	var held []int64
 	call := func(key string) *cachev1.AllowAndGetVersionedResponse {
 		t.Helper()
 		resp, err := f.client.AllowAndGetVersioned(ctx, &cachev1.AllowAndGetVersionedRequest{
-			Allow: &cachev1.AllowRequest{Key: "key:k1", Limit: 3, Window: durationpb.New(time.Hour)},
-			Get:   &cachev1.GetVersionedRequest{VersionKeys: keys, Key: key},
+			Allow:        &cachev1.AllowRequest{Key: "key:k1", Limit: 4, Window: durationpb.New(time.Hour)},
+			Get:          &cachev1.GetVersionedRequest{VersionKeys: keys, Key: key},
+			HeldVersions: held,
 		})
 		if err != nil {
 			t.Fatalf("AllowAndGetVersioned: %v", err)
@@ -319,23 +322,30 @@ func testAllowAndGetVersioned(t *testing.T, clientCacheBytes int) {
 	}
 
 	hit := call("search-edge:q")
-	if !hit.GetAllow().GetAllowed() || hit.GetAllow().GetRemaining() != 2 || !hit.GetGet().GetFound() || string(hit.GetGet().GetValue()) != "page" {
-		t.Errorf("first call = %v; want allowed, 2 remaining, the page", hit)
+	if !hit.GetAllow().GetAllowed() || hit.GetAllow().GetRemaining() != 3 || !hit.GetGet().GetFound() || string(hit.GetGet().GetValue()) != "page" || hit.GetUnchanged() {
+		t.Errorf("first call = %v; want allowed, 3 remaining, the page", hit)
 	}
 	if ttl := hit.GetGet().GetTtl().AsDuration(); ttl <= 0 || ttl > time.Minute {
 		t.Errorf("the page's remaining time to live is %s; want within the minute it was stored for", ttl)
 	}
 	miss := call("search-edge:other")
-	if !miss.GetAllow().GetAllowed() || miss.GetAllow().GetRemaining() != 1 || miss.GetGet() == nil || miss.GetGet().GetFound() {
-		t.Errorf("second call = %v; want allowed, 1 remaining, a read that found nothing", miss)
+	if !miss.GetAllow().GetAllowed() || miss.GetAllow().GetRemaining() != 2 || miss.GetGet() == nil || miss.GetGet().GetFound() {
+		t.Errorf("second call = %v; want allowed, 2 remaining, a read that found nothing", miss)
 	}
-	// The versions move: the page stored under the old ones is not read.
+	// A caller holding the page under the current versions is not sent it.
+	held = hit.GetGet().GetVersions()
+	same := call("search-edge:q")
+	if !same.GetAllow().GetAllowed() || !same.GetUnchanged() || same.GetGet().GetValue() != nil || !slices.Equal(same.GetGet().GetVersions(), held) {
+		t.Errorf("with the page held = %v; want unchanged, the versions and no value", same)
+	}
+	// The versions move: the page stored under the old ones is not read,
+	// and a copy held under them is not current.
 	if _, err := f.client.BumpVersions(ctx, &cachev1.BumpVersionsRequest{VersionKeys: keys}); err != nil {
 		t.Fatal(err)
 	}
 	stale := call("search-edge:q")
-	if !stale.GetAllow().GetAllowed() || stale.GetGet().GetFound() {
-		t.Errorf("after a version bump = %v; want allowed and not found", stale)
+	if !stale.GetAllow().GetAllowed() || stale.GetGet().GetFound() || stale.GetUnchanged() {
+		t.Errorf("after a version bump = %v; want allowed, changed and not found", stale)
 	}
 	// Over the limit: refused, and nothing is read.
 	refused := call("search-edge:q")

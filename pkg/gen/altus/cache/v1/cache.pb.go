@@ -899,9 +899,14 @@ func (x *BumpVersionsResponse) GetVersions() []int64 {
 
 // AllowAndGetVersionedRequest is an Allow and the GetVersioned to run when it allows.
 type AllowAndGetVersionedRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Allow         *AllowRequest          `protobuf:"bytes,1,opt,name=allow,proto3" json:"allow,omitempty"`
-	Get           *GetVersionedRequest   `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Allow *AllowRequest          `protobuf:"bytes,1,opt,name=allow,proto3" json:"allow,omitempty"`
+	Get   *GetVersionedRequest   `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	// The versions under which the caller holds a copy of the value, if it
+	// does: when they are still the current ones the value is neither read
+	// nor sent (unchanged), like an HTTP conditional GET. The caller keeps
+	// its copy no longer than the ttl it came with.
+	HeldVersions  []int64 `protobuf:"varint,3,rep,packed,name=held_versions,json=heldVersions,proto3" json:"held_versions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -950,12 +955,22 @@ func (x *AllowAndGetVersionedRequest) GetGet() *GetVersionedRequest {
 	return nil
 }
 
+func (x *AllowAndGetVersionedRequest) GetHeldVersions() []int64 {
+	if x != nil {
+		return x.HeldVersions
+	}
+	return nil
+}
+
 // AllowAndGetVersionedResponse is the decision and, when allowed and read, the value.
 type AllowAndGetVersionedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Allow *AllowResponse         `protobuf:"bytes,1,opt,name=allow,proto3" json:"allow,omitempty"`
 	// Absent when the request was not allowed or the read failed.
-	Get           *GetVersionedResponse `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	Get *GetVersionedResponse `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	// The current versions are held_versions: get carries the versions and
+	// no value; the caller's copy stands.
+	Unchanged     bool `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1017,13 @@ func (x *AllowAndGetVersionedResponse) GetGet() *GetVersionedResponse {
 		return x.Get
 	}
 	return nil
+}
+
+func (x *AllowAndGetVersionedResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
 }
 
 var File_altus_cache_v1_cache_proto protoreflect.FileDescriptor
@@ -1062,13 +1084,15 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\x13BumpVersionsRequest\x12!\n" +
 	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\"2\n" +
 	"\x14BumpVersionsResponse\x12\x1a\n" +
-	"\bversions\x18\x01 \x03(\x03R\bversions\"\x88\x01\n" +
+	"\bversions\x18\x01 \x03(\x03R\bversions\"\xad\x01\n" +
 	"\x1bAllowAndGetVersionedRequest\x122\n" +
 	"\x05allow\x18\x01 \x01(\v2\x1c.altus.cache.v1.AllowRequestR\x05allow\x125\n" +
-	"\x03get\x18\x02 \x01(\v2#.altus.cache.v1.GetVersionedRequestR\x03get\"\x8b\x01\n" +
+	"\x03get\x18\x02 \x01(\v2#.altus.cache.v1.GetVersionedRequestR\x03get\x12#\n" +
+	"\rheld_versions\x18\x03 \x03(\x03R\fheldVersions\"\xa9\x01\n" +
 	"\x1cAllowAndGetVersionedResponse\x123\n" +
 	"\x05allow\x18\x01 \x01(\v2\x1d.altus.cache.v1.AllowResponseR\x05allow\x126\n" +
-	"\x03get\x18\x02 \x01(\v2$.altus.cache.v1.GetVersionedResponseR\x03get2\xff\x05\n" +
+	"\x03get\x18\x02 \x01(\v2$.altus.cache.v1.GetVersionedResponseR\x03get\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\bR\tunchanged2\xff\x05\n" +
 	"\fCacheService\x12>\n" +
 	"\x03Get\x12\x1a.altus.cache.v1.GetRequest\x1a\x1b.altus.cache.v1.GetResponse\x12>\n" +
 	"\x03Set\x12\x1a.altus.cache.v1.SetRequest\x1a\x1b.altus.cache.v1.SetResponse\x12G\n" +
