@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -82,6 +83,10 @@ func NewServer(o ServerOptions) *Server {
 		errorServerInterceptor(log),
 	)
 	srv := grpc.NewServer(
+		// Calls run on long-lived workers, whose stacks have grown once,
+		// instead of a new goroutine each (whose stack grows on every
+		// call); beyond them a call gets its own goroutine as usual.
+		grpc.NumStreamWorkers(streamWorkers()),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(chain...),
 		grpc.MaxRecvMsgSize(MaxMessageSize),
@@ -94,6 +99,9 @@ func NewServer(o ServerOptions) *Server {
 	reflection.Register(srv)
 	return &Server{Server: srv, Health: hs, metrics: metrics}
 }
+
+// streamWorkers is the number of goroutines kept to run calls.
+func streamWorkers() uint32 { return uint32(max(16, 4*runtime.GOMAXPROCS(0))) }
 
 // Ready marks every registered service (and the whole server, "") SERVING
 // and initialises their metrics. Call it after registering services.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -174,7 +175,13 @@ func (g *Gateway) serveEdgePage(w http.ResponseWriter, r *http.Request, es *edge
 		return
 	}
 	rendered := es.page.GetRenderedJson()
-	b := make([]byte, 0, len(rendered)+len(meta)+160)
+	buf := pageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledPage {
+			pageBuffers.Put(buf)
+		}
+	}()
+	b := (*buf)[:0]
 	b = append(b, `{"success":true,"data":{"cached":true,"executionTime":`...)
 	b = strconv.AppendInt(b, elapsed.Milliseconds(), 10)
 	b = append(b, `,"searchId":`...)
@@ -184,7 +191,10 @@ func (g *Gateway) serveEdgePage(w http.ResponseWriter, r *http.Request, es *edge
 	}
 	b = append(b, rendered[1:]...)
 	b = appendMeta(b, meta)
-	w.Header().Set("Content-Type", g.marshaler.ContentType(nil))
+	*buf = b
+	h := w.Header()
+	h.Set("Content-Type", g.marshaler.ContentType(nil))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	g.edge.Record(&searchv1.CachedSearch{
@@ -192,6 +202,13 @@ func (g *Gateway) serveEdgePage(w http.ResponseWriter, r *http.Request, es *edge
 		ExecutionTimeMs: float64(elapsed) / float64(time.Millisecond), CreatedAt: timestamppb.New(now),
 	})
 }
+
+// pageBuffers are the buffers edge answers are written from (pages are
+// tens of KB: one allocation each would keep the collector busy).
+var pageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxPooledPage is the largest buffer kept for another answer.
+const maxPooledPage = 512 << 10
 
 // flushClickedSearch makes sure that the search a click names, when this
 // edge answered it a moment ago, has been recorded before the click is.
