@@ -161,17 +161,26 @@ func (s *Store) BumpVersions(ctx context.Context, versionKeys []string) ([]int64
 		// the node of its slot and answers in order. Not retried: an INCR
 		// whose reply was lost would move twice, which is harmless (any move
 		// invalidates) but retrying gains nothing either.
-		cmds := make(rueidis.Commands, len(versionKeys))
-		for i, k := range versionKeys {
-			cmds[i] = c.B().Incr().Key(s.prefix + versionNamespace + k).Build()
+		// A counter Redis does not hold starts at the clock (startCounters).
+		start := strconv.FormatInt(s.now().UnixMilli(), 10)
+		cmds := make(rueidis.Commands, 0, 2*len(versionKeys))
+		for _, k := range versionKeys {
+			full := s.prefix + versionNamespace + k
+			cmds = append(cmds, c.B().Set().Key(full).Value(start).Nx().Build(), c.B().Incr().Key(full).Build())
 		}
 		for i, r := range c.DoMulti(ctx, cmds...) {
+			if i%2 == 0 {
+				if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
+					return err
+				}
+				continue
+			}
 			n, err := r.AsInt64()
 			if err != nil {
 				return err
 			}
-			out[i] = n
-			s.floors.raise(s.prefix+versionNamespace+versionKeys[i], n, s.now())
+			out[i/2] = n
+			s.floors.raise(s.prefix+versionNamespace+versionKeys[i/2], n, s.now())
 		}
 		return nil
 	})
@@ -192,10 +201,17 @@ func (s *Store) readVersions(ctx context.Context, c rueidis.Client, versionKeys 
 	now := s.now()
 	for i, r := range c.DoMultiCache(ctx, cmds...) {
 		n, err := r.AsInt64()
-		if err != nil && !rueidis.IsRedisNil(err) {
+		full := s.prefix + versionNamespace + versionKeys[i]
+		if rueidis.IsRedisNil(err) {
+			if n, err = s.startCounter(ctx, c, full, now); err != nil {
+				return nil, err
+			}
+			out[i] = n
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
-		full := s.prefix + versionNamespace + versionKeys[i]
 		if floor, ok := s.floors.get(full, now); ok && n < floor {
 			// This process moved the counter and the memory copy predates
 			// the move (Redis's invalidation has not arrived yet): ask Redis.
@@ -206,6 +222,25 @@ func (s *Store) readVersions(ctx context.Context, c rueidis.Client, versionKeys 
 		out[i] = n
 	}
 	return out, nil
+}
+
+// startCounter sets a counter Redis does not hold to the clock, in
+// milliseconds, and returns its value (another process's, if it was first).
+//
+// Counters start at the clock, not at zero, so that they never go back: a
+// Redis that lost its data (a restart without persistence, a failover to a
+// replica that had not caught up) starts them again above any value they
+// had, as long as no counter was moved more times than milliseconds went
+// by. A copy of a value stored under the old versions (a page held at the
+// edge, say) then never matches the new ones.
+func (s *Store) startCounter(ctx context.Context, c rueidis.Client, full string, now time.Time) (int64, error) {
+	rs := c.DoMulti(ctx,
+		c.B().Set().Key(full).Value(strconv.FormatInt(now.UnixMilli(), 10)).Nx().Build(),
+		c.B().Get().Key(full).Build())
+	if err := rs[0].Error(); err != nil && !rueidis.IsRedisNil(err) {
+		return 0, err
+	}
+	return rs[1].AsInt64()
 }
 
 // versionFloors holds, for a while, the values this process moved counters

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/altus4/altus/pkg/validate"
 	"github.com/altus4/altus/services/cache/internal/cache"
 	"github.com/altus4/altus/services/cache/internal/redisx"
@@ -18,13 +16,15 @@ func TestVersionedEntryIsFoundOnlyUnderTheVersionsItWasStoredWith(t *testing.T) 
 	e := newEnv(t, cache.Options{})
 	keys := []string{"sources:u1"}
 
+	before := time.Now().UnixMilli()
 	versions, _, found, err := e.store.GetVersioned(ctx, keys, "search:abc")
 	if err != nil || found {
 		t.Fatalf("first read: found=%v err=%v", found, err)
 	}
-	if diff := cmp.Diff([]int64{0}, versions); diff != "" {
-		t.Fatalf("a counter never set reads 0: %s", diff)
+	if len(versions) != 1 || versions[0] < before || versions[0] > time.Now().UnixMilli() {
+		t.Fatalf("a counter never set starts at the clock (%d..): %v", before, versions)
 	}
+	start := versions[0]
 	if err := e.store.SetVersioned(ctx, "search:abc", versions, []byte("page one"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -36,16 +36,16 @@ func TestVersionedEntryIsFoundOnlyUnderTheVersionsItWasStoredWith(t *testing.T) 
 	}
 
 	bumped, err := e.store.BumpVersions(ctx, keys)
-	if err != nil || bumped[0] != 1 {
-		t.Fatalf("bump: %v %v", bumped, err)
+	if err != nil || bumped[0] != start+1 {
+		t.Fatalf("bump: %v %v; want %d", bumped, err, start+1)
 	}
 	versions, _, found, err = e.store.GetVersioned(ctx, keys, "search:abc")
-	if err != nil || found || versions[0] != 1 {
+	if err != nil || found || versions[0] != start+1 {
 		t.Fatalf("after bump: versions %v found=%v err=%v; the old value must not be served", versions, found, err)
 	}
 	// A value computed under the old versions (a search that raced the bump)
 	// lands where nobody looks.
-	if err := e.store.SetVersioned(ctx, "search:abc", []int64{0}, []byte("stale"), time.Minute); err != nil {
+	if err := e.store.SetVersioned(ctx, "search:abc", []int64{start}, []byte("stale"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, found, _ := e.store.GetVersioned(ctx, keys, "search:abc"); found {
@@ -160,5 +160,35 @@ func TestVersionedCallsAreUnavailableWhenRedisIsDown(t *testing.T) {
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+func TestCountersLostByRedisStartAgainAboveEveryValueTheyHad(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, cache.Options{})
+	keys := []string{"sources:u9"}
+	first, err := e.store.BumpVersions(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0] < time.Now().Add(-time.Minute).UnixMilli() {
+		t.Fatalf("a counter never set was bumped to %d; want it to start at the clock", first[0])
+	}
+	held := first[0]
+	// Redis loses the counter (a restart without persistence).
+	lost, err := e.raw.Do(ctx, e.raw.B().Keys().Pattern(e.cfg.Prefix+"*sources:u9").Build()).AsStrSlice()
+	if err != nil || len(lost) != 1 {
+		t.Fatalf("the counter's key: %v %v", lost, err)
+	}
+	if err := e.raw.Do(ctx, e.raw.B().Del().Key(lost...).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	again, err := e.store.BumpVersions(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0] <= held {
+		t.Fatalf("after Redis lost the counter it moved to %d, not above %d: a copy held under the old versions would match", again[0], held)
 	}
 }
