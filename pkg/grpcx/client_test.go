@@ -2,9 +2,11 @@ package grpcx
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
@@ -179,5 +181,50 @@ func TestRetryUnavailableStopsRetryingWhenEveryReplicaFails(t *testing.T) {
 	}
 	if want := int64(16*3 + 2 + 43); attempts != want {
 		t.Fatalf("%d attempts for 60 calls, want %d: retries until the bucket is half empty, then one attempt each", attempts, want)
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+func TestClientsReconnectOnceAConnectionReachesItsMaximumAgeWithoutFailingACall(t *testing.T) {
+	srv := NewServer(ServerOptions{Logger: slog.New(slog.DiscardHandler), MaxConnectionAge: 200 * time.Millisecond})
+	srv.Ready()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := &countingListener{Listener: raw}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := Dial(raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := healthpb.NewHealthClient(conn)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	calls, failed := 0, 0
+	for time.Now().Before(deadline) {
+		failed += check(t, c, 1)
+		calls++
+		time.Sleep(5 * time.Millisecond)
+	}
+	if failed != 0 {
+		t.Errorf("%d of %d calls failed while connections aged out", failed, calls)
+	}
+	if n := lis.accepted.Load(); n < 3 {
+		t.Errorf("%d connections over 1.5 s with a 200 ms maximum age; want the client to have reconnected", n)
 	}
 }

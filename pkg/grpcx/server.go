@@ -31,6 +31,14 @@ import (
 // MaxMessageSize bounds every message sent or received (16 MiB).
 const MaxMessageSize = 16 << 20
 
+// Connection ages: a client reconnects at least this often (the server
+// sends GOAWAY; new calls go to the new connection, through the balancer,
+// while calls in flight finish within the grace).
+const (
+	DefaultMaxConnectionAge = 5 * time.Minute
+	MaxConnectionAgeGrace   = 30 * time.Second
+)
+
 // ServerOptions configure NewServer.
 type ServerOptions struct {
 	// Logger receives one line per call and every masked internal error.
@@ -42,6 +50,11 @@ type ServerOptions struct {
 	// Authenticator checks bearer credentials of clients that call the
 	// service directly; nil accepts assertions only.
 	Authenticator identity.Authenticator
+	// MaxConnectionAge is how long a client connection lives before the
+	// server asks the client (GOAWAY) to open a new one, so that clients
+	// spread over replicas added since they connected (default
+	// DefaultMaxConnectionAge); calls in flight get MaxConnectionAgeGrace.
+	MaxConnectionAge time.Duration
 }
 
 // Server is a gRPC server with its health service.
@@ -82,6 +95,10 @@ func NewServer(o ServerOptions) *Server {
 		logging.UnaryServerInterceptor(slogAdapter(log), logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)),
 		errorServerInterceptor(log),
 	)
+	age := o.MaxConnectionAge
+	if age <= 0 {
+		age = DefaultMaxConnectionAge
+	}
 	srv := grpc.NewServer(
 		// Calls run on long-lived workers, whose stacks have grown once,
 		// instead of a new goroutine each (whose stack grows on every
@@ -92,7 +109,10 @@ func NewServer(o ServerOptions) *Server {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 5 * time.Minute, Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionAge: age, MaxConnectionAgeGrace: MaxConnectionAgeGrace,
+		}),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
