@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -95,8 +96,11 @@ func run(ctx context.Context, args []string) error {
 
 	reports := analytics.New(analytics.Options{
 		Store: store, Pending: recorder, Log: p.Log,
-		Insights: insightsclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
-		Users:    usersclient.New(accountv1.NewAccountServiceClient(accountConn)),
+		// A search another replica (or the edge) answered is written
+		// within its flush interval, plus the edge's report interval.
+		ClickWait: cfg.EventFlushInterval + 500*time.Millisecond,
+		Insights:  insightsclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
+		Users:     usersclient.New(accountv1.NewAccountServiceClient(accountConn)),
 	})
 
 	svc := search.New(search.Options{

@@ -78,7 +78,12 @@ type Options struct {
 	Users Users
 	// InsightsTimeout bounds the insights call (default 3s).
 	InsightsTimeout time.Duration
-	Log             *slog.Logger
+	// ClickWait is how long a click on a search found nowhere yet waits
+	// for it to be written: a search answered by another replica (or at
+	// the edge) is written within that replica's flush interval. 0 does
+	// not wait.
+	ClickWait time.Duration
+	Log       *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -450,14 +455,29 @@ func (s *Service) RecordClick(ctx context.Context, p identity.Principal, r Click
 		return ErrUnavailable
 	}
 	searchID := normalizeUUID(r.SearchID)
-	owner, ok := "", false
-	if s.o.Pending != nil {
-		owner, ok = s.o.Pending.Pending(searchID)
+	owner, ok, err := s.searchOwner(ctx, searchID)
+	if err != nil {
+		return err
 	}
-	if !ok {
-		var err error
-		if owner, ok, err = s.o.Store.SearchOwner(ctx, searchID); err != nil {
-			return err
+	if !ok && s.o.ClickWait > 0 {
+		// Not written yet, perhaps: another replica answered the search a
+		// moment ago and has it queued.
+		deadline := time.NewTimer(s.o.ClickWait)
+		defer deadline.Stop()
+		tick := time.NewTicker(clickPoll)
+		defer tick.Stop()
+	wait:
+		for !ok {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-deadline.C:
+				break wait
+			case <-tick.C:
+				if owner, ok, err = s.searchOwner(ctx, searchID); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if !ok || owner != p.UserID {
@@ -465,6 +485,19 @@ func (s *Service) RecordClick(ctx context.Context, p identity.Principal, r Click
 	}
 	return s.o.Store.InsertClick(ctx, events.Click{ID: uuid.NewString(), SearchID: searchID, UserID: p.UserID,
 		ResultID: r.ResultID, Position: r.Position, CreatedAt: s.o.Now()})
+}
+
+// clickPoll is how often a waiting click looks for its search again.
+const clickPoll = 100 * time.Millisecond
+
+// searchOwner returns the user of a search queued here or written.
+func (s *Service) searchOwner(ctx context.Context, searchID string) (string, bool, error) {
+	if s.o.Pending != nil {
+		if owner, ok := s.o.Pending.Pending(searchID); ok {
+			return owner, true, nil
+		}
+	}
+	return s.o.Store.SearchOwner(ctx, searchID)
 }
 
 func normalizeUUID(s string) string {

@@ -320,6 +320,31 @@ func TestAClickOnAPendingSearchIsAcceptedForItsOwnerAndCountedOnceWritten(t *tes
 	}
 }
 
+func TestAClickWaitsForASearchAnotherReplicaWritesAMomentLater(t *testing.T) {
+	st, _ := openStore(t)
+	svc := newService(t, st, analytics.Options{ClickWait: 3 * time.Second})
+	id := uuid.NewString()
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the other replica's flush
+		if err := st.Insert(context.Background(), []events.Event{{ID: id, UserID: u1, Query: "pools", Mode: "natural",
+			ResultCount: 5, TotalCount: 5, CreatedAt: now.Add(-time.Second)}}); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := svc.RecordClick(context.Background(), user1, analytics.ClickRequest{SearchID: id, ResultID: "s1:t:1", Position: 1}); err != nil {
+		t.Fatalf("a click on a search written 300 ms later: %v", err)
+	}
+	// Another user's click still finds nothing, after the wait.
+	start := time.Now()
+	err := svc.RecordClick(context.Background(), user2, analytics.ClickRequest{SearchID: id, ResultID: "s1:t:1", Position: 1})
+	if !errors.Is(err, analytics.ErrSearchNotFound) {
+		t.Errorf("another user's click: %v, want ErrSearchNotFound", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("a click on another user's written search waited %s; it is found at once", took)
+	}
+}
+
 func TestAClickOnAnUnknownSearchIsRefused(t *testing.T) {
 	st, _ := openStore(t)
 	svc := newService(t, st, analytics.Options{})
