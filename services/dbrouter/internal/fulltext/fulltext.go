@@ -206,7 +206,9 @@ type Result struct {
 	Err error
 	// Elapsed is the time spent on the statement(s).
 	Elapsed time.Duration
-	// Statement is the SELECT with placeholders (no literal values).
+	// Statement is the SELECT with placeholders (no literal values): the
+	// one that answered (a counted plan's carries COUNT(*) OVER () when
+	// the count ran in it).
 	Statement string
 	// Explain holds the EXPLAIN rows, column to value (NULLs left out).
 	Explain []map[string]string

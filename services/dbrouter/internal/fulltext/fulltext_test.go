@@ -562,5 +562,10 @@ func TestCountingUsesTheWindowOnlyWhereTheServerHasWindowFunctions(t *testing.T)
 		if got := strings.Contains(sent, "SELECT COUNT(*) FROM"); got == hasWindow {
 			t.Errorf("window functions %v: separate count sent = %v", hasWindow, got)
 		}
+		// The statement reported (the analyze route shows it, the load
+		// tool's sql target runs it) is the search that ran.
+		if st := resp.Plans[0].Statement; strings.Contains(st, "COUNT(*) OVER ()") != hasWindow || !strings.Contains(sent, st) {
+			t.Errorf("window functions %v: reported statement %q, sent %q", hasWindow, st, sent)
+		}
 	}
 }

@@ -215,7 +215,8 @@ func (r runner) runJob(ctx context.Context, conn *pool.Conn, j *job, res *Result
 			}
 			break
 		}
-		res.Rows, res.Err = rows, err
+		// The statement that ran is the one with the window count.
+		res.Rows, res.Err, res.Statement = rows, err, j.withTotal.SQL
 		if err == nil {
 			res.Total = total
 			if len(rows) == 0 {

@@ -260,6 +260,16 @@ func categorizeFallback(r CategorizeRequest) []DocumentCategories {
 			}
 		}
 	}
+	// The name of a term, computed once for every document holding it.
+	names := map[string]string{}
+	nameOf := func(st string) string {
+		name, ok := names[st]
+		if !ok {
+			name = mostFrequent(surface[st])
+			names[st] = name
+		}
+		return name
+	}
 	out := make([]DocumentCategories, n)
 	for i, d := range r.Documents {
 		var cats []Category
@@ -284,7 +294,7 @@ func categorizeFallback(r CategorizeRequest) []DocumentCategories {
 				continue
 			}
 			conf := 0.8 * float64(df[st]) / float64(n) * weight(i, st) / maxW
-			cats = append(cats, Category{Name: mostFrequent(surface[st]), Confidence: round3(conf)})
+			cats = append(cats, Category{Name: nameOf(st), Confidence: round3(conf)})
 		}
 		out[i] = DocumentCategories{ID: d.ID, Categories: topCategories(cats, r.MaxCategories)}
 	}

@@ -10,29 +10,57 @@ import (
 )
 
 // words splits text into lower-case words (letters and digits; an inner
-// apostrophe or hyphen is kept inside a word).
+// apostrophe or hyphen is kept inside a word). A word already in lower
+// case is a substring of text (no copy).
 func words(text string) []string {
-	var out []string
-	var b strings.Builder
-	flush := func() {
-		w := strings.Trim(b.String(), "'-")
-		if w != "" {
+	out := make([]string, 0, len(text)/8+1)
+	start := -1   // byte offset of the word being read, -1 for none
+	lower := true // the word so far is its own lower-case form
+	flush := func(end int) {
+		w := text[start:end]
+		if !lower {
+			w = lowerWord(w)
+		}
+		if w = strings.Trim(w, "'-"); w != "" {
 			out = append(out, w)
 		}
-		b.Reset()
+		start, lower = -1, true
 	}
-	for _, r := range text {
+	for i, r := range text {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(unicode.ToLower(r))
-		case (r == '\'' || r == '-') && b.Len() > 0:
-			b.WriteRune(r)
+			if start < 0 {
+				start = i
+			}
+			if r < utf8.RuneSelf {
+				lower = lower && (r < 'A' || r > 'Z')
+			} else {
+				lower = lower && unicode.ToLower(r) == r
+			}
+		case (r == '\'' || r == '-') && start >= 0:
 		default:
-			flush()
+			if start >= 0 {
+				flush(i)
+			}
 		}
 	}
-	flush()
+	if start >= 0 {
+		flush(len(text))
+	}
 	return out
+}
+
+// lowerWord lower-cases the letters of w, a word of words.
+func lowerWord(w string) string {
+	var b strings.Builder
+	b.Grow(len(w))
+	for _, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // isStopword reports whether w is an English stopword.
@@ -68,8 +96,9 @@ func stem(w string) string {
 
 // contentWords returns the words of text that are not stopwords.
 func contentWords(text string) []string {
-	var out []string
-	for _, w := range words(text) {
+	ws := words(text)
+	out := ws[:0]
+	for _, w := range ws {
 		if !isStopword(w) {
 			out = append(out, w)
 		}

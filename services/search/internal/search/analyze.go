@@ -80,7 +80,7 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	statuses := prep.statuses
 	byPhase := [3]map[int]*run{{}, {}, {}}
 	if len(prep.targets) > 0 {
-		ex, _ := s.execute(ctx, prep, nreq, single, true)
+		ex, _ := s.execute(ctx, prep, nreq, single, true, nil)
 		statuses = ex.outcome.statuses
 		for _, r := range ex.phase1 {
 			byPhase[1][r.src] = r

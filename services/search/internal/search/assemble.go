@@ -197,7 +197,12 @@ func (o *outcome) pageRow(id string, best listRow, hits []int) pageRow {
 func (o *outcome) read(runs []*run) {
 	for _, r := range runs {
 		st := &o.statuses[r.src]
-		st.Elapsed += r.elapsed
+		if r.alongside != nil {
+			// Both calls ran at once: the phase took the longer.
+			st.Elapsed += max(r.elapsed-r.alongside.elapsed, 0)
+		} else {
+			st.Elapsed += r.elapsed
+		}
 		if r.err != nil {
 			_, code, msg := failure(r.err)
 			o.partial = true
@@ -280,6 +285,12 @@ func (ts *tableState) settle(single bool, offset int) {
 
 // finish writes the totals, the source statuses and the page's results.
 func (o *outcome) finish(page []pageRow, resp *Response) {
+	o.totals(resp)
+	o.results(page, resp)
+}
+
+// totals writes the totals and the source statuses.
+func (o *outcome) totals(resp *Response) {
 	rowCount := make([]int, len(o.statuses))
 	for _, ts := range o.tables {
 		if o.statuses[ts.src].Status != StatusOK {
@@ -296,6 +307,10 @@ func (o *outcome) finish(page []pageRow, resp *Response) {
 		}
 	}
 	resp.Sources = o.statuses
+}
+
+// results writes the page's results (its rows must have been read).
+func (o *outcome) results(page []pageRow, resp *Response) {
 	resp.Results = make([]Result, 0, len(page))
 	for _, pr := range page {
 		columns, row := pr.best.columns, pr.best.row

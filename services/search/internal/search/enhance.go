@@ -294,13 +294,51 @@ func (c *optimizeCall) wait() (QueryRewrite, error) {
 	return c.rewrite, c.err
 }
 
+// categorizeCall is a Categorize call on a page's results, started as
+// soon as they are built: its answer is read with wait.
+type categorizeCall struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	cats   Categorization
+	err    error
+	e      Enhancement
+}
+
+// startCategorize calls Categorize on results in the background within the
+// enhance budget (nil without an Enhancer or results). The documents are
+// taken from results before it returns.
+func (s *Service) startCategorize(ctx context.Context, p *prepared, query string, results []Result) *categorizeCall {
+	if s.o.Enhance.Enhancer == nil || len(results) == 0 {
+		return nil
+	}
+	docs := make([]Document, len(results))
+	for i, r := range results {
+		docs[i] = p.documentOf(r)
+	}
+	bctx, cancel := budget(ctx, s.o.Enhance.Budget)
+	c := &categorizeCall{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(c.done)
+		start := time.Now()
+		c.cats, c.err = s.o.Enhance.Enhancer.Categorize(bctx, query, docs)
+		c.e = enhancementOf(CapabilityCategories, bctx, c.cats.Origin, c.err, time.Since(start))
+	}()
+	return c
+}
+
+// wait returns once the call has answered.
+func (c *categorizeCall) wait() {
+	<-c.done
+	c.cancel()
+}
+
 // enhance adds the AI enhancements to an assembled page, concurrently and
-// within the enhance budget: the categories of its results, the query's
-// optimizations (with IncludeAnalytics), and suggestions when nothing
-// matched (merged with the did-you-mean corrections). A capability that
-// fails or runs out of time is reported skipped; the page is answered
-// all the same.
-func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *Response, opt *optimizeCall, didYouMean func() []Suggestion) {
+// within the enhance budget: the categories of its results (cat, when
+// already asked for), the query's optimizations (with IncludeAnalytics),
+// and suggestions when nothing matched (merged with the did-you-mean
+// corrections). A capability that fails or runs out of time is reported
+// skipped; the page is answered all the same.
+func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *Response, opt *optimizeCall, cat *categorizeCall, didYouMean func() []Suggestion) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	add := func(e Enhancement) {
@@ -323,15 +361,14 @@ func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *R
 	defer cancel()
 	var cats Categorization
 	var catErr error
-	if len(resp.Results) > 0 {
+	if cat == nil {
+		cat = s.startCategorize(ctx, p, req.Query, resp.Results)
+	}
+	if cat != nil {
 		wg.Go(func() {
-			docs := make([]Document, len(resp.Results))
-			for i, r := range resp.Results {
-				docs[i] = p.documentOf(r)
-			}
-			start := time.Now()
-			cats, catErr = s.o.Enhance.Enhancer.Categorize(bctx, req.Query, docs)
-			add(enhancementOf(CapabilityCategories, bctx, cats.Origin, catErr, time.Since(start)))
+			cat.wait()
+			cats, catErr = cat.cats, cat.err
+			add(cat.e)
 		})
 	}
 	var rewrite QueryRewrite

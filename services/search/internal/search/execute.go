@@ -45,6 +45,9 @@ type run struct {
 	resp    ExecResponse
 	err     error
 	elapsed time.Duration
+	// alongside is the call on the same source that ran at the same time
+	// (the fetches of phase 2 beside its counts), nil for none.
+	alongside *run
 }
 
 // tableState is what the search learns of one table of one source.
@@ -210,6 +213,40 @@ func phase2(p *prepared, page []pageRow, tables []*tableState) []*run {
 		r.countTable = append(r.countTable, ts)
 	}
 	return runs
+}
+
+// runPhase2 runs phase 2: the calls reading the page's rows and, in calls
+// of their own on the same sources, the counts, all at once. Once the rows
+// are read, rowsRead (when not nil) is called while the counts, usually
+// the slower statements, still run; then the counts are read.
+func (s *Service) runPhase2(ctx context.Context, ex *execution, rowsRead func(*execution)) {
+	var rows, counts []*run
+	for _, r := range ex.phase2 {
+		switch {
+		case len(r.req.Counts) == 0:
+			rows = append(rows, r)
+		case len(r.req.Fetches) == 0:
+			counts = append(counts, r)
+		default:
+			c := &run{src: r.src, phase: r.phase, req: r.req, countTable: r.countTable, alongside: r}
+			c.req.Fetches = nil
+			r.req.Counts, r.countTable = nil, nil
+			rows, counts = append(rows, r), append(counts, c)
+		}
+	}
+	ex.phase2 = append(rows, counts...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.runAll(ctx, counts, s.o.SourceTimeout)
+	}()
+	s.runAll(ctx, rows, s.o.SourceTimeout)
+	ex.outcome.read(rows)
+	if rowsRead != nil {
+		rowsRead(ex)
+	}
+	<-done
+	ex.outcome.read(counts)
 }
 
 // runAll runs every call in parallel, each under its own deadline, and

@@ -40,6 +40,9 @@ type fakeSource struct {
 	// noMatches makes every search but prefix searches ("+word*") find
 	// nothing; prefix searches return the rows having a word with the prefix.
 	noMatches bool
+	// countsWait, when set, holds every call with counts until it is
+	// closed (or the call's context ends).
+	countsWait chan struct{}
 }
 
 type fakeSources struct {
@@ -98,6 +101,13 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 	}
 	if s.err != nil {
 		return ExecResponse{}, s.err
+	}
+	if s.countsWait != nil && len(req.Counts) > 0 {
+		select {
+		case <-s.countsWait:
+		case <-ctx.Done():
+			return ExecResponse{}, ctx.Err()
+		}
 	}
 	var resp ExecResponse
 	for _, p := range req.Plans {

@@ -447,6 +447,7 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 		opt = s.startOptimize(ctx, req.Query, prep, s.o.Enhance.Budget)
 	}
 	var partial bool
+	var cat *categorizeCall
 	if req.Mode == ModeSemantic {
 		if partial, err = s.semantic(ctx, prep, req, resp, opt); err != nil {
 			return nil, false, err
@@ -456,11 +457,16 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 		if err := s.checkWindow(prep, req, single); err != nil {
 			return nil, false, err
 		}
-		ex, err := s.execute(ctx, prep, req, single, false)
+		// The page's categories are asked for as soon as its rows are
+		// read, while the counts of phase 2 still run.
+		ex, err := s.execute(ctx, prep, req, single, false, func(ex *execution) {
+			ex.outcome.results(ex.page, resp)
+			cat = s.startCategorize(ctx, prep, req.Query, resp.Results)
+		})
 		if err != nil {
 			return nil, false, err
 		}
-		ex.outcome.finish(ex.page, resp)
+		ex.outcome.totals(resp)
 		partial = ex.outcome.partial
 	}
 	var didYouMean func() []Suggestion
@@ -473,7 +479,7 @@ func (s *Service) search(ctx context.Context, p identity.Principal, req Request,
 			return s.didYouMean(dctx, p, prep, req.Query)
 		}
 	}
-	s.enhance(ctx, prep, req, resp, opt, didYouMean)
+	s.enhance(ctx, prep, req, resp, opt, cat, didYouMean)
 	return resp, !anyFailed(resp.Sources) && !partial, nil
 }
 
@@ -487,9 +493,11 @@ type execution struct {
 // execute runs a search: phase 1 on every source; then, for fused
 // searches, the fusion and phase 2 on the sources that have rows on the
 // page or tables to count. With explain (Analyze), each phase-1 call also
-// asks for the EXPLAIN of its statements. It fails only when every source
-// failed (the calls made are still returned).
-func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool) (*execution, error) {
+// asks for the EXPLAIN of its statements. rowsRead, when not nil, is
+// called once the page's rows are read, while phase 2's counts may still
+// run (see runPhase2). It fails only when every source failed (the calls
+// made are still returned).
+func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool, rowsRead func(*execution)) (*execution, error) {
 	ex := &execution{}
 	var tables []*tableState
 	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow, s.o.CountScanRows)
@@ -507,11 +515,19 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 		return ex, &AllSourcesFailedError{Sources: ex.outcome.statuses}
 	}
 	ex.page = ex.outcome.page()
-	if !single {
-		ex.phase2 = phase2(p, ex.page, tables)
+	if single {
+		if rowsRead != nil {
+			rowsRead(ex)
+		}
+		return ex, nil
+	}
+	ex.phase2 = phase2(p, ex.page, tables)
+	if explain {
 		s.runAll(ctx, ex.phase2, s.o.SourceTimeout)
 		ex.outcome.read(ex.phase2)
+		return ex, nil
 	}
+	s.runPhase2(ctx, ex, rowsRead)
 	return ex, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -354,6 +355,45 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 				t.Errorf("phase-2 counts (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestThePageIsCategorizedWhileItsCountsRun(t *testing.T) {
+	// Cut lists of a large table: phase 2 reads the page's rows and counts
+	// the intersection. The count answers only once Categorize was called.
+	src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
+	src.desc.Tables[0].EstimatedRows = 1001
+	src.countsWait = make(chan struct{})
+	var once sync.Once
+	enh := &fakeEnhancer{onCategorize: func() { once.Do(func() { close(src.countsWait) }) }}
+	f := &fakeSources{sources: []*fakeSource{src}}
+	s := newService(f, withEnhancer(enh), func(o *Options) { o.RankWindow, o.CountScanRows = 10, 1000 })
+	resp := search(t, s, Request{Query: "pools", Limit: 5})
+	if resp.TotalCount != 20+30-10 || resp.TotalEstimated {
+		t.Errorf("total %d (estimated %v), want the counted 40", resp.TotalCount, resp.TotalEstimated)
+	}
+	if st := resp.Sources[0]; st.Status != StatusOK || st.ErrorCode != "" {
+		t.Errorf("source %+v, want ok", st)
+	}
+	if len(resp.Results) != 5 || len(resp.Categories) == 0 {
+		t.Fatalf("%d results, categories %v", len(resp.Results), resp.Categories)
+	}
+	for _, r := range resp.Results {
+		if len(r.Categories) == 0 || r.Data == nil {
+			t.Errorf("result %s: categories %v, data %v", r.ID, r.Categories, r.Data)
+		}
+	}
+	_, phase2 := f.calls()
+	var fetchCalls, countCalls int
+	for _, e := range phase2 {
+		if len(e.Fetches) > 0 && len(e.Counts) > 0 {
+			t.Errorf("a phase-2 call both fetches and counts: %+v", e)
+		}
+		fetchCalls += min(len(e.Fetches), 1)
+		countCalls += min(len(e.Counts), 1)
+	}
+	if fetchCalls != 1 || countCalls != 1 {
+		t.Errorf("phase 2: %d fetch and %d count calls, want 1 and 1", fetchCalls, countCalls)
 	}
 }
 

@@ -40,6 +40,9 @@ type fakeEnhancer struct {
 	// suggestions are Suggest's.
 	suggestions []Suggestion
 
+	// onCategorize is called by every Categorize call.
+	onCategorize func()
+
 	embeds     [][]string
 	categorize [][]Document
 	// deadlines are the deadlines of the Categorize calls' contexts.
@@ -100,6 +103,9 @@ func (f *fakeEnhancer) Categorize(ctx context.Context, query string, docs []Docu
 	dl, _ := ctx.Deadline()
 	f.deadlines = append(f.deadlines, dl)
 	f.mu.Unlock()
+	if f.onCategorize != nil {
+		f.onCategorize()
+	}
 	if err := f.wait(ctx); err != nil {
 		return Categorization{}, err
 	}
