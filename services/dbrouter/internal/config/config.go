@@ -74,8 +74,9 @@ type Search struct {
 	// StatementTimeout is the default server-side limit of one statement
 	// (a request may ask for less; the caller's deadline also bounds it).
 	StatementTimeout time.Duration `env:"ALTUS_STATEMENT_TIMEOUT" envDefault:"5s"`
-	// CountBudget bounds counting the matches of a plan; past it the total
-	// is reported as a lower bound (total_estimated).
+	// CountBudget bounds a separate count of matches (a window count has
+	// the statement's limit); past it the total is reported as a lower
+	// bound (total_estimated).
 	CountBudget time.Duration `env:"ALTUS_COUNT_BUDGET" envDefault:"300ms"`
 	// MaxConcurrency caps the statements running at once on one source
 	// (per replica); 0 means the pool size.

@@ -311,25 +311,40 @@ func TestTheCallersDeadlineLimitsTheStatement(t *testing.T) {
 }
 
 func TestACountOverItsBudgetReturnsTheRowsAndALowerBound(t *testing.T) {
-	for _, strategy := range []string{CountSeparate, CountWindow} {
-		t.Run(strategy, func(t *testing.T) {
-			e := newEnv(t, Options{CountBudget: 200 * time.Millisecond, CountStrategy: strategy})
-			e.slowWhen("COUNT(*)", 3*time.Second)
-			resp := e.execute(t, Request{
-				Plans:  []Plan{{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library", Limit: 10, Offset: 20, Count: true}},
-				Counts: []CountPlan{{Table: "packages", Matches: []Plan{{Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library"}}}},
-			})
-			p := resp.Plans[0]
-			if p.Err != nil || len(p.Rows) != 10 {
-				t.Fatalf("plan: err %v, %d rows, want 10 rows", p.Err, len(p.Rows))
-			}
-			if p.Total != 30 || !p.TotalEstimated {
-				t.Errorf("plan total = %d (estimated %v), want the lower bound 30, estimated", p.Total, p.TotalEstimated)
-			}
-			if c := resp.Counts[0]; c.Err != nil || !c.TotalEstimated {
-				t.Errorf("count = %+v, want estimated without error", c)
-			}
-		})
+	e := newEnv(t, Options{CountBudget: 200 * time.Millisecond, CountStrategy: CountSeparate})
+	e.slowWhen("COUNT(*)", 3*time.Second)
+	resp := e.execute(t, Request{
+		Plans:  []Plan{{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library", Limit: 10, Offset: 20, Count: true}},
+		Counts: []CountPlan{{Table: "packages", Matches: []Plan{{Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library"}}}},
+	})
+	p := resp.Plans[0]
+	if p.Err != nil || len(p.Rows) != 10 {
+		t.Fatalf("plan: err %v, %d rows, want 10 rows", p.Err, len(p.Rows))
+	}
+	if p.Total != 30 || !p.TotalEstimated {
+		t.Errorf("plan total = %d (estimated %v), want the lower bound 30, estimated", p.Total, p.TotalEstimated)
+	}
+	if c := resp.Counts[0]; c.Err != nil || !c.TotalEstimated {
+		t.Errorf("count = %+v, want estimated without error", c)
+	}
+}
+
+func TestAWindowCountSlowerThanTheBudgetIsWaitedForNotRunTwice(t *testing.T) {
+	e := newEnv(t, Options{CountBudget: 200 * time.Millisecond, CountStrategy: CountWindow})
+	want, _ := e.own(t, "description", "IN NATURAL LANGUAGE MODE", "library")
+	e.slowWhen("COUNT(*) OVER", 500*time.Millisecond)
+	resp := e.execute(t, Request{
+		Plans: []Plan{{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeNatural, Against: "library", Limit: 10, Offset: 20, Count: true}},
+	})
+	p := resp.Plans[0]
+	if p.Err != nil || len(p.Rows) != 10 {
+		t.Fatalf("plan: err %v, %d rows, want 10 rows", p.Err, len(p.Rows))
+	}
+	if p.Total != len(want) || p.TotalEstimated {
+		t.Errorf("plan total = %d (estimated %v), want exactly %d", p.Total, p.TotalEstimated, len(want))
+	}
+	if sent := e.statements(); len(sent) != 1 || !strings.Contains(sent[0], "COUNT(*) OVER") {
+		t.Errorf("statements = %q; want the one with the window count, run once", sent)
 	}
 }
 

@@ -202,19 +202,13 @@ func (r runner) runJob(ctx context.Context, conn *pool.Conn, j *job, res *Result
 			res.Total, res.Err = -1, err
 		}
 	case j.count && r.e.countStrategy == CountWindow && r.server.WindowFunctions:
-		rows, total, err := r.search(ctx, conn, j, j.withTotal, true, min(r.timeout, r.e.countBudget))
-		if isTimeout(err) {
-			// The count made it too slow: the rows alone, and a lower bound.
-			rows, _, err = r.search(ctx, conn, j, j.search, false, r.timeout)
-			res.Rows, res.Err = rows, err
-			if err == nil {
-				res.Total, res.TotalEstimated = lowerBound(j, len(rows)), true
-				if exact, ok := exactFromPage(j, len(rows)); ok {
-					res.Total, res.TotalEstimated = exact, false
-				}
-			}
-			break
-		}
+		// The window count has the statement's own limit, not the count
+		// budget: ranking by relevance reads every match anyway, so the
+		// count adds a fraction to the search (24 → 31 ms on the Debian
+		// packages); stopping a slow statement at the budget and running
+		// it again without the count would cost the budget on top of
+		// nearly the whole search.
+		rows, total, err := r.search(ctx, conn, j, j.withTotal, true, r.timeout)
 		// The statement that ran is the one with the window count.
 		res.Rows, res.Err, res.Statement = rows, err, j.withTotal.SQL
 		if err == nil {
