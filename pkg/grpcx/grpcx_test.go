@@ -3,6 +3,7 @@ package grpcx
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -213,5 +214,43 @@ func TestMessagesAboveTheSizeLimitAreRefused(t *testing.T) {
 	t.Cleanup(func() { plain.Close() })
 	if _, err := searchv1.NewSearchServiceClient(plain).Search(ctx, big); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("the server accepted an oversized message: %v", err)
+	}
+}
+
+func TestCallsAreLoggedAtTheLevelOfTheirOutcome(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		t.Run(level.String(), func(t *testing.T) {
+			var logs bytes.Buffer
+			client := start(t, ServerOptions{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))}, &probe{})
+			if _, err := client.Search(context.Background(), &searchv1.SearchRequest{Query: "fine"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Search(context.Background(), &searchv1.SearchRequest{Query: "domain"}); status.Code(err) != codes.NotFound {
+				t.Fatal(err)
+			}
+			var calls []map[string]any
+			for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "finished call" {
+					calls = append(calls, m)
+				}
+			}
+			want := 1 // the failure (NotFound logs at info)
+			if level == slog.LevelDebug {
+				want = 2 // and the success
+			}
+			if len(calls) != want {
+				t.Fatalf("%d call lines at %s; want %d:\n%s", len(calls), level, want, logs.String())
+			}
+			failed := calls[len(calls)-1]
+			for k, v := range map[string]string{"grpc.service": "altus.search.v1.SearchService", "grpc.method": "Search", "grpc.code": "NotFound", "level": "INFO"} {
+				if failed[k] != v {
+					t.Errorf("%s = %v; want %s (line %v)", k, failed[k], v, failed)
+				}
+			}
+			if _, ok := failed["grpc.time_ms"]; !ok || failed["grpc.error"] == nil {
+				t.Errorf("the failure's line lacks its time or error: %v", failed)
+			}
+		})
 	}
 }

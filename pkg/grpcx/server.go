@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -92,7 +95,7 @@ func NewServer(o ServerOptions) *Server {
 		chain = append(chain, identityServerInterceptor(o.Signer, o.Authenticator))
 	}
 	chain = append(chain,
-		logging.UnaryServerInterceptor(slogAdapter(log), logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)),
+		callLogInterceptor(log, logging.UnaryServerInterceptor(slogAdapter(log), logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel))),
 		errorServerInterceptor(log),
 	)
 	age := o.MaxConnectionAge
@@ -210,6 +213,55 @@ func callLevel(code codes.Code) logging.Level {
 		return logging.LevelWarn
 	}
 	return logging.LevelError
+}
+
+// callLogInterceptor logs one line per finished call at callLevel. With
+// debug enabled every call goes through full (go-grpc-middleware's logging,
+// every field); otherwise a call is timed and, only when its outcome's
+// level is enabled (a failure), logged with the same main fields, so that
+// the many successful calls cost no log line to build.
+func callLogInterceptor(log *slog.Logger, full grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if log.Enabled(ctx, slog.LevelDebug) {
+			return full(ctx, req, info, handler)
+		}
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		lvl := slog.Level(callLevel(code))
+		if !log.Enabled(ctx, lvl) {
+			return resp, err
+		}
+		service, method := splitMethod(info.FullMethod)
+		attrs := []slog.Attr{
+			slog.String("protocol", "grpc"), slog.String("grpc.component", "server"),
+			slog.String("grpc.service", service), slog.String("grpc.method", method),
+			slog.String("grpc.method_type", "unary"),
+			slog.String("grpc.start_time", start.UTC().Format(time.RFC3339)),
+			slog.String("grpc.code", code.String()),
+		}
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
+		}
+		if d, ok := ctx.Deadline(); ok {
+			attrs = append(attrs, slog.String("grpc.request.deadline", d.UTC().Format(time.RFC3339)))
+		}
+		if err != nil {
+			attrs = append(attrs, slog.String("grpc.error", err.Error()))
+		}
+		attrs = append(attrs, slog.String("grpc.time_ms", strconv.FormatFloat(float64(time.Since(start))/float64(time.Millisecond), 'f', 3, 64)))
+		log.LogAttrs(ctx, lvl, "finished call", attrs...)
+		return resp, err
+	}
+}
+
+// splitMethod splits "/pkg.Service/Method".
+func splitMethod(full string) (service, method string) {
+	full = strings.TrimPrefix(full, "/")
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[:i], full[i+1:]
+	}
+	return "unknown", full
 }
 
 func slogAdapter(l *slog.Logger) logging.Logger {

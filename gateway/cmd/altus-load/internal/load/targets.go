@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -141,6 +142,9 @@ type restAnswer struct {
 	} `json:"error"`
 }
 
+// bodyBuffers are the buffers answers are read into.
+var bodyBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 64<<10)) }}
+
 // Do implements Target.
 func (r *REST) Do(ctx context.Context, qi int, noCache bool) Outcome {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.bodies[qi]))
@@ -159,10 +163,15 @@ func (r *REST) Do(ctx context.Context, qi int, noCache bool) Outcome {
 		return transportOutcome(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
+	// Pages are tens of KB: read into a reused buffer, not a new one
+	// grown step by step for every answer (the tool shares the cores).
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer bodyBuffers.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return transportOutcome(err)
 	}
+	body := buf.Bytes()
 	if resp.StatusCode == http.StatusOK {
 		// A successful page is tens of KB: decoding it would cost the tool
 		// more CPU than the gateway spends on it, on the same cores. The
