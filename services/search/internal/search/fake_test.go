@@ -43,6 +43,9 @@ type fakeSource struct {
 	// countsWait, when set, holds every call with counts until it is
 	// closed (or the call's context ends).
 	countsWait chan struct{}
+	// gate, when set, holds every call until it is closed (or the call's
+	// context ends).
+	gate chan struct{}
 }
 
 type fakeSources struct {
@@ -98,6 +101,13 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 	if s.block || (s.blockExpansion && expansion) {
 		<-ctx.Done()
 		return ExecResponse{}, ctx.Err()
+	}
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return ExecResponse{}, ctx.Err()
+		}
 	}
 	if s.err != nil {
 		return ExecResponse{}, s.err
@@ -332,6 +342,13 @@ type fakeCache struct {
 
 func newFakeCache() *fakeCache {
 	return &fakeCache{versions: map[string]int64{}, values: map[string][]byte{}}
+}
+
+// getCount is how many lookups were made.
+func (c *fakeCache) getCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gets
 }
 
 func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) ([]byte, []int64, bool, time.Duration, error) {

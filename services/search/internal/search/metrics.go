@@ -13,6 +13,7 @@ const (
 	MetricCacheRequests   = "altus4_search_cache_requests_total"
 	MetricSourceResults   = "altus4_search_source_results_total"
 	MetricEnhanceDuration = "altus4_search_enhance_duration_seconds"
+	MetricCoalesced       = "altus4_search_coalesced_total"
 )
 
 // DurationBuckets are the scaling guide's search latency buckets, in seconds.
@@ -25,6 +26,7 @@ type Metrics struct {
 	cache    *prometheus.CounterVec
 	sources  *prometheus.CounterVec
 	enhance  *prometheus.HistogramVec
+	shared   prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg.
@@ -49,7 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}, []string{"capability", "source"}),
 	}
-	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance)
+	m.shared = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricCoalesced,
+		Help: "Searches answered by an identical search that was already running (the same caller, request and source versions) instead of a run of their own.",
+	})
+	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared)
 	for _, r := range []string{"hit", "miss", "error"} {
 		m.cache.WithLabelValues(r)
 	}
@@ -57,6 +63,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.sources.WithLabelValues(s)
 	}
 	return m
+}
+
+// coalesced counts a search answered by an identical one already running.
+func (m *Metrics) coalesced() {
+	if m != nil {
+		m.shared.Inc()
+	}
 }
 
 func (m *Metrics) cacheResult(result string) {

@@ -54,6 +54,7 @@ func TestMetricsCountSearchesCacheLookupsAndSources(t *testing.T) {
 		MetricSourceResults + ",status=failed":                         1,
 		MetricSourceResults + ",status=timeout":                        0,
 		MetricSourceResults + ",status=skipped":                        0,
+		MetricCoalesced:                                                0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

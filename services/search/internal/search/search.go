@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/altus4/altus/pkg/identity"
 	"github.com/altus4/altus/pkg/validate"
@@ -149,10 +151,11 @@ type EnhanceOptions struct {
 
 // Service answers searches.
 type Service struct {
-	o    Options
-	bg   sync.WaitGroup
-	log  *slog.Logger
-	memo describeMemo
+	o      Options
+	bg     sync.WaitGroup
+	log    *slog.Logger
+	memo   describeMemo
+	flight singleflight.Group
 }
 
 // New returns a Service.
@@ -237,9 +240,87 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		s.finish(p, req, hit)
 		return hit, nil
 	}
-	resp, cacheable, err := s.search(ctx, p, req, versions)
+	resp, err := s.fresh(ctx, p, req, key, versions, start)
 	if err != nil {
 		return nil, err
+	}
+	s.addAnalytics(ctx, p, req, resp)
+	s.finish(p, req, resp)
+	return resp, nil
+}
+
+// ran is a fresh search's page, with whether it was stored and for how long.
+type ran struct {
+	resp      *Response
+	cacheable bool
+	ttl       time.Duration
+}
+
+// fresh runs a search the cache did not answer and stores its page.
+// Identical searches that missed the cache at the same time (the same
+// caller, normalised request and source versions; not no-cache, which asks
+// for a run of its own) share one run: the first runs it and the others
+// wait for its page, so a hot page that just expired costs the databases
+// one search, not one per caller. The shared run keeps going if its first
+// caller goes away, within that caller's deadline.
+func (s *Service) fresh(ctx context.Context, p identity.Principal, req Request, key string, versions []int64, start time.Time) (*Response, error) {
+	if req.NoCache || versions == nil {
+		r, err := s.run(ctx, p, req, key, versions, start)
+		return r.resp, err
+	}
+	led := false // set only in the caller that runs it
+	v, err, shared := s.flight.Do(flightKey(key, versions, req.Render), func() (any, error) {
+		led = true
+		rctx := context.WithoutCancel(ctx)
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithDeadline(rctx, dl)
+			defer cancel()
+		}
+		return s.run(rctx, p, req, key, versions, start)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := v.(ran)
+	if !shared {
+		return r.resp, nil
+	}
+	// Every caller of a shared run gets its own copy (per-request fields
+	// are set on it); its rows are shared, and never changed.
+	page := *r.resp
+	page.ExecutionTime = s.o.Now().Sub(start)
+	if r.cacheable && s.wantsEdgePage(req) && len(page.Rendered) > 0 {
+		// The run stored its own caller's edge page; this caller's request
+		// may be spelt otherwise.
+		s.edgeSet(ctx, req.EdgeKey, versions, page.Rendered, summarize(req, &page), r.ttl)
+	}
+	if !led {
+		s.o.Metrics.coalesced()
+	}
+	return &page, nil
+}
+
+// flightKey identifies identical fresh searches: the cache key (caller and
+// normalised request), the versions and whether the page is rendered.
+func flightKey(key string, versions []int64, render bool) string {
+	var b strings.Builder
+	b.WriteString(key)
+	for _, v := range versions {
+		b.WriteByte('|')
+		b.WriteString(strconv.FormatInt(v, 10))
+	}
+	if render {
+		b.WriteString("|render")
+	}
+	return b.String()
+}
+
+// run searches, renders the page when asked, and stores it.
+func (s *Service) run(ctx context.Context, p identity.Principal, req Request, key string, versions []int64, start time.Time) (ran, error) {
+	resp, cacheable, err := s.search(ctx, p, req, versions)
+	if err != nil {
+		return ran{}, err
 	}
 	resp.ExecutionTime = s.o.Now().Sub(start)
 	if req.Render && s.o.Codec != nil {
@@ -249,19 +330,18 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 			resp.Rendered = nil
 		}
 	}
-	if cacheable && versions != nil {
-		ttl := s.o.CacheTTL
+	out := ran{resp: resp, cacheable: cacheable && versions != nil}
+	if out.cacheable {
+		out.ttl = s.o.CacheTTL
 		if degraded(resp.Enhancements) {
-			ttl = s.o.Enhance.FallbackCacheTTL
+			out.ttl = s.o.Enhance.FallbackCacheTTL
 		}
-		s.cacheSet(ctx, key, versions, resp, ttl)
+		s.cacheSet(ctx, key, versions, resp, out.ttl)
 		if s.wantsEdgePage(req) && len(resp.Rendered) > 0 {
-			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), ttl)
+			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), out.ttl)
 		}
 	}
-	s.addAnalytics(ctx, p, req, resp)
-	s.finish(p, req, resp)
-	return resp, nil
+	return out, nil
 }
 
 // addAnalytics adds the caller's trends when asked (never cached).

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/altus4/altus/pkg/identity"
 )
@@ -752,5 +754,74 @@ func TestNoCacheSkipsTheLookupButStoresThePage(t *testing.T) {
 	}
 	if cache.sets != 2 {
 		t.Errorf("%d pages stored, want 2", cache.sets)
+	}
+}
+
+func TestIdenticalSearchesThatMissTheCacheTogetherShareOneRun(t *testing.T) {
+	execsOfOne := func() int {
+		f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 8, nil, reversed(8))}}
+		s := newService(f, func(o *Options) { o.Cache = newFakeCache(); o.Codec = gobCodec{} })
+		search(t, s, Request{Query: "pools", Limit: 3})
+		s.Wait()
+		return len(f.execs)
+	}()
+
+	src := newFakeSource("s1", 8, nil, reversed(8))
+	src.gate = make(chan struct{})
+	f := &fakeSources{sources: []*fakeSource{src}}
+	cache := newFakeCache()
+	rec := &fakeRecorder{}
+	s := newService(f, func(o *Options) {
+		o.Cache, o.Codec, o.Events, o.Metrics = cache, gobCodec{}, rec, NewMetrics(prometheus.NewRegistry())
+	})
+	const callers = 5
+	var wg sync.WaitGroup
+	resps := make([]*Response, callers)
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Go(func() {
+			resps[i], errs[i] = s.Search(context.Background(), alice, Request{Query: "pools", Limit: 3})
+		})
+	}
+	// Every caller has looked the page up and is waiting on the one run.
+	deadline := time.Now().Add(5 * time.Second)
+	for cache.getCount() < callers && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(src.gate)
+	wg.Wait()
+	s.Wait()
+	f.mu.Lock()
+	execs := len(f.execs)
+	f.mu.Unlock()
+	if execs != execsOfOne {
+		t.Errorf("%d identical searches made %d source calls; one search makes %d", callers, execs, execsOfOne)
+	}
+	ids := map[string]bool{}
+	for i := range callers {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if diff := cmp.Diff(resultIDs(resps[0].Results), resultIDs(resps[i].Results)); diff != "" || resps[i].Cached {
+			t.Errorf("caller %d (cached %v): (-first +this)\n%s", i, resps[i].Cached, diff)
+		}
+		ids[resps[i].SearchID] = true
+	}
+	if len(ids) != callers {
+		t.Errorf("%d search ids for %d searches; each search is its own event", len(ids), callers)
+	}
+	if cache.sets != 1 {
+		t.Errorf("the shared page was stored %d times; want once", cache.sets)
+	}
+	if got := testutil.ToFloat64(s.o.Metrics.shared); got != callers-1 {
+		t.Errorf("coalesced = %v; want the callers that did not run it", got)
+	}
+
+	// A no-cache search asks for a run of its own.
+	before := len(f.execs)
+	search(t, s, Request{Query: "pools", Limit: 3, NoCache: true})
+	if len(f.execs) == before {
+		t.Error("a no-cache search made no source call")
 	}
 }
