@@ -168,7 +168,11 @@ func (g *Gateway) serveEdgePage(w http.ResponseWriter, r *http.Request, es *edge
 	if start, ok := ctx.Value(startKey{}).(time.Time); ok {
 		elapsed = now.Sub(start)
 	}
+	// Time-ordered, as the search service's own ids (events are keyed by it).
 	id := uuid.NewString()
+	if v7, err := uuid.NewV7(); err == nil {
+		id = v7.String()
+	}
 	meta, err := json.Marshal(MetaFor(ctx))
 	if err != nil {
 		WriteError(w, r, http.StatusInternalServerError, "INTERNAL_ERROR", "The response could not be written.", nil)

@@ -483,7 +483,11 @@ func (s *Service) RecordClick(ctx context.Context, p identity.Principal, r Click
 	if !ok || owner != p.UserID {
 		return ErrSearchNotFound
 	}
-	return s.o.Store.InsertClick(ctx, events.Click{ID: uuid.NewString(), SearchID: searchID, UserID: p.UserID,
+	id := uuid.NewString()
+	if v7, err := uuid.NewV7(); err == nil {
+		id = v7.String() // time-ordered: appended to the table's key
+	}
+	return s.o.Store.InsertClick(ctx, events.Click{ID: id, SearchID: searchID, UserID: p.UserID,
 		ResultID: r.ResultID, Position: r.Position, CreatedAt: s.o.Now()})
 }
 

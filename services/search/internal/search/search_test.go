@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -823,5 +824,20 @@ func TestIdenticalSearchesThatMissTheCacheTogetherShareOneRun(t *testing.T) {
 	search(t, s, Request{Query: "pools", Limit: 3, NoCache: true})
 	if len(f.execs) == before {
 		t.Error("a no-cache search made no source call")
+	}
+}
+
+func TestSearchIDsAreTimeOrderedUUIDs(t *testing.T) {
+	prev := ""
+	for range 100 {
+		id := NewSearchID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("%q: version %v, err %v; want a version 7 UUID", id, u.Version(), err)
+		}
+		if id <= prev {
+			t.Fatalf("%s after %s: ids must grow, so that events append to their table's key", id, prev)
+		}
+		prev = id
 	}
 }
