@@ -117,6 +117,8 @@ func (s *Store) GetVersionedUnless(ctx context.Context, versionKeys []string, ke
 	}
 	switch {
 	case unchanged:
+		// A hit: the caller's copy is the current value.
+		s.versionedHits.Add(1)
 		return Versioned{Versions: versions, Unchanged: true}, nil
 	case found:
 		s.versionedHits.Add(1)

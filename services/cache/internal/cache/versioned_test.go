@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/altus4/altus/pkg/validate"
 	"github.com/altus4/altus/services/cache/internal/cache"
 	"github.com/altus4/altus/services/cache/internal/redisx"
@@ -190,5 +192,33 @@ func TestCountersLostByRedisStartAgainAboveEveryValueTheyHad(t *testing.T) {
 	}
 	if again[0] <= held {
 		t.Fatalf("after Redis lost the counter it moved to %d, not above %d: a copy held under the old versions would match", again[0], held)
+	}
+}
+
+func TestAHeldCopyConfirmedCurrentCountsAsAResultCacheHit(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, cache.Options{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.store.Collectors()...)
+	keys := []string{"sources:u7"}
+	miss, err := e.store.GetVersionedUnless(ctx, keys, "search-edge:q", nil)
+	if err != nil || miss.Found {
+		t.Fatalf("first read: %+v, %v", miss, err)
+	}
+	if err := e.store.SetVersioned(ctx, "search-edge:q", miss.Versions, []byte("page"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	readEventually(t, e.store, keys, "search-edge:q") // misses until Redis invalidates, then a hit
+	hits, misses := gauge(t, reg, "altus4_cache_result_hits_total"), gauge(t, reg, "altus4_cache_result_misses_total")
+	held, err := e.store.GetVersionedUnless(ctx, keys, "search-edge:q", miss.Versions)
+	if err != nil || !held.Unchanged || held.Value != nil {
+		t.Fatalf("with the copy held: %+v, %v; want unchanged and no value", held, err)
+	}
+	if got := gauge(t, reg, "altus4_cache_result_hits_total"); got != hits+1 {
+		t.Errorf("result hits %v after a confirmed copy, %v before; want one more", got, hits)
+	}
+	want := (hits + 1) / (hits + 1 + misses)
+	if got := gauge(t, reg, `altus4_cache_hit_ratio{cache_type="results"}`); got != want {
+		t.Errorf("results hit ratio = %v; want %v", got, want)
 	}
 }
