@@ -29,35 +29,7 @@ cd "$ROOT"
 export DB_HOST=${DB_HOST:-127.0.0.1} DB_PORT=${DB_PORT:-3306} DB_USERNAME=${DB_USERNAME:-root}
 export DB_PASSWORD=${DB_PASSWORD:-} DB_DATABASE=${DB_DATABASE:-altus4}
 URL=http://127.0.0.1:$GATEWAY_PORT
-secrets=$RUN_DIR/secrets.env
-
-http_ok 127.0.0.1 "$GATEWAY_PORT" /health ||
-	die "the suite is not answering at $URL/health: start it with make run"
-[ -s "$RUN_DIR/demo.env" ] ||
-	die "no demo data (${RUN_DIR#"$ROOT"/}/demo.env): make run builds it (unless ALTUS_DEMO=0); or run deploy/local/demo.sh"
-
-secret() { # name: its value in the secrets file, added there when missing
-	local v
-	v=$(sed -n "s/^$1=//p" "$secrets" 2>/dev/null | tail -n 1)
-	if [ -z "$v" ]; then
-		v=$(openssl rand -hex 16 2>/dev/null || od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-		(
-			umask 077
-			printf '%s=%s\n' "$1" "$v" >>"$secrets"
-		)
-	fi
-	printf '%s' "$v"
-}
-ALTUS_DEMO_DB_PASSWORD=$(secret ALTUS_DEMO_DB_PASSWORD)
-export ALTUS_DEMO_DB_PASSWORD
-
-mkdir -p "$BIN_DIR"
-go build -o "$BIN_DIR/" ./gateway/cmd/altus-demo ./gateway/cmd/altus-load
-
-say "bench: provisioning bench@altus.local (admin role, ${ALTUS_BENCH_KEYS:-16} enterprise API keys)"
-"$BIN_DIR/altus-demo" provision -url "$URL" -grpc "127.0.0.1:${GRPC_PORT[search]}" \
-	-email bench@altus.local -password "$(secret ALTUS_BENCH_PASSWORD)" -name "Altus Bench" \
-	-keys "${ALTUS_BENCH_KEYS:-16}" -key-name bench -tier enterprise -promote -out "$RUN_DIR/bench.env"
+provision_bench bench
 
 report=$RUN_DIR/bench-$(date -u +%Y%m%dT%H%M%SZ).json
 "$BIN_DIR/altus-load" -env-file "$RUN_DIR/bench.env" -run-dir "$RUN_DIR" \

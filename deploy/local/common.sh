@@ -72,3 +72,44 @@ http_ok() { # host port path
 	exec 3>&-
 	[[ $line == HTTP/*" 200"* ]]
 }
+
+# random_hex prints n random bytes as 2n hex characters.
+random_hex() { # n
+	openssl rand -hex "$1" 2>/dev/null || od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'
+}
+
+# secret prints a development secret from RUN_DIR/secrets.env, generating
+# it there (mode 600) the first time it is asked for.
+secret() { # name
+	local file=$RUN_DIR/secrets.env v
+	v=$(sed -n "s/^$1=//p" "$file" 2>/dev/null | tail -n 1)
+	if [ -z "$v" ]; then
+		v=$(random_hex 16)
+		mkdir -p "$RUN_DIR"
+		(
+			umask 077
+			printf '%s=%s\n' "$1" "$v" >>"$file"
+		)
+	fi
+	printf '%s' "$v"
+}
+
+# provision_bench checks that the suite answers at $URL with its demo data,
+# builds the load tool, and provisions bench@altus.local (admin role,
+# ALTUS_BENCH_KEYS enterprise API keys, 16 by default) into RUN_DIR/bench.env;
+# with "quiet" the provisioning's own report is not shown.
+provision_bench() { # label [quiet]
+	http_ok 127.0.0.1 "$GATEWAY_PORT" /health ||
+		die "the suite is not answering at $URL/health: start it with make run"
+	[ -s "$RUN_DIR/demo.env" ] ||
+		die "no demo data (${RUN_DIR#"$ROOT"/}/demo.env): make run builds it (unless ALTUS_DEMO=0); or run deploy/local/demo.sh"
+	ALTUS_DEMO_DB_PASSWORD=$(secret ALTUS_DEMO_DB_PASSWORD)
+	export ALTUS_DEMO_DB_PASSWORD
+	mkdir -p "$BIN_DIR"
+	go build -o "$BIN_DIR/" ./gateway/cmd/altus-demo ./gateway/cmd/altus-load
+	say "$1: provisioning bench@altus.local (admin role, ${ALTUS_BENCH_KEYS:-16} enterprise API keys)"
+	"$BIN_DIR/altus-demo" provision -url "$URL" -grpc "127.0.0.1:${GRPC_PORT[search]}" \
+		-email bench@altus.local -password "$(secret ALTUS_BENCH_PASSWORD)" -name "Altus Bench" \
+		-keys "${ALTUS_BENCH_KEYS:-16}" -key-name bench -tier enterprise -promote -out "$RUN_DIR/bench.env" |
+		if [ "${2:-}" = quiet ]; then cat >/dev/null; else cat; fi
+}

@@ -58,21 +58,6 @@ LISTS=/var/lib/apt/lists
 # --- secrets, generated once -------------------------------------------------
 mkdir -p "$RUN_DIR"
 secrets=$RUN_DIR/secrets.env
-random_hex() { # n bytes as 2n hex characters
-	openssl rand -hex "$1" 2>/dev/null || od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'
-}
-secret() { # name: its value in the secrets file, added there when missing
-	local v
-	v=$(sed -n "s/^$1=//p" "$secrets" 2>/dev/null | tail -n 1)
-	if [ -z "$v" ]; then
-		v=$(random_hex 16)
-		(
-			umask 077
-			printf '%s=%s\n' "$1" "$v" >>"$secrets"
-		)
-	fi
-	printf '%s' "$v"
-}
 ALTUS_DEMO_PASSWORD=${ALTUS_DEMO_PASSWORD:-$(secret ALTUS_DEMO_PASSWORD)}
 ALTUS_DEMO_DB_PASSWORD=${ALTUS_DEMO_DB_PASSWORD:-$(secret ALTUS_DEMO_DB_PASSWORD)}
 export ALTUS_DEMO_PASSWORD ALTUS_DEMO_DB_PASSWORD
