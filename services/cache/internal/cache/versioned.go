@@ -30,21 +30,13 @@ const (
 const localTTL = time.Minute
 
 // GetVersioned reads the counters named by versionKeys (a counter never set
-// reads 0) and the value stored under key for exactly those versions. Both
-// reads go through the client-side cache: a hot entry costs no round trip,
-// and Redis invalidates a cached counter when BumpVersions moves it, on
-// every replica of the service.
+// starts at the clock, startCounter) and the value stored under key for
+// exactly those versions. Both reads go through the client-side cache: a
+// hot entry costs no round trip, and Redis invalidates a cached counter when
+// BumpVersions moves it, on every replica of the service.
 func (s *Store) GetVersioned(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, error) {
-	versions, value, found, _, err := s.GetVersionedTTL(ctx, versionKeys, key)
-	return versions, value, found, err
-}
-
-// GetVersionedTTL is GetVersioned that also says how long the value found
-// has left to live: the client-side cache's expiry, which is the server's
-// (or, for a value longer-lived than localTTL, less); 0 when unknown.
-func (s *Store) GetVersionedTTL(ctx context.Context, versionKeys []string, key string) ([]int64, []byte, bool, time.Duration, error) {
 	r, err := s.GetVersionedUnless(ctx, versionKeys, key, nil)
-	return r.Versions, r.Value, r.Found, r.TTL, err
+	return r.Versions, r.Value, r.Found, err
 }
 
 // Versioned is what GetVersionedUnless read.
@@ -52,16 +44,18 @@ type Versioned struct {
 	Versions []int64
 	Value    []byte
 	Found    bool
-	// TTL is how long Value has left to live, or less; 0 when unknown.
+	// TTL is how long Value has left to live: the client-side cache's
+	// expiry, which is the server's (or, for a value longer-lived than
+	// localTTL, less); 0 when unknown.
 	TTL time.Duration
 	// Unchanged is true when the versions were the held ones: nothing
 	// else was read.
 	Unchanged bool
 }
 
-// GetVersionedUnless is GetVersionedTTL for a caller that may hold a copy
-// of the value: when held is not empty and equals the current versions,
-// the value is not read (Unchanged).
+// GetVersionedUnless is GetVersioned with the value's time to live, for a
+// caller that may hold a copy of the value: when held is not empty and
+// equals the current versions, the value is not read (Unchanged).
 func (s *Store) GetVersionedUnless(ctx context.Context, versionKeys []string, key string, held []int64) (Versioned, error) {
 	if err := checkVersioned(versionKeys, key); err != nil {
 		return Versioned{}, err
