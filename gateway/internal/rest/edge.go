@@ -178,23 +178,13 @@ func (g *Gateway) serveEdgePage(w http.ResponseWriter, r *http.Request, es *edge
 		WriteError(w, r, http.StatusInternalServerError, "INTERNAL_ERROR", "The response could not be written.", nil)
 		return
 	}
-	rendered := es.page.GetRenderedJson()
 	buf := pageBuffers.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= maxPooledPage {
 			pageBuffers.Put(buf)
 		}
 	}()
-	b := (*buf)[:0]
-	b = append(b, `{"success":true,"data":{"cached":true,"executionTime":`...)
-	b = strconv.AppendInt(b, elapsed.Milliseconds(), 10)
-	b = append(b, `,"searchId":`...)
-	b = strconv.AppendQuote(b, id)
-	if len(rendered) > 2 {
-		b = append(b, ',')
-	}
-	b = append(b, rendered[1:]...)
-	b = appendMeta(b, meta)
+	b := appendRenderedPage((*buf)[:0], true, elapsed.Milliseconds(), id, es.page.GetRenderedJson(), meta)
 	*buf = b
 	h := w.Header()
 	h.Set("Content-Type", g.marshaler.ContentType(nil))

@@ -116,17 +116,7 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 		// written once, with the per-request fields in front.
 		rendered := sr.GetRenderedJson()
 		b := make([]byte, 0, len(rendered)+len(meta)+160)
-		b = append(b, `{"success":true,"data":{"cached":`...)
-		b = strconv.AppendBool(b, sr.GetCached())
-		b = append(b, `,"executionTime":`...)
-		b = strconv.AppendInt(b, int64(sr.GetExecutionTime()), 10)
-		b = append(b, `,"searchId":`...)
-		b = strconv.AppendQuote(b, sr.GetSearchId())
-		if len(rendered) > 2 {
-			b = append(b, ',')
-		}
-		b = append(b, rendered[1:]...)
-		return appendMeta(b, meta), nil
+		return appendRenderedPage(b, sr.GetCached(), int64(sr.GetExecutionTime()), sr.GetSearchId(), rendered, meta), nil
 	}
 	var data []byte
 	if sr, ok := env.data.(*searchv1.SearchResponse); ok {
@@ -161,6 +151,23 @@ func descriptorOf(data any) protoreflect.MessageDescriptor {
 		return m.ProtoReflect().Descriptor()
 	}
 	return nil
+}
+
+// appendRenderedPage appends the envelope of a search page rendered as
+// REST JSON (a JSON object without the per-request members), with those
+// members (cached, executionTime in ms, searchId) in front and meta after.
+func appendRenderedPage(b []byte, cached bool, executionMs int64, searchID string, rendered, meta []byte) []byte {
+	b = append(b, `{"success":true,"data":{"cached":`...)
+	b = strconv.AppendBool(b, cached)
+	b = append(b, `,"executionTime":`...)
+	b = strconv.AppendInt(b, executionMs, 10)
+	b = append(b, `,"searchId":`...)
+	b = strconv.AppendQuote(b, searchID)
+	if len(rendered) > 2 {
+		b = append(b, ',')
+	}
+	b = append(b, rendered[1:]...)
+	return appendMeta(b, meta)
 }
 
 func appendMeta(b, meta []byte) []byte {
