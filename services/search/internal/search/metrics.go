@@ -14,6 +14,7 @@ const (
 	MetricSourceResults   = "altus4_search_source_results_total"
 	MetricEnhanceDuration = "altus4_search_enhance_duration_seconds"
 	MetricCoalesced       = "altus4_search_coalesced_total"
+	MetricEarlyStarts     = "altus4_search_early_starts_total"
 )
 
 // DurationBuckets are the scaling guide's search latency buckets, in seconds.
@@ -27,6 +28,7 @@ type Metrics struct {
 	sources  *prometheus.CounterVec
 	enhance  *prometheus.HistogramVec
 	shared   prometheus.Counter
+	early    *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg.
@@ -55,7 +57,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: MetricCoalesced,
 		Help: "Searches answered by an identical search that was already running (the same caller, request and source versions) instead of a run of their own.",
 	})
-	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared)
+	m.early = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricEarlyStarts,
+		Help: "No-cache searches started with the sources described last, before their versions were read: current (the page was kept) or stale (searched again).",
+	}, []string{"result"})
+	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared, m.early)
+	for _, r := range []string{"current", "stale"} {
+		m.early.WithLabelValues(r)
+	}
 	for _, r := range []string{"hit", "miss", "error"} {
 		m.cache.WithLabelValues(r)
 	}
@@ -69,6 +78,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) coalesced() {
 	if m != nil {
 		m.shared.Inc()
+	}
+}
+
+// earlyStart counts a no-cache search started before its versions were
+// read, by whether the sources it used were current.
+func (m *Metrics) earlyStart(result string) {
+	if m != nil {
+		m.early.WithLabelValues(result).Inc()
 	}
 }
 

@@ -55,6 +55,8 @@ func TestMetricsCountSearchesCacheLookupsAndSources(t *testing.T) {
 		MetricSourceResults + ",status=timeout":                        0,
 		MetricSourceResults + ",status=skipped":                        0,
 		MetricCoalesced:                                                0,
+		MetricEarlyStarts + ",result=current":                          0,
+		MetricEarlyStarts + ",result=stale":                            0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

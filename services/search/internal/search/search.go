@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -156,6 +157,10 @@ type Service struct {
 	log    *slog.Logger
 	memo   describeMemo
 	flight singleflight.Group
+	// versionsRead is whether the last read of versions answered: a
+	// no-cache search searches before its read answers only then (see
+	// uncached), not while the cache is failing.
+	versionsRead atomic.Bool
 }
 
 // New returns a Service.
@@ -227,6 +232,15 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 		return nil, err
 	}
 	key := CacheKey(p.UserID, req)
+	if req.NoCache && s.o.Cache != nil && s.versionsRead.Load() {
+		resp, err := s.uncached(ctx, p, req, key, start)
+		if err != nil {
+			return nil, err
+		}
+		s.addAnalytics(ctx, p, req, resp)
+		s.finish(p, req, resp)
+		return resp, nil
+	}
 	versions, hit, left := s.cacheGet(ctx, p.UserID, key, req.NoCache)
 	if hit != nil {
 		if s.wantsEdgePage(req) && len(hit.Rendered) > 0 && left >= minEdgeTTL {
@@ -316,12 +330,71 @@ func flightKey(key string, versions []int64, render bool) string {
 	return b.String()
 }
 
+// uncached answers a search that asked for no cached page (no-cache): the
+// read of the caller's source versions (to store the fresh page under) is
+// not waited for before searching. The search starts at once with the
+// caller's latest described sources, if the memo holds them, and their
+// version is checked when the read answers: the page is kept when it is
+// still current, and searched again with a fresh description otherwise
+// (a source was added, changed or removed meanwhile), so the answer is
+// the one the current sources give. Without a memo entry it waits for the
+// versions, as a cached search does.
+func (s *Service) uncached(ctx context.Context, p identity.Principal, req Request, key string, start time.Time) (*Response, error) {
+	pending := s.readVersions(ctx, p.UserID, key)
+	sources, version, ok := s.memo.latest(memoKey(p.UserID, req.Databases), s.o.Now())
+	if !ok {
+		r, err := s.run(ctx, p, req, key, pending.wait(), start)
+		return r.resp, err
+	}
+	resp, cacheable, err := s.searchSources(ctx, p, req, sources)
+	versions := pending.wait()
+	if len(versions) != 1 || versions[0] != version {
+		s.o.Metrics.earlyStart("stale")
+		r, err := s.run(ctx, p, req, key, versions, start)
+		return r.resp, err
+	}
+	s.o.Metrics.earlyStart("current")
+	if err != nil {
+		return nil, err
+	}
+	return s.store(ctx, req, key, versions, resp, cacheable, start).resp, nil
+}
+
+// pendingVersions is a read of the caller's source versions under way.
+type pendingVersions struct {
+	done     chan struct{}
+	versions []int64
+}
+
+// readVersions starts reading the caller's source versions.
+func (s *Service) readVersions(ctx context.Context, userID, key string) *pendingVersions {
+	pv := &pendingVersions{done: make(chan struct{})}
+	go func() {
+		defer close(pv.done)
+		pv.versions, _, _ = s.cacheGet(ctx, userID, key, true)
+	}()
+	return pv
+}
+
+// wait returns the versions read (nil when the cache did not answer).
+func (pv *pendingVersions) wait() []int64 {
+	<-pv.done
+	return pv.versions
+}
+
 // run searches, renders the page when asked, and stores it.
 func (s *Service) run(ctx context.Context, p identity.Principal, req Request, key string, versions []int64, start time.Time) (ran, error) {
 	resp, cacheable, err := s.search(ctx, p, req, versions)
 	if err != nil {
 		return ran{}, err
 	}
+	return s.store(ctx, req, key, versions, resp, cacheable, start), nil
+}
+
+// store renders a fresh page when asked and stores it (when cacheable,
+// under versions).
+func (s *Service) store(ctx context.Context, req Request, key string, versions []int64, resp *Response, cacheable bool, start time.Time) ran {
+	var err error
 	resp.ExecutionTime = s.o.Now().Sub(start)
 	if req.Render && s.o.Codec != nil {
 		// Rendered before the page is stored, which then keeps this rendering.
@@ -341,7 +414,7 @@ func (s *Service) run(ctx context.Context, p identity.Principal, req Request, ke
 			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), out.ttl)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // addAnalytics adds the caller's trends when asked (never cached).
@@ -440,6 +513,7 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
 	defer cancel()
 	value, versions, found, ttl, err := s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
+	s.versionsRead.Store(err == nil)
 	if err != nil {
 		s.o.Metrics.cacheResult("error")
 		s.log.DebugContext(ctx, "result cache unavailable; searching uncached", "error", err)
@@ -510,11 +584,16 @@ func (s *Service) edgeSet(ctx context.Context, key string, versions []int64, ren
 // search runs an uncached search. cacheable is false when a source failed
 // (a partial page is not worth keeping).
 func (s *Service) search(ctx context.Context, p identity.Principal, req Request, versions []int64) (*Response, bool, error) {
-	resp := &Response{Limit: req.Limit, Page: req.Offset/req.Limit + 1, Mode: req.Mode}
 	sources, err := s.describe(ctx, p.UserID, req.Databases, versions)
 	if err != nil {
 		return nil, false, err
 	}
+	return s.searchSources(ctx, p, req, sources)
+}
+
+// searchSources runs an uncached search of the described sources.
+func (s *Service) searchSources(ctx context.Context, p identity.Principal, req Request, sources []Source) (*Response, bool, error) {
+	resp := &Response{Limit: req.Limit, Page: req.Offset/req.Limit + 1, Mode: req.Mode}
 	if len(sources) == 0 {
 		resp.Notices = append(resp.Notices, Notice{Code: NoticeNoDatabases,
 			Message: "You have no databases to search yet: add one with POST /api/v1/databases (name, host, port, database, username, password), then search again."})
@@ -694,13 +773,30 @@ type memoEntry struct {
 	sources []Source
 }
 
+// memoKey is the memo's key of a caller's sources named by ids.
+func memoKey(userID string, ids []string) string {
+	return userID + "\x00" + strings.Join(ids, "\x00")
+}
+
+// latest returns the description under key, whatever its version, when
+// it is younger than DescribeMemoTTL, with that version.
+func (m *describeMemo) latest(key string, now time.Time) ([]Source, int64, bool) {
+	m.mu.Lock()
+	e, ok := m.entries[key]
+	m.mu.Unlock()
+	if !ok || now.Sub(e.at) >= DescribeMemoTTL {
+		return nil, 0, false
+	}
+	return e.sources, e.version, true
+}
+
 // describe returns the caller's sources named by ids, from the memo when
 // the versions read from the cache say it is current.
 func (s *Service) describe(ctx context.Context, userID string, ids []string, versions []int64) ([]Source, error) {
 	if len(versions) != 1 {
 		return s.o.Sources.Describe(ctx, ids)
 	}
-	key := userID + "\x00" + strings.Join(ids, "\x00")
+	key := memoKey(userID, ids)
 	now := s.o.Now()
 	s.memo.mu.Lock()
 	e, ok := s.memo.entries[key]

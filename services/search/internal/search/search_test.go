@@ -740,6 +740,62 @@ func TestDescriptionsAreReusedWhileTheSourcesVersionHolds(t *testing.T) {
 	}
 }
 
+func TestANoCacheSearchStartsWithTheLastDescriptionAndSearchesAgainOnceTheSourcesMoved(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	cache := newFakeCache()
+	s := newService(f, func(o *Options) {
+		o.Cache = cache
+		o.Codec = gobCodec{}
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	})
+	search(t, s, Request{Query: "pools"})
+	if resp := search(t, s, Request{Query: "pools", NoCache: true}); len(resp.Results) != 3 || resp.Cached {
+		t.Fatalf("no-cache search: %d results, cached %v", len(resp.Results), resp.Cached)
+	}
+	if f.describes != 1 {
+		t.Errorf("%d descriptions, want 1: the no-cache search did not start with the current description", f.describes)
+	}
+	s.Wait()
+	if cache.sets != 2 {
+		t.Errorf("%d pages stored, want 2: the early-started page was not stored", cache.sets)
+	}
+
+	// A source added (the sources' version moves): the page the early
+	// start made with the old description is not answered.
+	f.sources = append(f.sources, newFakeSource("s2", 2, nil, nil))
+	cache.bump(VersionKey(alice.UserID))
+	resp := search(t, s, Request{Query: "pools", NoCache: true})
+	if len(resp.Sources) != 2 || len(resp.Results) != 5 {
+		t.Errorf("after a source was added: %d sources, %d results; want 2 and 5", len(resp.Sources), len(resp.Results))
+	}
+	if f.describes != 2 {
+		t.Errorf("%d descriptions, want 2", f.describes)
+	}
+	s.Wait()
+	stored := search(t, s, Request{Query: "pools"})
+	if !stored.Cached || len(stored.Results) != 5 {
+		t.Errorf("the page stored under the new version: cached %v, %d results; want the fresh page", stored.Cached, len(stored.Results))
+	}
+	for _, result := range []string{"current", "stale"} {
+		if got := testutil.ToFloat64(s.o.Metrics.early.WithLabelValues(result)); got != 1 {
+			t.Errorf("%s{result=%q} = %v, want 1", MetricEarlyStarts, result, got)
+		}
+	}
+
+	// While the cache fails, a no-cache search waits for its read (which
+	// fails) rather than searching twice.
+	cache.err = errors.New("redis down")
+	execs := len(f.execs)
+	search(t, s, Request{Query: "warm"})
+	one := len(f.execs) - execs
+	execs = len(f.execs)
+	search(t, s, Request{Query: "warm", NoCache: true})
+	if got := len(f.execs) - execs; got != one {
+		t.Errorf("a no-cache search made %d calls while the cache failed, want %d (one search)", got, one)
+	}
+	s.Wait()
+}
+
 func TestNoCacheSkipsTheLookupButStoresThePage(t *testing.T) {
 	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
 	cache := newFakeCache()
