@@ -122,6 +122,26 @@ func (s *Store) GetVersionedUnless(ctx context.Context, versionKeys []string, ke
 	return Versioned{Versions: versions, Value: value, Found: found, TTL: ttl}, nil
 }
 
+// ReadVersions reads the counters named by versionKeys, as GetVersioned
+// does, without reading a value: for a caller that will store a fresh one.
+func (s *Store) ReadVersions(ctx context.Context, versionKeys []string) ([]int64, error) {
+	var v validate.Collector
+	checkVersionKeys(&v, versionKeys)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var versions []int64
+	err := s.call(ctx, "read versions", func(ctx context.Context, c rueidis.Client) error {
+		var err error
+		versions, err = s.readVersions(ctx, c, versionKeys)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return versions, nil
+}
+
 // SetVersioned stores value under key and the versions a GetVersioned
 // returned, for ttl. A value computed while a counter moved lands under the
 // old versions, where no later GetVersioned looks: it is never served.

@@ -33,6 +33,7 @@ type Store interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	GetVersionedUnless(ctx context.Context, versionKeys []string, key string, held []int64) (cache.Versioned, error)
+	ReadVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 	BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 }
@@ -102,6 +103,13 @@ func (s *Server) PeekRateLimit(ctx context.Context, req *cachev1.PeekRateLimitRe
 
 // GetVersioned reads version counters and the value stored under them.
 func (s *Server) GetVersioned(ctx context.Context, req *cachev1.GetVersionedRequest) (*cachev1.GetVersionedResponse, error) {
+	if req.GetVersionsOnly() {
+		versions, err := s.store.ReadVersions(ctx, req.GetVersionKeys())
+		if err != nil {
+			return nil, grpcx.Map(err, errorTable)
+		}
+		return &cachev1.GetVersionedResponse{Versions: versions}, nil
+	}
 	resp, _, err := s.getVersioned(ctx, req, nil)
 	return resp, err
 }

@@ -284,6 +284,35 @@ func TestVersionedEntriesThroughClient(t *testing.T) {
 	}
 }
 
+func TestAVersionsOnlyReadAnswersTheCurrentVersionsWithoutTheValue(t *testing.T) {
+	ctx := context.Background()
+	f := serve(t, liveStore(t, nil))
+	keys := []string{"sources:user-1"}
+	first, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search:q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: "search:q", Versions: first.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	only, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search:q", VersionsOnly: true})
+	if err != nil || only.GetFound() || len(only.GetValue()) > 0 || !slices.Equal(only.GetVersions(), first.GetVersions()) {
+		t.Fatalf("versions only = %v, %v; want the versions %v and no value", only, err, first.GetVersions())
+	}
+	bumped, err := f.client.BumpVersions(ctx, &cachev1.BumpVersionsRequest{VersionKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err = f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, VersionsOnly: true})
+	if err != nil || !slices.Equal(only.GetVersions(), bumped.GetVersions()) {
+		t.Fatalf("versions only after a bump = %v, %v; want %v", only, err, bumped.GetVersions())
+	}
+	_, err = f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: []string{""}, VersionsOnly: true})
+	if code, reason, _ := statusOf(err); code != codes.InvalidArgument || reason != "VALIDATION_ERROR" {
+		t.Fatalf("an empty version key: %v", err)
+	}
+}
+
 func TestAllowAndGetVersionedCountsAndReadsOnlyWhatIsAllowedAndCurrent(t *testing.T) {
 	for name, clientCache := range map[string]int{"with a client-side cache": 1 << 20, "without one": 0} {
 		t.Run(name, func(t *testing.T) { testAllowAndGetVersioned(t, clientCache) })

@@ -36,6 +36,15 @@ func (c *Client) Get(ctx context.Context, versionKeys []string, key string) ([]b
 	return resp.GetValue(), resp.GetVersions(), resp.GetFound(), ttl, nil
 }
 
+// Versions reads the versions of versionKeys, not a value.
+func (c *Client) Versions(ctx context.Context, versionKeys []string) ([]int64, error) {
+	resp, err := c.c.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: versionKeys, VersionsOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("cache: read versions: %w", err)
+	}
+	return resp.GetVersions(), nil
+}
+
 // Set stores value under key and versions for ttl.
 func (c *Client) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
 	_, err := c.c.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: key, Versions: versions, Value: value, Ttl: durationpb.New(ttl)})

@@ -365,6 +365,8 @@ func (c *memCache) Get(_ context.Context, _ []string, key string) ([]byte, []int
 	return v, []int64{0}, ok, 30 * time.Second, nil
 }
 
+func (c *memCache) Versions(context.Context, []string) ([]int64, error) { return []int64{0}, nil }
+
 func (c *memCache) Set(_ context.Context, key string, _ []int64, value []byte, _ time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -372,6 +372,11 @@ func (c *fakeCache) Get(ctx context.Context, versionKeys []string, key string) (
 	return v, vs, ok, ttl, nil
 }
 
+func (c *fakeCache) Versions(ctx context.Context, versionKeys []string) ([]int64, error) {
+	_, vs, _, _, err := c.Get(ctx, versionKeys, "")
+	return vs, err
+}
+
 func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

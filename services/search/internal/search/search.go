@@ -512,7 +512,17 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.o.CacheTimeout)
 	defer cancel()
-	value, versions, found, ttl, err := s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
+	var value []byte
+	var versions []int64
+	var found bool
+	var ttl time.Duration
+	var err error
+	if noCache {
+		// The page stored is of no use: its versions are enough.
+		versions, err = s.o.Cache.Versions(cctx, []string{VersionKey(userID)})
+	} else {
+		value, versions, found, ttl, err = s.o.Cache.Get(cctx, []string{VersionKey(userID)}, key)
+	}
 	s.versionsRead.Store(err == nil)
 	if err != nil {
 		s.o.Metrics.cacheResult("error")

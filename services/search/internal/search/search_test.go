@@ -673,6 +673,11 @@ func (slowCache) Get(ctx context.Context, _ []string, _ string) ([]byte, []int64
 	return nil, nil, false, 0, ctx.Err()
 }
 
+func (slowCache) Versions(ctx context.Context, _ []string) ([]int64, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 func (slowCache) Set(ctx context.Context, _ string, _ []int64, _ []byte, _ time.Duration) error {
 	<-ctx.Done()
 	return ctx.Err()

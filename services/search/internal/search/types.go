@@ -414,6 +414,8 @@ type ResultCache interface {
 	// them, with how long the value found has left to live (or less; 0
 	// when unknown).
 	Get(ctx context.Context, versionKeys []string, key string) (value []byte, versions []int64, found bool, ttl time.Duration, err error)
+	// Versions reads the versions of versionKeys only.
+	Versions(ctx context.Context, versionKeys []string) ([]int64, error)
 	// Set stores value under key and versions for ttl.
 	Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
 }

@@ -580,7 +580,10 @@ type GetVersionedRequest struct {
 	// Version counter names, e.g. "sources:<user id>". A counter never set reads as 0.
 	VersionKeys []string `protobuf:"bytes,1,rep,name=version_keys,json=versionKeys,proto3" json:"version_keys,omitempty"`
 	// The base of the value's key; the stored key is base + the versions.
-	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Read the versions only, not the value (found is false): for a caller
+	// that will store a fresh value and has no use for the stored one.
+	VersionsOnly  bool `protobuf:"varint,3,opt,name=versions_only,json=versionsOnly,proto3" json:"versions_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -627,6 +630,13 @@ func (x *GetVersionedRequest) GetKey() string {
 		return x.Key
 	}
 	return ""
+}
+
+func (x *GetVersionedRequest) GetVersionsOnly() bool {
+	if x != nil {
+		return x.VersionsOnly
+	}
+	return false
 }
 
 // GetVersionedResponse carries the versions read and the value, if found.
@@ -1066,10 +1076,11 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\tremaining\x18\x02 \x01(\x05R\tremaining\x129\n" +
 	"\n" +
 	"reset_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\x12\x12\n" +
-	"\x04used\x18\x04 \x01(\x05R\x04used\"J\n" +
+	"\x04used\x18\x04 \x01(\x05R\x04used\"o\n" +
 	"\x13GetVersionedRequest\x12!\n" +
 	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"\x8b\x01\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12#\n" +
+	"\rversions_only\x18\x03 \x01(\bR\fversionsOnly\"\x8b\x01\n" +
 	"\x14GetVersionedResponse\x12\x1a\n" +
 	"\bversions\x18\x01 \x03(\x03R\bversions\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
