@@ -45,6 +45,9 @@ func (f *fake) GetVersioned(ctx context.Context, req *cachev1.GetVersionedReques
 	for _, k := range req.GetVersionKeys() {
 		vs = append(vs, f.versions[k])
 	}
+	if req.GetVersionsOnly() {
+		return &cachev1.GetVersionedResponse{Versions: vs}, nil
+	}
 	v, ok := f.values[f.key(req.GetKey(), vs)]
 	return &cachev1.GetVersionedResponse{Versions: vs, Found: ok, Value: v}, nil
 }
@@ -84,6 +87,9 @@ func TestGetSetRoundTripUnderVersions(t *testing.T) {
 	v, _, found, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
 	if err != nil || !found || string(v) != "page" || f.ttl != time.Minute {
 		t.Fatalf("second get: %q found %v err %v ttl %s", v, found, err, f.ttl)
+	}
+	if vs, err := c.Versions(ctx, []string{"sources:u1"}); err != nil || !slices.Equal(vs, []int64{2}) {
+		t.Fatalf("versions only: %v, %v; want [2]", vs, err)
 	}
 	f.mu.Lock()
 	f.versions["sources:u1"] = 3
