@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -68,12 +69,48 @@ func BenchmarkCacheHitDecode(b *testing.B) {
 }
 
 // BenchmarkRender measures what pre-rendering a fresh page for the REST
-// edge costs the search service (the gateway then passes it through).
+// edge costs the search service (the gateway then passes it through):
+// Codec.Render against the typed rendering it replaces.
 func BenchmarkRender(b *testing.B) {
 	p := page()
-	for b.Loop() {
-		if _, err := (wire.Codec{}).Render(p); err != nil {
-			b.Fatal(err)
-		}
+	for _, bm := range []struct {
+		name   string
+		render func(*search.Response) ([]byte, error)
+	}{{"direct", wire.Codec{}.Render}, {"protojson", wire.RenderViaProto}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bm.render(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRenderedWithTrends measures what adding the caller's trends to
+// a rendered page costs (a search with includeAnalytics).
+func BenchmarkRenderedWithTrends(b *testing.B) {
+	rendered, err := wire.Codec{}.Render(page())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var trends []search.Trend
+	for i := range 7 {
+		trends = append(trends, search.Trend{Period: fmt.Sprintf("2026-03-%02d", i+1), TopQueries: []string{"connection pools", "replication lag", "fulltext"},
+			Volume: 40 + i, AvgResponseTime: time.Duration(i+1) * 1500 * time.Microsecond})
+	}
+	for _, bm := range []struct {
+		name string
+		with func([]byte, []search.Trend) ([]byte, error)
+	}{{"direct", wire.RenderedWithTrends}, {"protojson", wire.RenderedWithTrendsViaProto}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bm.with(rendered, trends); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/altus4/altus/pkg/edgecache"
 	searchv1 "github.com/altus4/altus/pkg/gen/altus/search/v1"
-	"github.com/altus4/altus/pkg/restjson"
 	"github.com/altus4/altus/services/search/internal/search"
 )
 
@@ -68,46 +67,6 @@ func SummaryFromProto(m *searchv1.CachedSearchSummary) search.EventSummary {
 		Query: m.GetQuery(), Mode: m.GetSearchMode(), Databases: m.GetDatabases(),
 		ResultCount: int(m.GetResultCount()), TotalCount: int(m.GetTotalCount()), ResultOffset: int(m.GetResultOffset()),
 	}
-}
-
-// omittedKeys are the members a rendered page leaves out: the three that
-// change with every answer (the edge adds them in front), and
-// renderedJson itself, which is no part of the REST shape.
-var omittedKeys = []string{"cached", "executionTime", "searchId", "renderedJson"}
-
-// Render returns the page as the REST API renders a SearchResponse
-// (pkg/restjson), without "cached", "executionTime" and "renderedJson"; its Trends are
-// left out ("trends": []).
-func (Codec) Render(r *search.Response) ([]byte, error) {
-	page := *r
-	page.Trends = nil
-	full, err := restjson.Render(ResponseToProto(&page))
-	if err != nil {
-		return nil, fmt.Errorf("wire: render search response: %w", err)
-	}
-	out, err := restjson.WithoutKeys(full, omittedKeys...)
-	if err != nil {
-		return nil, fmt.Errorf("wire: render search response: %w", err)
-	}
-	return out, nil
-}
-
-// RenderedWithTrends returns a rendered page (Codec.Render) with its
-// "trends" replaced by trends, rendered alike.
-func RenderedWithTrends(rendered []byte, trends []search.Trend) ([]byte, error) {
-	m := &searchv1.GetTrendsResponse{Trends: make([]*searchv1.TrendInsight, len(trends))}
-	for i, t := range trends {
-		m.Trends[i] = TrendToProto(t)
-	}
-	obj, err := restjson.Render(m) // {"trends":[…]}
-	if err != nil {
-		return nil, fmt.Errorf("wire: render trends: %w", err)
-	}
-	rest, err := restjson.WithoutKeys(rendered, "trends")
-	if err != nil {
-		return nil, fmt.Errorf("wire: render trends: %w", err)
-	}
-	return restjson.Prepend(rest, string(obj[1:len(obj)-1])), nil
 }
 
 // Decode reads a cache value without decoding its results: the summary
