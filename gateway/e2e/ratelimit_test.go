@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,6 +86,49 @@ func TestRateLimits(t *testing.T) {
 		}
 		if ra, _ := strconv.Atoi(last.Header.Get("Retry-After")); ra != d.RetryAfter {
 			t.Fatalf("Retry-After %s != details.retryAfter %d", last.Header.Get("Retry-After"), d.RetryAfter)
+		}
+	})
+
+	t.Run("searches started before their count answers never pass the tier", func(t *testing.T) {
+		u := s.Register(t)
+		_, secret := s.CreateKey(t, u, map[string]any{"name": "busy search key"})
+		s.AddDatabase(t, u, "docs", TenantDatabase(t))
+		second := s.StartGateway(t, "gateway-3", nil)
+		early := metricSum(t, s, s.AdminPort("gateway"), "altus4_ratelimit_early_starts_total")
+
+		var answered, limited atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				base := s.URL
+				if w%2 == 1 {
+					base = second
+				}
+				for i := 0; i < 130; i++ {
+					r := s.CallURL(t, base, http.MethodPost, "/api/v1/search", secret,
+						map[string]any{"query": "connection pool", "limit": 3}, "Cache-Control", "no-cache")
+					switch {
+					case r.Status == http.StatusTooManyRequests:
+						if r.Error.Code != "RATE_LIMIT_EXCEEDED" || r.Header.Get("X-RateLimit-Remaining") != "0" || strings.Contains(string(r.Raw), "results") {
+							t.Errorf("a refused search: %s %v", r.Raw, r.Header)
+						}
+						limited.Add(1)
+					case r.Status == http.StatusOK && r.Header.Get("X-RateLimit-Tier") == "free":
+						answered.Add(1)
+					default:
+						t.Errorf("search: %d %s %v", r.Status, r.Raw, r.Header)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if answered.Load() != 1000 || limited.Load() != 40 {
+			t.Fatalf("answered %d, limited %d across two replicas; want exactly 1000 and 40", answered.Load(), limited.Load())
+		}
+		if got := metricSum(t, s, s.AdminPort("gateway"), "altus4_ratelimit_early_starts_total") - early; got < 100 {
+			t.Errorf("%d searches started before their count on one replica, want most of its ~500", got)
 		}
 	})
 }

@@ -49,6 +49,9 @@ type Limiter struct {
 
 	degradedGauge prometheus.Gauge
 	decisions     *prometheus.CounterVec
+	early         prometheus.Counter
+
+	rooms rooms
 }
 
 // New returns a Limiter. Each shared call is bounded by timeout; after a
@@ -61,6 +64,7 @@ func New(cache cachev1.CacheServiceClient, timeout, probe time.Duration, reg pro
 		probe:   probe,
 		now:     time.Now,
 		local:   newLocal(),
+		rooms:   rooms{m: map[string]room{}},
 		degradedGauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "altus4_ratelimit_degraded",
 			Help: "1 when rate limits are counted locally because the shared store (Redis) is unreachable.",
@@ -70,8 +74,12 @@ func New(cache cachev1.CacheServiceClient, timeout, probe time.Duration, reg pro
 			Help: "Rate-limit decisions by result and by where they were counted.",
 		}, []string{"result", "store"}),
 	}
+	l.early = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "altus4_ratelimit_early_starts_total",
+		Help: "Requests started before their rate-limit count answered (the count then made alongside); those the count refused are in altus4_ratelimit_decisions_total{result=\"limited\"}.",
+	})
 	if reg != nil {
-		reg.MustRegister(l.degradedGauge, l.decisions)
+		reg.MustRegister(l.degradedGauge, l.decisions, l.early)
 	}
 	return l
 }
@@ -117,6 +125,7 @@ func (l *Limiter) decide(ctx context.Context, subject string, limit int, window 
 			l.setDegraded(false)
 			d := Decision{Allowed: resp.GetAllowed(), Limit: int(resp.GetLimit()), Remaining: int(resp.GetRemaining()), Reset: resp.GetResetTime().AsTime()}
 			l.count(d)
+			l.rooms.set(subject, d, now)
 			return d, got
 		}
 		if ctx.Err() == nil {
@@ -126,6 +135,75 @@ func (l *Limiter) decide(ctx context.Context, subject string, limit int, window 
 	d := l.local.allow(subject, limit, window, now)
 	l.count(d)
 	return d, nil
+}
+
+// EarlyHeadroom is how many requests the last count of a subject must
+// have left in its window for another request of the subject to start
+// before it is counted (MayStartEarly): well above the requests one
+// caller has in flight, so that a request started early is refused only
+// when other replicas used that many of the window meanwhile.
+const EarlyHeadroom = 32
+
+// MayStartEarly reports whether a request of subject may start before its
+// count answers, its count then being made alongside (the answer is
+// written only once the count allows it). It may when the subject's last
+// count in the shared store, in the current window, left at least
+// EarlyHeadroom requests beside those started early since; it then takes
+// one of them. Never while the shared store is failing.
+func (l *Limiter) MayStartEarly(subject string) bool {
+	if l.degraded.Load() || !l.rooms.take(subject, l.now()) {
+		return false
+	}
+	l.early.Inc()
+	return true
+}
+
+// rooms remembers, per subject, how many requests its last shared count
+// left in its window, less those started early since.
+type rooms struct {
+	mu sync.Mutex
+	m  map[string]room
+}
+
+type room struct {
+	left  int
+	reset time.Time
+}
+
+// maxRooms bounds the subjects remembered; past it expired ones are
+// dropped, and all of them if none had.
+const maxRooms = 100_000
+
+func (r *rooms) set(subject string, d Decision, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !d.Allowed || !now.Before(d.Reset) {
+		delete(r.m, subject)
+		return
+	}
+	if len(r.m) >= maxRooms {
+		for k, v := range r.m {
+			if !now.Before(v.reset) {
+				delete(r.m, k)
+			}
+		}
+		if len(r.m) >= maxRooms {
+			clear(r.m)
+		}
+	}
+	r.m[subject] = room{left: d.Remaining, reset: d.Reset}
+}
+
+func (r *rooms) take(subject string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.m[subject]
+	if !ok || !now.Before(v.reset) || v.left < EarlyHeadroom {
+		return false
+	}
+	v.left--
+	r.m[subject] = v
+	return true
 }
 
 func (l *Limiter) shouldTryShared(now time.Time) bool {

@@ -71,3 +71,49 @@ func TestUnreachableCacheFallsBackToLocalLimitsAndReportsDegraded(t *testing.T) 
 		t.Fatalf("altus4_ratelimit_degraded = %v, want 1", got)
 	}
 }
+
+func TestRequestsStartEarlyOnlyWhileTheLastCountLeftHeadroom(t *testing.T) {
+	r := rooms{m: map[string]room{}}
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	reset := now.Add(time.Hour)
+	if r.take("apikey:a", now) {
+		t.Fatal("a subject never counted started early")
+	}
+	r.set("apikey:a", Decision{Allowed: true, Limit: 1000, Remaining: EarlyHeadroom + 9, Reset: reset}, now)
+	early := 0
+	for r.take("apikey:a", now) {
+		early++
+	}
+	if early != 10 {
+		t.Errorf("%d requests started early with %d left, want 10 (down to the headroom)", early, EarlyHeadroom+9)
+	}
+	if r.take("apikey:b", now) {
+		t.Error("another subject started early on a's count")
+	}
+	r.set("apikey:a", Decision{Allowed: true, Limit: 1000, Remaining: 500, Reset: reset}, now)
+	if !r.take("apikey:a", now) {
+		t.Error("a new count with room did not let a request start early")
+	}
+	if r.take("apikey:a", reset) {
+		t.Error("a request started early on the count of a window that has ended")
+	}
+	r.set("apikey:a", Decision{Allowed: false, Limit: 1000, Remaining: 0, Reset: reset}, now)
+	if r.take("apikey:a", now) {
+		t.Error("a request started early after a refusal")
+	}
+}
+
+func TestNoRequestStartsEarlyWhileTheSharedStoreFails(t *testing.T) {
+	conn, err := grpcx.Dial(closedAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	l := New(cachev1.NewCacheServiceClient(conn), 200*time.Millisecond, time.Minute, nil)
+	now := time.Now()
+	l.rooms.set("apikey:x", Decision{Allowed: true, Limit: 1000, Remaining: 900, Reset: now.Add(time.Hour)}, now)
+	l.Allow(context.Background(), "apikey:x", 1000, time.Hour)
+	if l.MayStartEarly("apikey:x") {
+		t.Error("a request started early while the shared store was failing")
+	}
+}

@@ -156,7 +156,7 @@ func (g *Gateway) enforce(next runtime.HandlerFunc) runtime.HandlerFunc {
 		case r.Method == http.MethodPost && tmpl == clicksRoute:
 			g.flushClickedSearch(r)
 		}
-		ctx, ok := g.authorize(w, r, tmpl, pol, es)
+		ctx, early, ok := g.authorize(w, r, tmpl, pol, es)
 		if !ok {
 			return
 		}
@@ -167,13 +167,22 @@ func (g *Gateway) enforce(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if pol.Created {
 			ctx = context.WithValue(ctx, successStatusKey{}, http.StatusCreated)
 		}
+		if early != nil {
+			gw := early.writer(w)
+			next(gw, r.WithContext(ctx), params)
+			gw.open()
+			return
+		}
 		next(w, r.WithContext(ctx), params)
 	}
 }
 
 // authorize applies pol to r. For a search the edge may answer (es), the
 // rate-limit count also reads the search's edge page (es.page when found).
-func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string, pol Policy, es *edgeSearch) (context.Context, bool) {
+// A search the edge does not answer may start before its count answers
+// (early, not nil: see earlyAdmission); its context is then cancelled if
+// the count refuses it.
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string, pol Policy, es *edgeSearch) (context.Context, *earlyAdmission, bool) {
 	ctx := r.Context()
 	ip := g.ips.Of(r)
 	if pol.Auth == AuthNone {
@@ -182,35 +191,35 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string,
 			setLimitHeaders(w, d, "anonymous")
 			if !d.Allowed {
 				g.tooMany(w, r, d, "anonymous")
-				return nil, false
+				return nil, nil, false
 			}
 		}
-		return ctx, true
+		return ctx, nil, true
 	}
 
 	bearer, fail := bearerOf(r, pol.Auth)
 	if fail != nil {
 		WriteError(w, r, http.StatusUnauthorized, fail.Code, fail.Message, nil)
-		return nil, false
+		return nil, nil, false
 	}
 	switch {
 	case pol.Auth == AuthSession && authn.IsAPIKey(bearer):
 		WriteError(w, r, http.StatusUnauthorized, "INVALID_TOKEN", "This route needs a session token from /api/v1/auth/login; API keys are for the /api/v1/search routes.", nil)
-		return nil, false
+		return nil, nil, false
 	case pol.Auth == AuthAPIKey && !authn.IsAPIKey(bearer):
 		WriteError(w, r, http.StatusUnauthorized, "INVALID_API_KEY_FORMAT", "This route needs an API key (altus4_sk_live_… or altus4_sk_test_…); create one with POST /api/v1/keys.", nil)
-		return nil, false
+		return nil, nil, false
 	}
 	p, err := g.auth.Authenticate(ctx, bearer)
 	if err != nil {
 		e := FromStatus(err)
 		WriteError(w, r, e.Status, e.Code, e.Message, e.Details)
-		return nil, false
+		return nil, nil, false
 	}
 	if pol.Auth == AuthAPIKey {
 		if !g.keyEnvs[p.Environment] {
 			WriteError(w, r, http.StatusUnauthorized, "INVALID_API_KEY", "This deployment does not accept "+p.Environment+" API keys.", nil)
-			return nil, false
+			return nil, nil, false
 		}
 		if pol.Permission != "" && !p.Can(pol.Permission) {
 			available := p.Permissions
@@ -220,12 +229,12 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string,
 			WriteError(w, r, http.StatusForbidden, "INSUFFICIENT_PERMISSIONS",
 				"This API key lacks the "+pol.Permission+" permission.",
 				map[string]any{"required": []string{pol.Permission}, "available": available})
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	if pol.AdminRole && !p.IsAdmin() {
 		WriteError(w, r, http.StatusForbidden, "INSUFFICIENT_PRIVILEGES", "This route is for administrators.", nil)
-		return nil, false
+		return nil, nil, false
 	}
 	// One assertion per caller for minutes, not one per request: services
 	// then verify it once (identity.Signer remembers verified assertions).
@@ -236,25 +245,30 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, tmpl string,
 		if !ok {
 			limit, _ = rl.TierLimit(rl.TierFree)
 		}
+		subject := rl.APIKeySubject(p.APIKeyID)
+		if es == nil && tmpl == searchRoute && g.limiter.MayStartEarly(subject) {
+			ectx, early := g.admitEarly(ctx, r, subject, limit, p, ip)
+			return ectx, early, true
+		}
 		var d ratelimit.Decision
 		if get, held := g.edgeLookup(p, es); get != nil {
 			var got *cachev1.GetVersionedResponse
 			var unchanged bool
-			d, got, unchanged = g.limiter.AllowAndGet(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window, get, held)
+			d, got, unchanged = g.limiter.AllowAndGet(ctx, subject, limit, rl.Window, get, held)
 			if d.Allowed {
 				g.found(ctx, es, got, unchanged)
 			}
 		} else {
-			d = g.limiter.Allow(ctx, rl.APIKeySubject(p.APIKeyID), limit, rl.Window)
+			d = g.limiter.Allow(ctx, subject, limit, rl.Window)
 		}
 		setLimitHeaders(w, d, p.Tier)
 		if !d.Allowed {
 			g.tooMany(w, r.WithContext(ctx), d, p.Tier)
-			return nil, false
+			return nil, nil, false
 		}
 		g.usage.Record(p.APIKeyID, ip, time.Now())
 	}
-	return ctx, true
+	return ctx, nil, true
 }
 
 type authFailure struct{ Code, Message string }
