@@ -1,0 +1,58 @@
+package enhance
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/categorize.golden.json from the current code")
+
+// TestCategorizeFallbackAnswersArePinned keeps the local method's answers
+// exactly as they were: the search service runs it in-process in place of
+// the enhance service, and the two must agree to the last digit.
+func TestCategorizeFallbackAnswersArePinned(t *testing.T) {
+	type answer struct {
+		Documents  []DocumentCategories
+		Categories []CategoryCount
+	}
+	got := map[string]answer{}
+	for name, r := range categorizeCases() {
+		docs := categorizeFallback(r)
+		got[name] = answer{docs, aggregate(docs)}
+	}
+	const path = "testdata/categorize.golden.json"
+	if *update {
+		b, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]answer
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers changed (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkCategorizeFallback is the local method on a page of 20
+// package results.
+func BenchmarkCategorizeFallback(b *testing.B) {
+	r := CategorizeRequest{Documents: packageCorpus(), Query: "redis client", MaxCategories: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		categorizeFallback(r)
+	}
+}
