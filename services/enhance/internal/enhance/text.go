@@ -14,16 +14,28 @@ import (
 // case is a substring of text (no copy).
 func words(text string) []string {
 	out := make([]string, 0, len(text)/8+1)
-	start := -1   // byte offset of the word being read, -1 for none
-	lower := true // the word so far is its own lower-case form
-	flush := func(end int) {
-		w := text[start:end]
+	scanWords(text, func(w string, lower bool) {
 		if !lower {
 			w = lowerWord(w)
 		}
-		if w = strings.Trim(w, "'-"); w != "" {
-			out = append(out, w)
+		out = append(out, w)
+	})
+	return out
+}
+
+// scanWords calls fn with every word of text as it is written (a
+// substring), and whether it is its own lower-case form: the words of
+// words before lowering, for callers that lower into a buffer of their own.
+func scanWords(text string, fn func(w string, lower bool)) {
+	start := -1   // byte offset of the word being read, -1 for none
+	lower := true // the word so far is its own lower-case form
+	flush := func(end int) {
+		// A word starts with a letter or digit: only its end may hold
+		// apostrophes and hyphens to cut.
+		for text[end-1] == '\'' || text[end-1] == '-' {
+			end--
 		}
+		fn(text[start:end], lower)
 		start, lower = -1, true
 	}
 	for i, r := range text {
@@ -47,7 +59,6 @@ func words(text string) []string {
 	if start >= 0 {
 		flush(len(text))
 	}
-	return out
 }
 
 // lowerWord lower-cases the letters of w, a word of words.
@@ -55,12 +66,27 @@ func lowerWord(w string) string {
 	var b strings.Builder
 	b.Grow(len(w))
 	for _, r := range w {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
+		b.WriteRune(lowerRune(r))
 	}
 	return b.String()
+}
+
+// appendLower appends the lower-case form of w, a word of scanWords, to
+// dst: lowerWord without a string of its own.
+func appendLower(dst []byte, w string) []byte {
+	for _, r := range w {
+		dst = utf8.AppendRune(dst, lowerRune(r))
+	}
+	return dst
+}
+
+// lowerRune is the lower-case form of a rune of a word: letters and digits
+// are lowered, apostrophes and hyphens kept.
+func lowerRune(r rune) rune {
+	if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		return unicode.ToLower(r)
+	}
+	return r
 }
 
 // isStopword reports whether w is an English stopword.
