@@ -1,4 +1,4 @@
-package enhance
+package localai
 
 import (
 	"fmt"

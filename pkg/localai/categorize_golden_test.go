@@ -1,4 +1,4 @@
-package enhance
+package localai
 
 import (
 	"encoding/json"
@@ -21,8 +21,8 @@ func TestCategorizeFallbackAnswersArePinned(t *testing.T) {
 	}
 	got := map[string]answer{}
 	for name, r := range categorizeCases() {
-		docs := categorizeFallback(r)
-		got[name] = answer{docs, aggregate(docs)}
+		docs := Categorize(r)
+		got[name] = answer{docs, Aggregate(docs)}
 	}
 	const path = "testdata/categorize.golden.json"
 	if *update {
@@ -53,6 +53,6 @@ func BenchmarkCategorizeFallback(b *testing.B) {
 	r := CategorizeRequest{Documents: packageCorpus(), Query: "redis client", MaxCategories: 3}
 	b.ReportAllocs()
 	for b.Loop() {
-		categorizeFallback(r)
+		Categorize(r)
 	}
 }

@@ -1,4 +1,4 @@
-package enhance
+package localai
 
 import (
 	"slices"
@@ -52,8 +52,8 @@ func wordsIntoBuffer(text string) []string {
 
 func TestWordsSplitsAndLowersAsRuneByRune(t *testing.T) {
 	for _, s := range wordsSeeds {
-		if got, want := words(s), wordsByRune(s); !slices.Equal(got, want) {
-			t.Errorf("words(%q) = %q, want %q", s, got, want)
+		if got, want := Words(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", s, got, want)
 		}
 		if got, want := wordsIntoBuffer(s), wordsByRune(s); !slices.Equal(got, want) {
 			t.Errorf("scanWords and appendLower on %q = %q, want %q", s, got, want)
@@ -66,8 +66,8 @@ func FuzzWordsSplitsAndLowersAsRuneByRune(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := words(s), wordsByRune(s); !slices.Equal(got, want) {
-			t.Errorf("words(%q) = %q, want %q", s, got, want)
+		if got, want := Words(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", s, got, want)
 		}
 		if got, want := wordsIntoBuffer(s), wordsByRune(s); !slices.Equal(got, want) {
 			t.Errorf("scanWords and appendLower on %q = %q, want %q", s, got, want)

@@ -1,4 +1,4 @@
-package enhance
+package localai
 
 import (
 	"cmp"
@@ -22,8 +22,8 @@ func categorizeByMaps(r CategorizeRequest) []DocumentCategories {
 		tables[d.Table] = true
 	}
 	queryStems := map[string]bool{}
-	for _, w := range contentWords(r.Query) {
-		queryStems[stem(w)] = true
+	for _, w := range ContentWords(r.Query) {
+		queryStems[Stem(w)] = true
 	}
 	tf := make([]map[string]int, n)
 	df := map[string]int{}
@@ -34,11 +34,11 @@ func categorizeByMaps(r CategorizeRequest) []DocumentCategories {
 			if isCategoryColumn(f.Name) {
 				continue
 			}
-			for _, w := range contentWords(f.Text) {
-				if len([]rune(w)) < 3 || !hasLetter(w) {
+			for _, w := range ContentWords(f.Text) {
+				if len([]rune(w)) < 3 || !HasLetter(w) {
 					continue
 				}
-				st := stem(w)
+				st := Stem(w)
 				if queryStems[st] {
 					continue
 				}
@@ -163,7 +163,7 @@ func TestCategorizeFallbackAnswersAsTheMapsDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 2000 {
 		r := randomRequest(rng)
-		if diff := gocmp.Diff(categorizeByMaps(r), categorizeFallback(r)); diff != "" {
+		if diff := gocmp.Diff(categorizeByMaps(r), Categorize(r)); diff != "" {
 			t.Fatalf("request %d %+v (-definition +got):\n%s", i, r, diff)
 		}
 	}
@@ -182,8 +182,8 @@ func FuzzCategorizeFallbackAnswersAsTheMapsDefinition(f *testing.F) {
 			}
 			docs = append(docs, d)
 		}
-		r := CategorizeRequest{Documents: docs, Query: query, MaxCategories: int(maxCategories % 11)}
-		if diff := gocmp.Diff(categorizeByMaps(r), categorizeFallback(r)); diff != "" {
+		r := CategorizeRequest{Documents: docs, Query: query, MaxCategories: 1 + int(maxCategories%10)}
+		if diff := gocmp.Diff(categorizeByMaps(r), Categorize(r)); diff != "" {
 			t.Errorf("%+v (-definition +got):\n%s", r, diff)
 		}
 	})
