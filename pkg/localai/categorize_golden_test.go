@@ -11,10 +11,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/categorize.golden.json from the current code")
 
-// TestCategorizeFallbackAnswersArePinned keeps the local method's answers
-// exactly as they were: the search service runs it in-process in place of
-// the enhance service, and the two must agree to the last digit.
-func TestCategorizeFallbackAnswersArePinned(t *testing.T) {
+// TestCategorizeAnswersArePinned keeps the local method's answers
+// exactly as they were: the search service answers with it in place of the
+// enhance service, and the two, of any releases, must agree to the last
+// digit.
+func TestCategorizeAnswersArePinned(t *testing.T) {
 	type answer struct {
 		Documents  []DocumentCategories
 		Categories []CategoryCount
@@ -47,9 +48,9 @@ func TestCategorizeFallbackAnswersArePinned(t *testing.T) {
 	}
 }
 
-// BenchmarkCategorizeFallback is the local method on a page of 20
+// BenchmarkCategorize is the local method on a page of 20
 // package results.
-func BenchmarkCategorizeFallback(b *testing.B) {
+func BenchmarkCategorize(b *testing.B) {
 	r := CategorizeRequest{Documents: packageCorpus(), Query: "redis client", MaxCategories: 3}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -12,8 +12,8 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// categorizeByMaps is categorizeFallback as plainly as it can be written,
-// with a map for every statistic: the definition categorizeFallback must
+// categorizeByMaps is Categorize as plainly as it can be written,
+// with a map for every statistic: the definition Categorize must
 // keep.
 func categorizeByMaps(r CategorizeRequest) []DocumentCategories {
 	n := len(r.Documents)
@@ -159,7 +159,7 @@ func randomRequest(rng *rand.Rand) CategorizeRequest {
 	return CategorizeRequest{Documents: docs, Query: text(rng.IntN(3)), MaxCategories: 1 + rng.IntN(10)}
 }
 
-func TestCategorizeFallbackAnswersAsTheMapsDefinition(t *testing.T) {
+func TestCategorizeAnswersAsTheMapsDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 2000 {
 		r := randomRequest(rng)
@@ -169,7 +169,7 @@ func TestCategorizeFallbackAnswersAsTheMapsDefinition(t *testing.T) {
 	}
 }
 
-func FuzzCategorizeFallbackAnswersAsTheMapsDefinition(f *testing.F) {
+func FuzzCategorizeAnswersAsTheMapsDefinition(f *testing.F) {
 	f.Add("redis", "Redis client\tcluster support\nMySQL driver\tcluster support", uint8(3))
 	f.Add("", "a\tb\tc\nfull-text FULL-TEXT\nnaïve Naïve café", uint8(1))
 	f.Fuzz(func(t *testing.T, query, text string, maxCategories uint8) {

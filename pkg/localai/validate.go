@@ -53,15 +53,24 @@ func CheckDocuments(c *validate.Collector, docs []Document) {
 	if !c.Check(len(docs) <= MaxDocuments, "documents", "TOO_MANY", "at most %d documents; got %d", MaxDocuments, len(docs)) {
 		return
 	}
+	// The names of fields are only written for those in error: a valid
+	// request costs no formatting.
 	for i, d := range docs {
-		f := fmt.Sprintf("documents[%d]", i)
-		c.Check(d.ID != "", f+".id", "REQUIRED", "%s.id must not be empty", f)
-		c.Check(utf8.RuneCountInString(d.ID) <= MaxIDChars, f+".id", "TOO_LONG", "%s.id must be at most %d characters", f, MaxIDChars)
-		if !c.Check(len(d.Fields) <= MaxFields, f+".fields", "TOO_MANY", "%s has more than %d fields", f, MaxFields) {
+		doc := func() string { return fmt.Sprintf("documents[%d]", i) }
+		if d.ID == "" {
+			c.Add(doc()+".id", "REQUIRED", "%s.id must not be empty", doc())
+		}
+		if utf8.RuneCountInString(d.ID) > MaxIDChars {
+			c.Add(doc()+".id", "TOO_LONG", "%s.id must be at most %d characters", doc(), MaxIDChars)
+		}
+		if len(d.Fields) > MaxFields {
+			c.Add(doc()+".fields", "TOO_MANY", "%s has more than %d fields", doc(), MaxFields)
 			continue
 		}
 		for j, fl := range d.Fields {
-			c.Check(len(fl.Text) <= MaxFieldBytes, fmt.Sprintf("%s.fields[%d].text", f, j), "TOO_LONG", "%s.fields[%d].text must be at most %d bytes", f, j, MaxFieldBytes)
+			if len(fl.Text) > MaxFieldBytes {
+				c.Add(fmt.Sprintf("%s.fields[%d].text", doc(), j), "TOO_LONG", "%s.fields[%d].text must be at most %d bytes", doc(), j, MaxFieldBytes)
+			}
 		}
 	}
 }
