@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -187,4 +188,28 @@ func FuzzCategorizeAnswersAsTheMapsDefinition(f *testing.F) {
 			t.Errorf("%+v (-definition +got):\n%s", r, diff)
 		}
 	})
+}
+
+// TestCategorizeConcurrentlyAnswersAsAlone runs requests at once, as a
+// service's calls are: the indexes kept for reuse are never shared.
+func TestCategorizeConcurrentlyAnswersAsAlone(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	reqs := make([]CategorizeRequest, 64)
+	want := make([][]DocumentCategories, len(reqs))
+	for i := range reqs {
+		reqs[i] = randomRequest(rng)
+		want[i] = categorizeByMaps(reqs[i])
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for k := range reqs {
+				i := (k + w*8) % len(reqs)
+				if diff := gocmp.Diff(want[i], Categorize(reqs[i])); diff != "" {
+					t.Errorf("request %d (-alone +concurrently):\n%s", i, diff)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
