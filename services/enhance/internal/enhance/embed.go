@@ -9,6 +9,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/altus4/altus/pkg/localai"
 )
 
 // FallbackDimensions is the length of the local embeddings.
@@ -202,8 +204,8 @@ func decodeVector(b []byte) []float32 {
 // 1+log(tf) and L2-normalised. Texts sharing words are near each other.
 func hashedEmbedding(text string) []float32 {
 	tf := map[string]int{}
-	for _, w := range contentWords(text) {
-		tf[stem(w)]++
+	for _, w := range localai.ContentWords(text) {
+		tf[localai.Stem(w)]++
 	}
 	v := make([]float64, FallbackDimensions)
 	for st, n := range tf {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/altus4/altus/pkg/localai"
 )
 
 // OptimizeRequest asks for rewrites of a query.
@@ -104,8 +106,8 @@ func cleanList(list []string, except string, n int) []string {
 // prefixes; synonyms
 // from a small thesaurus; the intent from rules.
 func optimizeFallback(r OptimizeRequest) (rewrites, synonyms []string, intent string) {
-	all := words(r.Query)
-	content := contentWords(r.Query)
+	all := localai.Words(r.Query)
+	content := localai.ContentWords(r.Query)
 	var cands []string
 	if len(content) > 0 && len(content) < len(all) {
 		cands = append(cands, strings.Join(content, " "))
@@ -129,7 +131,7 @@ func optimizeFallback(r OptimizeRequest) (rewrites, synonyms []string, intent st
 		prefix := make([]string, len(content))
 		for i, w := range content {
 			prefix[i] = w
-			if st := stem(w); len(st) >= 3 && st != w {
+			if st := localai.Stem(w); len(st) >= 3 && st != w {
 				prefix[i] = st + "*"
 			}
 		}
@@ -160,7 +162,7 @@ var (
 // buying transactional, a place to go (or the name of a table or column
 // searched, or an identifier) navigational, anything else informational.
 func intentOf(query string, context []string) string {
-	ws := words(query)
+	ws := localai.Words(query)
 	if strings.HasSuffix(strings.TrimSpace(query), "?") || (len(ws) > 0 && slices.Contains(questionWords, ws[0])) {
 		return IntentInformational
 	}
@@ -180,7 +182,7 @@ func intentOf(query string, context []string) string {
 				return IntentNavigational
 			}
 		}
-		if hasDigit(ws[0]) && hasLetter(ws[0]) {
+		if hasDigit(ws[0]) && localai.HasLetter(ws[0]) {
 			return IntentNavigational
 		}
 	}
@@ -188,9 +190,6 @@ func intentOf(query string, context []string) string {
 }
 
 func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
-func hasLetter(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' }) >= 0
-}
 
 // thesaurus holds common synonyms of search vocabulary, both ways.
 var thesaurus = func() map[string][]string {

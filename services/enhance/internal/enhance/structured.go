@@ -55,6 +55,9 @@ func enumSchema(values ...string) map[string]any {
 // unit reports whether x is a number in [0, 1].
 func unit(x float64) bool { return !math.IsNaN(x) && x >= 0 && x <= 1 }
 
+// round3 rounds x to 3 decimals, as scores are answered.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
 // mustJSON encodes a prompt's data (plain values only, so it cannot fail).
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/altus4/altus/pkg/localai"
 )
 
 // SuggestRequest asks for queries to try instead.
@@ -98,7 +100,7 @@ func (s *Service) Suggest(ctx context.Context, r SuggestRequest) (*Suggestions, 
 // and keeps limit.
 func rankSuggestions(sugs []Suggestion, query string, limit int) []Suggestion {
 	slices.SortStableFunc(sugs, func(a, b Suggestion) int { return cmp.Compare(b.Score, a.Score) })
-	seen := map[string]bool{strings.ToLower(strings.Join(words(query), " ")): true, strings.ToLower(strings.TrimSpace(query)): true}
+	seen := map[string]bool{strings.ToLower(strings.Join(localai.Words(query), " ")): true, strings.ToLower(strings.TrimSpace(query)): true}
 	out := []Suggestion{}
 	for _, s := range sugs {
 		k := strings.ToLower(s.Text)
@@ -127,7 +129,7 @@ func newVocabulary(tcs []TermCount) *vocabulary {
 		}
 		if _, ok := v.counts[t]; !ok {
 			v.terms = append(v.terms, t)
-			v.byStem[stem(t)] = append(v.byStem[stem(t)], t)
+			v.byStem[localai.Stem(t)] = append(v.byStem[localai.Stem(t)], t)
 		}
 		v.counts[t] += max(tc.Count, 0)
 		v.maxCount = max(v.maxCount, v.counts[t])
@@ -174,11 +176,11 @@ func (v *vocabulary) corrections(w string) []candidate {
 // spelling candidates and words of the same stem, not the whole vocabulary.
 func (v *vocabulary) near(query string) []string {
 	out := []string{}
-	for _, w := range contentWords(query) {
+	for _, w := range localai.ContentWords(query) {
 		for _, c := range v.corrections(w) {
 			out = append(out, c.term)
 		}
-		out = append(out, v.byStem[stem(w)]...)
+		out = append(out, v.byStem[localai.Stem(w)]...)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
@@ -194,12 +196,12 @@ func (v *vocabulary) near(query string) []string {
 // of the same Snowball stem (from the vocabulary, else singular/plural
 // forms) as semantic suggestions.
 func (v *vocabulary) suggest(query string) []Suggestion {
-	ws := words(query)
+	ws := localai.Words(query)
 	best := make([]string, len(ws))
 	fixes := make([][]candidate, len(ws))
 	copy(best, ws)
 	for i, w := range ws {
-		if _, known := v.counts[w]; known || isStopword(w) || len(v.terms) == 0 {
+		if _, known := v.counts[w]; known || localai.IsStopword(w) || len(v.terms) == 0 {
 			continue
 		}
 		fixes[i] = v.corrections(w)
@@ -225,10 +227,10 @@ func (v *vocabulary) suggest(query string) []Suggestion {
 		}
 	}
 	for i, w := range ws {
-		if isStopword(w) {
+		if localai.IsStopword(w) {
 			continue
 		}
-		forms := v.byStem[stem(best[i])]
+		forms := v.byStem[localai.Stem(best[i])]
 		score := func(t string) float64 { return 0.6 * v.weight(t) }
 		if len(v.terms) == 0 {
 			forms = numberForms(w)

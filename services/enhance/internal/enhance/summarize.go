@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/altus4/altus/pkg/localai"
 )
 
 // SummarizeRequest asks for a summary of each document.
@@ -126,8 +128,8 @@ func extractive(d Document, query string, maxChars int) string {
 		return ""
 	}
 	q := map[string]bool{}
-	for _, w := range contentWords(query) {
-		q[stem(w)] = true
+	for _, w := range localai.ContentWords(query) {
+		q[localai.Stem(w)] = true
 	}
 	type scored struct {
 		i     int
@@ -136,8 +138,8 @@ func extractive(d Document, query string, maxChars int) string {
 	ss := make([]scored, len(sents))
 	for i, s := range sents {
 		hits := map[string]bool{}
-		for _, w := range contentWords(s) {
-			if st := stem(w); q[st] {
+		for _, w := range localai.ContentWords(s) {
+			if st := localai.Stem(w); q[st] {
 				hits[st] = true
 			}
 		}

@@ -2,109 +2,11 @@ package enhance
 
 import (
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/kljensen/snowball/english"
+	"github.com/altus4/altus/pkg/localai"
 )
-
-// words splits text into lower-case words (letters and digits; an inner
-// apostrophe or hyphen is kept inside a word). A word already in lower
-// case is a substring of text (no copy).
-func words(text string) []string {
-	out := make([]string, 0, len(text)/8+1)
-	start := -1   // byte offset of the word being read, -1 for none
-	lower := true // the word so far is its own lower-case form
-	flush := func(end int) {
-		w := text[start:end]
-		if !lower {
-			w = lowerWord(w)
-		}
-		if w = strings.Trim(w, "'-"); w != "" {
-			out = append(out, w)
-		}
-		start, lower = -1, true
-	}
-	for i, r := range text {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if start < 0 {
-				start = i
-			}
-			if r < utf8.RuneSelf {
-				lower = lower && (r < 'A' || r > 'Z')
-			} else {
-				lower = lower && unicode.ToLower(r) == r
-			}
-		case (r == '\'' || r == '-') && start >= 0:
-		default:
-			if start >= 0 {
-				flush(i)
-			}
-		}
-	}
-	if start >= 0 {
-		flush(len(text))
-	}
-	return out
-}
-
-// lowerWord lower-cases the letters of w, a word of words.
-func lowerWord(w string) string {
-	var b strings.Builder
-	b.Grow(len(w))
-	for _, r := range w {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isStopword reports whether w is an English stopword.
-func isStopword(w string) bool { return english.IsStopWord(w) }
-
-// stems remembers the stems of words seen lately: Snowball costs a few
-// microseconds a word and search vocabulary repeats. It is emptied when it
-// reaches stemCacheSize words.
-var stems = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
-
-const stemCacheSize = 100_000
-
-// stem returns the Snowball (English) stem of a lower-case word.
-func stem(w string) string {
-	stems.RLock()
-	st, ok := stems.m[w]
-	stems.RUnlock()
-	if ok {
-		return st
-	}
-	st = english.Stem(w, true)
-	stems.Lock()
-	if len(stems.m) >= stemCacheSize {
-		clear(stems.m)
-	}
-	stems.m[w] = st
-	stems.Unlock()
-	return st
-}
-
-// contentWords returns the words of text that are not stopwords.
-func contentWords(text string) []string {
-	ws := words(text)
-	out := ws[:0]
-	for _, w := range ws {
-		if !isStopword(w) {
-			out = append(out, w)
-		}
-	}
-	return out
-}
 
 // numberForms returns the singular and plural forms of an English noun by
 // the common rules (not irregular plurals), without w itself.
@@ -149,7 +51,7 @@ func isVowel(r rune) bool { return strings.ContainsRune("aeiou", r) }
 // query order.
 func variants(query string) []string {
 	seen := map[string]bool{}
-	for _, w := range words(query) {
+	for _, w := range localai.Words(query) {
 		seen[w] = true
 	}
 	var out []string
@@ -159,8 +61,8 @@ func variants(query string) []string {
 			out = append(out, v)
 		}
 	}
-	for _, w := range contentWords(query) {
-		add(stem(w))
+	for _, w := range localai.ContentWords(query) {
+		add(localai.Stem(w))
 		for _, f := range numberForms(w) {
 			add(f)
 		}

@@ -3,19 +3,21 @@ package enhance
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/altus4/altus/pkg/localai"
 	"github.com/altus4/altus/pkg/validate"
 )
 
-// Request bounds: larger requests are refused with field details.
+// Request bounds: larger requests are refused with field details. Those
+// of documents and queries are the local method's (localai), whose
+// requests the search service checks as this service does.
 const (
-	MaxQueryChars     = 1000
+	MaxQueryChars     = localai.MaxQueryChars
 	MaxContextEntries = 100
-	MaxDocuments      = 100
-	MaxFields         = 50
-	MaxFieldBytes     = 64 << 10
-	MaxIDChars        = 256
+	MaxDocuments      = localai.MaxDocuments
+	MaxFields         = localai.MaxFields
+	MaxFieldBytes     = localai.MaxFieldBytes
+	MaxIDChars        = localai.MaxIDChars
 	MaxTexts          = 256
 	MaxTextBytes      = 32 << 10
 	MaxVocabulary     = 10000
@@ -27,67 +29,26 @@ const (
 // Periods of GenerateInsights.
 var Periods = []string{"day", "week", "month", "3months", "6months", "year"}
 
-func checkRange(c *validate.Collector, field string, v, hi int) {
-	c.Check(v >= 0 && v <= hi, field, "OUT_OF_RANGE", "%s must be between 1 and %d (0 for the default); got %d", field, hi, v)
-}
-
-func checkQuery(c *validate.Collector, q string, required bool) {
-	if required && strings.TrimSpace(q) == "" {
-		c.Add("query", "REQUIRED", "query must not be empty")
-		return
-	}
-	c.Check(utf8.RuneCountInString(q) <= MaxQueryChars, "query", "TOO_LONG", "query must be at most %d characters", MaxQueryChars)
-}
-
-func checkDocuments(c *validate.Collector, docs []Document) {
-	if len(docs) == 0 {
-		c.Add("documents", "REQUIRED", "documents must not be empty")
-		return
-	}
-	if !c.Check(len(docs) <= MaxDocuments, "documents", "TOO_MANY", "at most %d documents; got %d", MaxDocuments, len(docs)) {
-		return
-	}
-	for i, d := range docs {
-		f := fmt.Sprintf("documents[%d]", i)
-		c.Check(d.ID != "", f+".id", "REQUIRED", "%s.id must not be empty", f)
-		c.Check(utf8.RuneCountInString(d.ID) <= MaxIDChars, f+".id", "TOO_LONG", "%s.id must be at most %d characters", f, MaxIDChars)
-		if !c.Check(len(d.Fields) <= MaxFields, f+".fields", "TOO_MANY", "%s has more than %d fields", f, MaxFields) {
-			continue
-		}
-		for j, fl := range d.Fields {
-			c.Check(len(fl.Text) <= MaxFieldBytes, fmt.Sprintf("%s.fields[%d].text", f, j), "TOO_LONG", "%s.fields[%d].text must be at most %d bytes", f, j, MaxFieldBytes)
-		}
-	}
-}
-
 func (r OptimizeRequest) validate() error {
 	var c validate.Collector
-	checkQuery(&c, r.Query, true)
-	checkRange(&c, "max_rewrites", r.MaxRewrites, 10)
+	localai.CheckQuery(&c, r.Query, true)
+	localai.CheckRange(&c, "max_rewrites", r.MaxRewrites, 10)
 	c.Check(len(r.Context) <= MaxContextEntries, "context", "TOO_MANY", "at most %d context entries", MaxContextEntries)
-	return c.Err()
-}
-
-func (r CategorizeRequest) validate() error {
-	var c validate.Collector
-	checkDocuments(&c, r.Documents)
-	checkQuery(&c, r.Query, false)
-	checkRange(&c, "max_categories", r.MaxCategories, 10)
 	return c.Err()
 }
 
 func (r SummarizeRequest) validate() error {
 	var c validate.Collector
-	checkDocuments(&c, r.Documents)
-	checkQuery(&c, r.Query, false)
-	checkRange(&c, "max_chars", r.MaxChars, 2000)
+	localai.CheckDocuments(&c, r.Documents)
+	localai.CheckQuery(&c, r.Query, false)
+	localai.CheckRange(&c, "max_chars", r.MaxChars, 2000)
 	return c.Err()
 }
 
 func (r SuggestRequest) validate() error {
 	var c validate.Collector
-	checkQuery(&c, r.Query, true)
-	checkRange(&c, "limit", r.Limit, 20)
+	localai.CheckQuery(&c, r.Query, true)
+	localai.CheckRange(&c, "limit", r.Limit, 20)
 	c.Check(len(r.Vocabulary) <= MaxVocabulary, "vocabulary", "TOO_MANY", "at most %d vocabulary terms; got %d", MaxVocabulary, len(r.Vocabulary))
 	return c.Err()
 }

@@ -12,6 +12,7 @@ import (
 
 	enhancev1 "github.com/altus4/altus/pkg/gen/altus/enhance/v1"
 	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/localai"
 	"github.com/altus4/altus/services/enhance/internal/enhance"
 )
 
@@ -35,18 +36,6 @@ func origin(o enhance.Origin) *enhancev1.Origin {
 	return &enhancev1.Origin{Source: o.Source, Reason: o.Reason, Model: o.Model, ElapsedMs: float64(o.Elapsed) / float64(time.Millisecond)}
 }
 
-func documents(in []*enhancev1.Document) []enhance.Document {
-	out := make([]enhance.Document, len(in))
-	for i, d := range in {
-		fs := make([]enhance.Field, len(d.GetFields()))
-		for j, f := range d.GetFields() {
-			fs[j] = enhance.Field{Name: f.GetName(), Text: f.GetText()}
-		}
-		out[i] = enhance.Document{ID: d.GetId(), Database: d.GetDatabase(), Table: d.GetTable(), Fields: fs}
-	}
-	return out
-}
-
 // OptimizeQuery proposes rewrites, synonyms, variants and the intent of a query.
 func (s *Server) OptimizeQuery(ctx context.Context, req *enhancev1.OptimizeQueryRequest) (*enhancev1.OptimizeQueryResponse, error) {
 	r, err := s.svc.OptimizeQuery(ctx, enhance.OptimizeRequest{Query: req.GetQuery(), Context: req.GetContext(), MaxRewrites: int(req.GetMaxRewrites())})
@@ -56,29 +45,20 @@ func (s *Server) OptimizeQuery(ctx context.Context, req *enhancev1.OptimizeQuery
 	return &enhancev1.OptimizeQueryResponse{Rewrites: r.Rewrites, Synonyms: r.Synonyms, Intent: r.Intent, Variants: r.Variants, Origin: origin(r.Origin)}, nil
 }
 
-// Categorize assigns categories to documents and aggregates them.
+// Categorize assigns categories to documents and aggregates them. The
+// request is read and the response written as the search service's
+// in-process answers are (localai).
 func (s *Server) Categorize(ctx context.Context, req *enhancev1.CategorizeRequest) (*enhancev1.CategorizeResponse, error) {
-	r, err := s.svc.Categorize(ctx, enhance.CategorizeRequest{Documents: documents(req.GetDocuments()), Query: req.GetQuery(), MaxCategories: int(req.GetMaxCategories())})
+	r, err := s.svc.Categorize(ctx, localai.CategorizeRequestFromProto(req))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	resp := &enhancev1.CategorizeResponse{Origin: origin(r.Origin)}
-	for _, d := range r.Documents {
-		dc := &enhancev1.DocumentCategories{Id: d.ID}
-		for _, c := range d.Categories {
-			dc.Categories = append(dc.Categories, &enhancev1.Category{Name: c.Name, Confidence: c.Confidence})
-		}
-		resp.Documents = append(resp.Documents, dc)
-	}
-	for _, c := range r.Categories {
-		resp.Categories = append(resp.Categories, &enhancev1.CategoryCount{Name: c.Name, Count: int32(c.Count), Confidence: c.Confidence})
-	}
-	return resp, nil
+	return localai.CategorizeResponseProto(r.Documents, r.Categories, origin(r.Origin)), nil
 }
 
 // Summarize gives a short summary of each document.
 func (s *Server) Summarize(ctx context.Context, req *enhancev1.SummarizeRequest) (*enhancev1.SummarizeResponse, error) {
-	r, err := s.svc.Summarize(ctx, enhance.SummarizeRequest{Documents: documents(req.GetDocuments()), Query: req.GetQuery(), MaxChars: int(req.GetMaxChars())})
+	r, err := s.svc.Summarize(ctx, enhance.SummarizeRequest{Documents: localai.DocumentsFromProto(req.GetDocuments()), Query: req.GetQuery(), MaxChars: int(req.GetMaxChars())})
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -23,7 +24,13 @@ import (
 // client serves svc over bufconn and returns the generated client.
 func client(t *testing.T, svc *enhance.Service) enhancev1.EnhanceServiceClient {
 	t.Helper()
-	srv := grpcx.NewServer(grpcx.ServerOptions{})
+	return clientWithMetrics(t, svc, nil)
+}
+
+// clientWithMetrics is client with the server's gRPC metrics on reg.
+func clientWithMetrics(t *testing.T, svc *enhance.Service, reg prometheus.Registerer) enhancev1.EnhanceServiceClient {
+	t.Helper()
+	srv := grpcx.NewServer(grpcx.ServerOptions{Registry: reg})
 	enhancev1.RegisterEnhanceServiceServer(srv, grpcapi.New(svc))
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

@@ -3,7 +3,8 @@
 // rewrites and suggestions. A call that fails is reported as an error the
 // domain turns into a skipped enhancement: an unreachable service wraps
 // search.ErrEnhanceUnavailable, a call out of time
-// context.DeadlineExceeded.
+// context.DeadlineExceeded. Categories are answered in-process while the
+// enhance service has no provider (see New).
 package enhanceclient
 
 import (
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	enhancev1 "github.com/altus4/altus/pkg/gen/altus/enhance/v1"
+	"github.com/altus4/altus/pkg/localai"
 	"github.com/altus4/altus/services/search/internal/search"
 )
 
@@ -24,7 +26,19 @@ type Client struct {
 }
 
 // New returns a Client over an enhance service connection.
-func New(c enhancev1.EnhanceServiceClient) *Client { return &Client{c: c} }
+//
+// Categorize is answered in-process while the enhance service has no
+// provider (localai.Client): the service would answer it with the same
+// local method, and the call's network hop is a large part of what
+// categories cost a search, on its critical path, for an answer computed
+// here in a fraction of it. A not_configured answer is trusted for
+// localai.DefaultLocalWindow (10 s), after which the service is asked
+// again, so that a provider configured since, or a replica with one, is
+// used within that time. The answer's origin is the service's (fallback,
+// not_configured), and so is the search's enhancement metric's source.
+func New(c enhancev1.EnhanceServiceClient) *Client {
+	return &Client{c: localai.NewClient(c, localai.ClientOptions{})}
+}
 
 // callError classifies a failed call.
 func callError(what string, err error) error {

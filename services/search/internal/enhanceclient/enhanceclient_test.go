@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,15 +16,20 @@ import (
 
 	enhancev1 "github.com/altus4/altus/pkg/gen/altus/enhance/v1"
 	"github.com/altus4/altus/pkg/grpcx"
+	"github.com/altus4/altus/pkg/localai"
 	"github.com/altus4/altus/services/search/internal/enhanceclient"
 	"github.com/altus4/altus/services/search/internal/search"
 )
 
-// fake is an enhance service answering with fixed messages or an error.
+// fake is an enhance service answering with fixed messages or an error;
+// notConfigured makes it answer Categorize as a service without a
+// provider does, with the local method.
 type fake struct {
 	enhancev1.UnimplementedEnhanceServiceServer
 	err            error
 	block          bool
+	notConfigured  bool
+	categorizes    atomic.Int32
 	lastCategorize *enhancev1.CategorizeRequest
 }
 
@@ -49,9 +55,14 @@ func (f *fake) Embed(ctx context.Context, req *enhancev1.EmbedRequest) (*enhance
 }
 
 func (f *fake) Categorize(ctx context.Context, req *enhancev1.CategorizeRequest) (*enhancev1.CategorizeResponse, error) {
+	f.categorizes.Add(1)
 	f.lastCategorize = req
 	if err := f.fail(ctx); err != nil {
 		return nil, err
+	}
+	if f.notConfigured {
+		docs := localai.Categorize(localai.CategorizeRequestFromProto(req))
+		return localai.CategorizeResponseProto(docs, localai.Aggregate(docs), &enhancev1.Origin{Source: "fallback", Reason: "not_configured", ElapsedMs: 1}), nil
 	}
 	return &enhancev1.CategorizeResponse{
 		Documents:  []*enhancev1.DocumentCategories{{Id: "d1", Categories: []*enhancev1.Category{{Name: "db", Confidence: 0.7}}}},
@@ -161,5 +172,45 @@ func TestFailuresAreClassifiedForTheDomain(t *testing.T) {
 				t.Errorf("Embed error %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCategorizeIsAnsweredInProcessOnceTheServiceSaysItHasNoProvider(t *testing.T) {
+	f := &fake{notConfigured: true}
+	c := dial(t, f)
+	ctx := context.Background()
+	docs := []search.Document{
+		{ID: "d1", Database: "s1", Table: "packages", Fields: []search.DocField{{Name: "title", Text: "Redis client with cluster support"}}},
+		{ID: "d2", Database: "s1", Table: "packages", Fields: []search.DocField{{Name: "title", Text: "MySQL driver with cluster support"}}},
+	}
+	remote, err := c.Categorize(ctx, "redis", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := c.Categorize(ctx, "redis", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.categorizes.Load(); n != 1 {
+		t.Errorf("the service got %d calls; want the first only", n)
+	}
+	if diff := cmp.Diff(remote, local); diff != "" {
+		t.Errorf("in-process answer (-service +in-process):\n%s", diff)
+	}
+	if want := (search.Origin{Source: "fallback", Reason: search.ReasonNotConfigured}); local.Origin != want || len(local.Documents["d1"]) == 0 {
+		t.Errorf("in-process answer %+v; want categories from the fallback, not configured", local)
+	}
+}
+
+func TestCategorizeAsksTheServiceWhileItsFallbackIsForAnotherReason(t *testing.T) {
+	f := &fake{}
+	c := dial(t, f)
+	for range 3 {
+		if _, err := c.Categorize(context.Background(), "pools", []search.Document{{ID: "d1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.categorizes.Load(); n != 3 {
+		t.Errorf("the service got %d of 3 calls (its answers were a fallback because its circuit is open)", n)
 	}
 }

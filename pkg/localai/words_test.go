@@ -1,4 +1,4 @@
-package enhance
+package localai
 
 import (
 	"slices"
@@ -38,10 +38,25 @@ var wordsSeeds = []string{
 	"trailing-", "'quoted'", "MiXeD123abc", "ﬁle ﬂow", "a'-'b",
 }
 
+// wordsIntoBuffer is words as the categorizer reads them: scanWords,
+// lowering into a buffer.
+func wordsIntoBuffer(text string) []string {
+	var out []string
+	var buf []byte
+	scanWords(text, func(w string, _ bool) {
+		buf = appendLower(buf[:0], w)
+		out = append(out, string(buf))
+	})
+	return out
+}
+
 func TestWordsSplitsAndLowersAsRuneByRune(t *testing.T) {
 	for _, s := range wordsSeeds {
-		if got, want := words(s), wordsByRune(s); !slices.Equal(got, want) {
-			t.Errorf("words(%q) = %q, want %q", s, got, want)
+		if got, want := Words(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := wordsIntoBuffer(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("scanWords and appendLower on %q = %q, want %q", s, got, want)
 		}
 	}
 }
@@ -51,8 +66,11 @@ func FuzzWordsSplitsAndLowersAsRuneByRune(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := words(s), wordsByRune(s); !slices.Equal(got, want) {
-			t.Errorf("words(%q) = %q, want %q", s, got, want)
+		if got, want := Words(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := wordsIntoBuffer(s), wordsByRune(s); !slices.Equal(got, want) {
+			t.Errorf("scanWords and appendLower on %q = %q, want %q", s, got, want)
 		}
 	})
 }
