@@ -479,6 +479,34 @@ func TestSearch(t *testing.T) {
 		}
 	})
 
+	t.Run("a no-cache search stores its page for the search service, not for the edge", func(t *testing.T) {
+		body := map[string]any{"query": "pool sizing", "limit": 2}
+		gatewayHits := func() int {
+			return metricSum(t, s, s.AdminPort("gateway"), "altus4_edge_cache_requests_total{", `result="hit"`)
+		}
+		r := s.Call(t, http.MethodPost, "/api/v1/search", key, body, "Cache-Control", "no-cache")
+		Expect(t, r, http.StatusOK, "")
+		// The page is stored in the background: the next searches are
+		// answered by the search service from it, never by the edge.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			hits := gatewayHits()
+			var d searchData
+			r := s.Call(t, http.MethodPost, "/api/v1/search", key, body)
+			Expect(t, r, http.StatusOK, "")
+			r.Decode(t, &d)
+			if gatewayHits() != hits {
+				t.Fatal("the edge answered from a page stored by a no-cache search")
+			}
+			if d.Cached {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the page of a no-cache search was not stored")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
 	t.Run("a repeated search is answered at the edge, counted and recorded like any other", func(t *testing.T) {
 		body := map[string]any{"query": "replica latency", "limit": 4}
 		first := s.Call(t, http.MethodPost, "/api/v1/search", key, body)

@@ -110,9 +110,12 @@ func New(ctx context.Context, o Options) (http.Handler, error) {
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		// Ask services for responses pre-rendered as REST JSON where they
 		// offer it (search pages), so the edge passes them through.
-		// With the edge cache on, ask it to store edge pages as well.
-		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
-			if g.edge != nil {
+		// With the edge cache on, ask it to store edge pages as well,
+		// except for a no-cache search: that caller reads no stored page,
+		// and the page stored for the search service (which stores the
+		// edge page on its first hit) is enough for the next.
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			if g.edge != nil && !noCacheHeader(r.Header.Values("Cache-Control")) {
 				return metadata.Pairs(RenderMetadataKey, "json", EdgeMetadataKey, "store")
 			}
 			return metadata.Pairs(RenderMetadataKey, "json")
