@@ -231,36 +231,34 @@ func (s *Service) Search(ctx context.Context, p identity.Principal, req Request)
 	if err != nil {
 		return nil, err
 	}
-	key := CacheKey(p.UserID, req)
-	if req.NoCache && s.o.Cache != nil && s.versionsRead.Load() {
-		resp, err := s.uncached(ctx, p, req, key, start)
-		if err != nil {
-			return nil, err
-		}
-		s.addAnalytics(ctx, p, req, resp)
-		s.finish(p, req, resp)
-		return resp, nil
-	}
-	versions, hit, left := s.cacheGet(ctx, p.UserID, key, req.NoCache)
-	if hit != nil {
-		if s.wantsEdgePage(req) && len(hit.Rendered) > 0 && left >= minEdgeTTL {
-			// The edge missed a page this service has: stored for the
-			// edge too, for no longer than the page has left.
-			s.edgeSet(ctx, req.EdgeKey, versions, hit.Rendered, summarize(req, hit), left)
-		}
-		hit.Cached = true
-		hit.ExecutionTime = s.o.Now().Sub(start)
-		s.addAnalytics(ctx, p, req, hit)
-		s.finish(p, req, hit)
-		return hit, nil
-	}
-	resp, err := s.fresh(ctx, p, req, key, versions, start)
+	resp, err := s.answer(ctx, p, req, start)
 	if err != nil {
 		return nil, err
 	}
 	s.addAnalytics(ctx, p, req, resp)
 	s.finish(p, req, resp)
 	return resp, nil
+}
+
+// answer returns the page of a normalised request: from the cache, or
+// searched.
+func (s *Service) answer(ctx context.Context, p identity.Principal, req Request, start time.Time) (*Response, error) {
+	key := CacheKey(p.UserID, req)
+	if req.NoCache && s.o.Cache != nil && s.versionsRead.Load() {
+		return s.uncached(ctx, p, req, key, start)
+	}
+	versions, hit, left := s.cacheGet(ctx, p.UserID, key, req.NoCache)
+	if hit == nil {
+		return s.fresh(ctx, p, req, key, versions, start)
+	}
+	if s.wantsEdgePage(req) && len(hit.Rendered) > 0 && left >= minEdgeTTL {
+		// The edge missed a page this service has: stored for the
+		// edge too, for no longer than the page has left.
+		s.edgeSet(ctx, req.EdgeKey, versions, hit.Rendered, summarize(req, hit), left)
+	}
+	hit.Cached = true
+	hit.ExecutionTime = s.o.Now().Sub(start)
+	return hit, nil
 }
 
 // ran is a fresh search's page, with whether it was stored and for how long.
@@ -340,7 +338,7 @@ func flightKey(key string, versions []int64, render bool) string {
 // the one the current sources give. Without a memo entry it waits for the
 // versions, as a cached search does.
 func (s *Service) uncached(ctx context.Context, p identity.Principal, req Request, key string, start time.Time) (*Response, error) {
-	pending := s.readVersions(ctx, p.UserID, key)
+	pending := s.readVersions(ctx, p.UserID)
 	sources, version, ok := s.memo.latest(memoKey(p.UserID, req.Databases), s.o.Now())
 	if !ok {
 		r, err := s.run(ctx, p, req, key, pending.wait(), start)
@@ -367,11 +365,12 @@ type pendingVersions struct {
 }
 
 // readVersions starts reading the caller's source versions.
-func (s *Service) readVersions(ctx context.Context, userID, key string) *pendingVersions {
+func (s *Service) readVersions(ctx context.Context, userID string) *pendingVersions {
 	pv := &pendingVersions{done: make(chan struct{})}
 	go func() {
 		defer close(pv.done)
-		pv.versions, _, _ = s.cacheGet(ctx, userID, key, true)
+		// No page is read with noCache: the key is not needed.
+		pv.versions, _, _ = s.cacheGet(ctx, userID, "", true)
 	}()
 	return pv
 }
