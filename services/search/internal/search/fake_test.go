@@ -338,6 +338,8 @@ type fakeCache struct {
 	sets     int
 	// ttls are the TTLs of every Set, in order.
 	ttls []time.Duration
+	// gate, when set, holds every Set until it is closed.
+	gate chan struct{}
 }
 
 func newFakeCache() *fakeCache {
@@ -378,6 +380,9 @@ func (c *fakeCache) Versions(ctx context.Context, versionKeys []string) ([]int64
 }
 
 func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+	if c.gate != nil {
+		<-c.gate
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sets++

@@ -157,6 +157,9 @@ type Service struct {
 	log    *slog.Logger
 	memo   describeMemo
 	flight singleflight.Group
+	// storing holds the pages being stored, by cache key, until their
+	// store ends: a search repeated before then is answered from here.
+	storing storingPages
 	// versionsRead is whether the last read of versions answered: a
 	// no-cache search searches before its read answers only then (see
 	// uncached), not while the cache is failing.
@@ -528,6 +531,12 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 		s.log.DebugContext(ctx, "result cache unavailable; searching uncached", "error", err)
 		return nil, nil, 0
 	}
+	if !found && !noCache {
+		if resp, left, ok := s.storing.get(key, versions, s.o.Now()); ok {
+			s.o.Metrics.cacheResult("hit")
+			return versions, resp, left
+		}
+	}
 	if !found || noCache {
 		s.o.Metrics.cacheResult("miss")
 		return versions, nil, 0
@@ -550,7 +559,9 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 	page := *resp
 	page.Trends, page.SearchID = nil, ""
 	bctx := context.WithoutCancel(ctx)
+	done := s.storing.add(key, versions, &page, s.o.Now().Add(ttl))
 	s.bg.Go(func() {
+		defer done()
 		value, err := s.o.Codec.Encode(&page)
 		if err != nil {
 			s.log.WarnContext(bctx, "search page not cached: encode", "error", err)
@@ -562,6 +573,53 @@ func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, re
 			s.log.DebugContext(cctx, "search page not cached", "error", err)
 		}
 	})
+}
+
+// storingPages are the pages being stored in the background. Until a
+// store ends, the cache does not have the page yet: a search repeated
+// that soon (a client paging back, a retry, a test) would run again and
+// see cached: false. It is answered from here instead, under the same
+// rule as the cache's: only while the versions it was stored under are
+// still the current ones.
+type storingPages struct {
+	mu    sync.Mutex
+	pages map[string]storingPage
+}
+
+type storingPage struct {
+	versions []int64
+	page     *Response
+	expires  time.Time
+}
+
+// add holds page until the returned func is called (when its store ends).
+func (sp *storingPages) add(key string, versions []int64, page *Response, expires time.Time) (done func()) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.pages == nil {
+		sp.pages = map[string]storingPage{}
+	}
+	sp.pages[key] = storingPage{versions: versions, page: page, expires: expires}
+	return func() {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		if e, ok := sp.pages[key]; ok && e.page == page {
+			delete(sp.pages, key)
+		}
+	}
+}
+
+// get returns a copy of the page being stored under key, when it was
+// stored under versions and has not expired, with how long it has left.
+func (sp *storingPages) get(key string, versions []int64, now time.Time) (*Response, time.Duration, bool) {
+	sp.mu.Lock()
+	e, ok := sp.pages[key]
+	sp.mu.Unlock()
+	if !ok || !slices.Equal(e.versions, versions) || !now.Before(e.expires) {
+		return nil, 0, false
+	}
+	page := *e.page // its rows are shared, and never changed
+	return &page, e.expires.Sub(now), true
 }
 
 // minEdgeTTL is the shortest life worth storing an edge page for.

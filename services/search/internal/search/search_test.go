@@ -635,6 +635,43 @@ func TestCacheServesTheSecondSearchAndVersionsInvalidateIt(t *testing.T) {
 	}
 }
 
+func TestASearchRepeatedWhileItsPageIsBeingStoredIsAnsweredFromThatPage(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 8, nil, nil)}}
+	cache := newFakeCache()
+	cache.gate = make(chan struct{}) // every store hangs until released
+	s := newService(f, func(o *Options) { o.Cache = cache; o.Codec = gobCodec{} })
+
+	first := search(t, s, Request{Query: "pools", Limit: 5})
+	second := search(t, s, Request{Query: "pools", Limit: 5})
+	if first.Cached || !second.Cached {
+		t.Fatalf("cached: first %v, second %v", first.Cached, second.Cached)
+	}
+	if f.describes != 1 {
+		t.Errorf("dbrouter described sources %d times, want 1", f.describes)
+	}
+	if diff := cmp.Diff(first.Results, second.Results, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("the held page differs (-first +second):\n%s", diff)
+	}
+	// A held page is served under the cache's own rule: not once the
+	// sources moved on, nor to another caller.
+	bob := identity.Principal{UserID: "u-bob"}
+	if resp, err := s.Search(context.Background(), bob, Request{Query: "pools", Limit: 5}); err != nil || resp.Cached {
+		t.Errorf("bob's search: cached=%v err=%v", resp != nil && resp.Cached, err)
+	}
+	cache.bump(VersionKey(alice.UserID))
+	if third := search(t, s, Request{Query: "pools", Limit: 5}); third.Cached {
+		t.Error("a page held under an older version of the sources was served")
+	}
+	close(cache.gate)
+	s.Wait()
+	s.storing.mu.Lock()
+	held := len(s.storing.pages)
+	s.storing.mu.Unlock()
+	if held != 0 {
+		t.Errorf("%d pages still held after their stores ended", held)
+	}
+}
+
 func TestCacheUnavailableSearchesUncached(t *testing.T) {
 	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
 	cache := newFakeCache()
