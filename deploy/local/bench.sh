@@ -33,5 +33,5 @@ provision_bench bench
 
 report=$RUN_DIR/bench-$(date -u +%Y%m%dT%H%M%SZ).json
 "$BIN_DIR/altus-load" -env-file "$RUN_DIR/bench.env" -run-dir "$RUN_DIR" \
-	-targets rest,grpc,sql -c 1,16 -d 20s -warmup 2s -cache uncached,cached -hot 5 \
+	-targets rest,grpc,sql -c 1,16 -d 20s -rounds 4 -warmup 2s -cache uncached,cached -hot 5 \
 	-json "$report" "$@"

@@ -52,6 +52,7 @@ type options struct {
 	concurrency []int
 	duration    time.Duration
 	requests    int
+	rounds      int
 	think       time.Duration
 	warmup      time.Duration
 	timeout     time.Duration
@@ -109,6 +110,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	conc := fs.String("c", "1", "concurrent users; a comma-separated list runs each in turn (1,16)")
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "how long each run lasts (unless -n)")
 	fs.IntVar(&o.requests, "n", 0, "total requests per run instead of a duration")
+	fs.IntVar(&o.rounds, "rounds", 1, "split each run into this many slices, the targets taking turns (rest grpc sql, grpc sql rest, ...), so that a machine whose speed drifts weighs on every target alike")
 	fs.DurationVar(&o.think, "think", 0, "most a user waits between requests (random, uniform); 0: none")
 	fs.DurationVar(&o.warmup, "warmup", 0, "unmeasured warm-up before each run")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "bound on each request")
@@ -171,6 +173,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.requests < 0 {
 		bad("-n must not be negative")
+	}
+	if o.rounds < 1 || o.rounds > 100 {
+		bad("-rounds must be 1..100")
+	}
+	if o.requests > 0 && o.requests < o.rounds {
+		bad("-n must be at least -rounds (each slice sends n/rounds requests)")
 	}
 	if o.requests == 0 && o.duration <= 0 {
 		bad("-d must be positive (or give -n)")
@@ -344,7 +352,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		StartedAt: time.Now().UTC(),
 		Host:      load.Host{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()},
 		Settings: load.Settings{
-			Targets: o.targets, Concurrency: o.concurrency, Cache: o.caches, Requests: o.requests,
+			Targets: o.targets, Concurrency: o.concurrency, Cache: o.caches, Requests: o.requests, Rounds: o.rounds,
 			ThinkMs: float64(o.think) / 1e6, WarmupMs: float64(o.warmup) / 1e6, Databases: o.databases,
 			Limit: o.limit, Queries: queries, HotQueries: min(o.hot, len(queries)), Gateway: o.url, GRPC: o.grpcAddr,
 		},
@@ -427,35 +435,56 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hot := all[:min(o.hot, len(all))]
 	for _, c := range o.concurrency {
 		for ci, cache := range o.caches {
+			var names []string
 			for _, name := range o.targets {
-				t, ok := targets[name]
-				if !ok || (name == "sql" && ci > 0) {
-					continue
+				if _, ok := targets[name]; ok && !(name == "sql" && ci > 0) {
+					names = append(names, name)
 				}
-				if ctx.Err() != nil {
-					break
+			}
+			parts := map[string][]load.Result{}
+			for round := range o.rounds {
+				for _, name := range turns(names, round) {
+					if ctx.Err() != nil {
+						break
+					}
+					qs := all
+					if cache == load.Cached && name != "sql" {
+						qs = hot
+					}
+					mode := cache
+					if name == "sql" {
+						mode = load.Uncached
+					}
+					if o.rounds == 1 {
+						fmt.Fprintf(stderr, "altus-load: %s, %d user(s), %s, %s ...", name, c, mode, runLength(o))
+					} else {
+						fmt.Fprintf(stderr, "altus-load: round %d/%d: %s, %d user(s), %s, %s ...", round+1, o.rounds, name, c, mode, sliceLength(o, round))
+					}
+					if sampler != nil {
+						sampler.Phase()
+					}
+					ph := load.Phase{
+						Target: targets[name], Concurrency: c, Duration: o.duration / time.Duration(o.rounds), Think: o.think,
+						Timeout: o.timeout, Cache: mode, Queries: qs,
+					}
+					if o.requests > 0 {
+						ph.Requests = sliceRequests(o, round)
+					}
+					if round == 0 {
+						ph.Warmup = o.warmup
+					}
+					r := load.Run(ctx, ph)
+					if sampler != nil {
+						r.RSS = sampler.Phase()
+					}
+					fmt.Fprintf(stderr, " %.1f req/s, p50 %.2f ms, %d failed\n", r.Throughput, r.LatencyMs.P50, r.Failures)
+					parts[name] = append(parts[name], r)
 				}
-				qs := all
-				if cache == load.Cached && name != "sql" {
-					qs = hot
+			}
+			for _, name := range names {
+				if len(parts[name]) > 0 {
+					report.Runs = append(report.Runs, load.Merge(parts[name]))
 				}
-				mode := cache
-				if name == "sql" {
-					mode = load.Uncached
-				}
-				fmt.Fprintf(stderr, "altus-load: %s, %d user(s), %s, %s ...", name, c, mode, runLength(o))
-				if sampler != nil {
-					sampler.Phase()
-				}
-				r := load.Run(ctx, load.Phase{
-					Target: t, Concurrency: c, Duration: o.duration, Requests: o.requests, Think: o.think,
-					Warmup: o.warmup, Timeout: o.timeout, Cache: mode, Queries: qs,
-				})
-				if sampler != nil {
-					r.RSS = sampler.Phase()
-				}
-				fmt.Fprintf(stderr, " %.1f req/s, p50 %.2f ms, %d failed\n", r.Throughput, r.LatencyMs.P50, r.Failures)
-				report.Runs = append(report.Runs, r)
 			}
 		}
 	}
@@ -473,6 +502,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "\nJSON report: %s\n", o.jsonPath)
 	}
 	return ctx.Err()
+}
+
+// turns is the order the targets take in a round: each round starts one
+// target further on, so that no target always follows the same one.
+func turns(names []string, round int) []string {
+	out := make([]string, len(names))
+	for k := range names {
+		out[k] = names[(k+round)%len(names)]
+	}
+	return out
+}
+
+// sliceRequests is how many requests slice round of a run of -n sends:
+// n/rounds, the remainder going to the first slices.
+func sliceRequests(o options, round int) int {
+	n := o.requests / o.rounds
+	if round < o.requests%o.rounds {
+		n++
+	}
+	return n
+}
+
+// sliceLength describes one slice of a run.
+func sliceLength(o options, round int) string {
+	if o.requests > 0 {
+		return fmt.Sprintf("%d requests", sliceRequests(o, round))
+	}
+	return (o.duration / time.Duration(o.rounds)).String()
 }
 
 func runLength(o options) string {

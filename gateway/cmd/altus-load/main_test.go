@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -154,5 +155,36 @@ func TestScenarioStepsFollowTheOptions(t *testing.T) {
 		if diff := cmp.Diff(tt.want, scenarioSteps(o)); diff != "" {
 			t.Errorf("steps of %q (-want +got):\n%s", tt.args, diff)
 		}
+	}
+}
+
+func TestRoundsTakeTurnsStartingOneTargetFurtherOnEachRound(t *testing.T) {
+	names := []string{"rest", "grpc", "sql"}
+	var got [][]string
+	for round := range 4 {
+		got = append(got, turns(names, round))
+	}
+	want := [][]string{{"rest", "grpc", "sql"}, {"grpc", "sql", "rest"}, {"sql", "rest", "grpc"}, {"rest", "grpc", "sql"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("turns (-want +got):\n%s", diff)
+	}
+}
+
+func TestSlicesOfARequestCountAddUpToIt(t *testing.T) {
+	o := options{requests: 10, rounds: 4}
+	var got []int
+	sum := 0
+	for round := range o.rounds {
+		got = append(got, sliceRequests(o, round))
+		sum += got[round]
+	}
+	if sum != 10 || !slices.Equal(got, []int{3, 3, 2, 2}) {
+		t.Errorf("slices %v (sum %d), want 3 3 2 2", got, sum)
+	}
+	if _, err := parseOptions([]string{"-rounds", "0"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("-rounds 0 accepted")
+	}
+	if _, err := parseOptions([]string{"-rounds", "4", "-n", "3"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("-n smaller than -rounds accepted")
 	}
 }

@@ -43,14 +43,17 @@ type Settings struct {
 	Cache       []string `json:"cache"`
 	Seconds     float64  `json:"durationSeconds,omitempty"`
 	Requests    int      `json:"requests,omitempty"`
-	ThinkMs     float64  `json:"thinkMs,omitempty"`
-	WarmupMs    float64  `json:"warmupMs,omitempty"`
-	Databases   []string `json:"databases,omitempty"`
-	Limit       int      `json:"limit"`
-	Queries     []Query  `json:"queries"`
-	HotQueries  int      `json:"hotQueries"`
-	SQLSource   string   `json:"sqlStatements,omitempty"`
-	Gateway     string   `json:"gateway,omitempty"`
+	// Rounds is how many slices each run was split into, the targets
+	// taking turns.
+	Rounds     int      `json:"rounds,omitempty"`
+	ThinkMs    float64  `json:"thinkMs,omitempty"`
+	WarmupMs   float64  `json:"warmupMs,omitempty"`
+	Databases  []string `json:"databases,omitempty"`
+	Limit      int      `json:"limit"`
+	Queries    []Query  `json:"queries"`
+	HotQueries int      `json:"hotQueries"`
+	SQLSource  string   `json:"sqlStatements,omitempty"`
+	Gateway    string   `json:"gateway,omitempty"`
 	// Scenario and its shape: the steps' concurrencies and seconds.
 	Scenario string    `json:"scenario,omitempty"`
 	Steps    []int     `json:"stepConcurrency,omitempty"`

@@ -65,6 +65,12 @@ type Result struct {
 	LatencyMs Latency `json:"latencyMs"`
 	// RSS is the suite's memory during the phase, when sampled.
 	RSS *RSSPeak `json:"rss,omitempty"`
+	// Rounds is how many slices the run was made of (Merge), 1 for one.
+	Rounds int `json:"rounds,omitempty"`
+
+	// latencies are the successful requests' latencies (for Merge).
+	latencies []time.Duration
+	elapsed   time.Duration
 }
 
 // worker is one user's tally.
@@ -120,12 +126,66 @@ func Run(ctx context.Context, p Phase) Result {
 			}
 		}
 	}
-	r.Successes = len(all)
-	r.Total = r.Successes + r.Failures
-	r.Throughput = round3(Throughput(r.Total, elapsed))
-	r.SuccessThroughput = round3(Throughput(r.Successes, elapsed))
-	r.LatencyMs = Summarize(all)
+	r.latencies, r.elapsed, r.Rounds = all, elapsed, 1
+	r.summarize()
 	return r
+}
+
+// summarize fills the counts, throughputs and latency summary from the
+// latencies, failures and elapsed time.
+func (r *Result) summarize() {
+	r.Successes = len(r.latencies)
+	r.Total = r.Successes + r.Failures
+	r.Seconds = round3(r.elapsed.Seconds())
+	r.Throughput = round3(Throughput(r.Total, r.elapsed))
+	r.SuccessThroughput = round3(Throughput(r.Successes, r.elapsed))
+	r.LatencyMs = Summarize(r.latencies)
+}
+
+// Merge returns the result of a run made of slices of the same target,
+// concurrency and cache mode run at different times (interleaved with
+// other targets' slices): its requests are all the slices' requests, its
+// time the sum of theirs, its memory the peak over them.
+func Merge(slices []Result) Result {
+	if len(slices) == 0 {
+		return Result{}
+	}
+	out := slices[0]
+	out.FailureKinds, out.Examples, out.latencies, out.RSS = map[string]int{}, map[string]string{}, nil, nil
+	out.Failures, out.CacheHits, out.elapsed, out.Rounds = 0, 0, 0, 0
+	for _, s := range slices {
+		out.latencies = append(out.latencies, s.latencies...)
+		out.elapsed += s.elapsed
+		out.CacheHits += s.CacheHits
+		out.Rounds += max(s.Rounds, 1)
+		for k, n := range s.FailureKinds {
+			out.FailureKinds[k] += n
+			out.Failures += n
+			if _, ok := out.Examples[k]; !ok && s.Examples[k] != "" {
+				out.Examples[k] = s.Examples[k]
+			}
+		}
+		out.RSS = peakOf(out.RSS, s.RSS)
+	}
+	out.summarize()
+	return out
+}
+
+// peakOf returns the larger of two memory peaks, process by process.
+func peakOf(a, b *RSSPeak) *RSSPeak {
+	if a == nil || b == nil {
+		if a == nil {
+			return b
+		}
+		return a
+	}
+	p := &RSSPeak{MaxKiB: map[string]int64{}, TotalMaxKiB: max(a.TotalMaxKiB, b.TotalMaxKiB), Samples: a.Samples + b.Samples}
+	for _, m := range []map[string]int64{a.MaxKiB, b.MaxKiB} {
+		for k, v := range m {
+			p.MaxKiB[k] = max(p.MaxKiB[k], v)
+		}
+	}
+	return p
 }
 
 // users runs p.Concurrency users until d has passed (n == 0) or n requests

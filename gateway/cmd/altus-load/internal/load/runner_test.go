@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // fakeTarget answers from a function and records what it was asked.
@@ -52,7 +53,7 @@ func TestRunWithARequestCountSendsExactlyThatMany(t *testing.T) {
 	want := Result{Target: "rest", Concurrency: 4, Cache: Uncached, Queries: 3, Total: 30, Successes: 20, Failures: 10,
 		FailureKinds: map[string]int{"http 503 SERVICE_UNAVAILABLE": 10},
 		Examples:     map[string]string{"http 503 SERVICE_UNAVAILABLE": "every source failed"}, CacheHits: 10}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Result{})); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
 	for i, nc := range f.noCache {
@@ -133,5 +134,41 @@ func TestReportWarnsWhenNoCacheWasIgnoredAndWhenRateLimited(t *testing.T) {
 	rep.Check()
 	if got := len(rep.Warnings); got != 4 {
 		t.Errorf("got %d warnings, want 4 (no-cache ignored, few hits, rate limited, all failed): %q", got, rep.Warnings)
+	}
+}
+
+func TestMergeAddsTheSlicesRequestsAndTimeAndKeepsThePeakMemory(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range n {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	a := Result{Target: "grpc", Concurrency: 1, Cache: Uncached, latencies: ms(1, 2, 3), elapsed: time.Second, CacheHits: 1,
+		FailureKinds: map[string]int{"timeout": 1}, Examples: map[string]string{"timeout": "slow"}, Failures: 1, Rounds: 1,
+		RSS: &RSSPeak{MaxKiB: map[string]int64{"search": 100, "gateway": 50}, TotalMaxKiB: 150, Samples: 4}}
+	b := Result{Target: "grpc", Concurrency: 1, Cache: Uncached, latencies: ms(4, 5), elapsed: time.Second, Rounds: 1,
+		FailureKinds: map[string]int{"timeout": 2, "http 503": 1}, Examples: map[string]string{"timeout": "later", "http 503": "down"}, Failures: 3,
+		RSS: &RSSPeak{MaxKiB: map[string]int64{"search": 90, "gateway": 70}, TotalMaxKiB: 160, Samples: 4}}
+	m := Merge([]Result{a, b})
+	if m.Successes != 5 || m.Failures != 4 || m.Total != 9 || m.CacheHits != 1 || m.Rounds != 2 || m.Seconds != 2 {
+		t.Errorf("merged counts: %+v", m)
+	}
+	if m.Throughput != 4.5 || m.SuccessThroughput != 2.5 {
+		t.Errorf("throughput %v, successes %v per s; want 4.5 and 2.5 (over the 2 s of both slices)", m.Throughput, m.SuccessThroughput)
+	}
+	if m.LatencyMs.P50 != 3 || m.LatencyMs.Max != 5 {
+		t.Errorf("latency summary %+v, want p50 3 and max 5 over both slices", m.LatencyMs)
+	}
+	if diff := cmp.Diff(map[string]int{"timeout": 3, "http 503": 1}, m.FailureKinds); diff != "" || m.Examples["timeout"] != "slow" {
+		t.Errorf("failure kinds (-want +got):\n%s examples %v", diff, m.Examples)
+	}
+	want := &RSSPeak{MaxKiB: map[string]int64{"search": 100, "gateway": 70}, TotalMaxKiB: 160, Samples: 8}
+	if diff := cmp.Diff(want, m.RSS); diff != "" {
+		t.Errorf("memory (-want +got):\n%s", diff)
+	}
+	if a.Successes != 0 || len(a.latencies) != 3 {
+		t.Error("Merge changed a slice")
 	}
 }
