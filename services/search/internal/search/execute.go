@@ -236,10 +236,14 @@ func (s *Service) runPhase2(ctx context.Context, ex *execution, rowsRead func(*e
 	}
 	ex.phase2 = append(rows, counts...)
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.runAll(ctx, counts, s.o.SourceTimeout)
-	}()
+	if len(counts) == 0 {
+		close(done)
+	} else {
+		go func() {
+			defer close(done)
+			s.runAll(ctx, counts, s.o.SourceTimeout)
+		}()
+	}
 	s.runAll(ctx, rows, s.o.SourceTimeout)
 	ex.outcome.read(rows)
 	if rowsRead != nil {
@@ -252,21 +256,28 @@ func (s *Service) runPhase2(ctx context.Context, ex *execution, rowsRead func(*e
 // runAll runs every call in parallel, each under its own deadline, and
 // checks that each answer has one result per plan, count and fetch.
 func (s *Service) runAll(ctx context.Context, runs []*run, timeout time.Duration) {
-	var wg sync.WaitGroup
-	for _, r := range runs {
+	one := func(r *run) {
 		// The server's own limit fires first, so that a slow statement ends
 		// as a clean TIMEOUT of its plan rather than a call cut short.
 		r.req.StatementTimeout = timeout * 9 / 10
-		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			start := time.Now()
-			r.resp, r.err = s.call(sctx, r.req)
-			r.elapsed = time.Since(start)
-			if r.err == nil && (len(r.resp.Plans) != len(r.req.Plans) || len(r.resp.Counts) != len(r.req.Counts) || len(r.resp.Fetches) != len(r.req.Fetches)) {
-				r.err = errors.New("dbrouter answered with a different number of results than plans, counts and fetches")
-			}
-		})
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := time.Now()
+		r.resp, r.err = s.call(sctx, r.req)
+		r.elapsed = time.Since(start)
+		if r.err == nil && (len(r.resp.Plans) != len(r.req.Plans) || len(r.resp.Counts) != len(r.req.Counts) || len(r.resp.Fetches) != len(r.req.Fetches)) {
+			r.err = errors.New("dbrouter answered with a different number of results than plans, counts and fetches")
+		}
+	}
+	if len(runs) == 1 {
+		// One source: called on this goroutine, whose stack is grown
+		// already (a new one grows its stack through the gRPC call).
+		one(runs[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Go(func() { one(r) })
 	}
 	wg.Wait()
 }
