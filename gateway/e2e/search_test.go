@@ -1053,7 +1053,13 @@ func testFusedRanking(t *testing.T, s *Suite, tenant Tenant, countOp string) {
 				t.Errorf("%s: %d args for %q (error %q)", st.Kind, len(st.Args), st.Statement, st.Error)
 			}
 		}
-		if diff := cmp.Diff([]string{"1/search", "1/search", "2/fetch", "2/count" + countOp}, got); diff != "" {
+		// A scan counts once the lists are known to be cut; the count
+		// through the indexes runs beside the rankings.
+		want := []string{"1/search", "1/search", "2/fetch", "2/countany"}
+		if countOp == "all" {
+			want = []string{"1/search", "1/search", "1/countall", "2/fetch"}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("statements (-want +got):\n%s", diff)
 		}
 	})

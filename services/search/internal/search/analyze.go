@@ -79,11 +79,15 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	single := prep.singleIndexNatural()
 	statuses := prep.statuses
 	byPhase := [3]map[int]*run{{}, {}, {}}
+	early := map[int]*run{}
 	if len(prep.targets) > 0 {
 		ex, _ := s.execute(ctx, prep, nreq, single, true, nil)
 		statuses = ex.outcome.statuses
 		for _, r := range ex.phase1 {
 			byPhase[1][r.src] = r
+		}
+		for _, r := range ex.early {
+			early[r.src] = r
 		}
 		for _, r := range ex.phase2 {
 			byPhase[2][r.src] = r
@@ -111,6 +115,11 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 			}
 			elapsed, queued := r1.elapsed, r1.resp.Queued
 			stmts := s.phase1Statements(prep, r1, &recs)
+			if e := early[si]; e != nil {
+				elapsed = max(elapsed, e.elapsed)
+				queued = max(queued, e.resp.Queued)
+				stmts = append(stmts, countStatements(e, 1)...)
+			}
 			if r2 != nil {
 				elapsed += r2.elapsed
 				queued = max(queued, r2.resp.Queued)
@@ -134,10 +143,11 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	}
 	phases := []any{map[string]any{"phase": 1.0, "description": "Every FULLTEXT index searched, the statements of all sources in parallel: " +
 		"one index in natural mode returns the page's rows (LIMIT/OFFSET); otherwise each index returns the primary keys and scores it ranks, " +
-		"which are fused (reciprocal rank fusion)."}}
+		"which are fused (reciprocal rank fusion). Beside them, for a large table searched by two indexes, the count of the rows both match " +
+		"(the matches are |A| + |B| - |A and B| when either ranked list is cut); it may still run in phase 2."}}
 	if !single {
-		phases = append(phases, map[string]any{"phase": 2.0, "description": "Once phase 1 has answered, in parallel: the page's rows read by primary key, " +
-			"and the counts the ranked lists could not give."})
+		phases = append(phases, map[string]any{"phase": 2.0, "description": "Once the rankings of phase 1 have answered, in parallel: the page's rows read by primary key, " +
+			"and the other counts the ranked lists could not give."})
 	}
 	a.Performance = map[string]any{"mode": mode, "totalTimeMs": ms(s.o.Now().Sub(start)),
 		"limit": float64(nreq.Limit), "offset": 0.0, "rankWindow": float64(s.o.RankWindow), "phases": phases, "sources": perSource}
@@ -224,6 +234,12 @@ func phase2Statements(p *prepared, r *run) []any {
 		stmt["rows"] = float64(len(res.Rows))
 		stmts = append(stmts, stmt)
 	}
+	return append(stmts, countStatements(r, 2)...)
+}
+
+// countStatements describes the counts of one call of phase 1 or 2.
+func countStatements(r *run, phase float64) []any {
+	var stmts []any
 	for ci, c := range r.req.Counts {
 		res := PlanResult{Total: -1}
 		if r.err == nil {
@@ -234,7 +250,7 @@ func phase2Statements(p *prepared, r *run) []any {
 			indexes = append(indexes, m.Index)
 			args = append(args, m.Against)
 		}
-		stmt := map[string]any{"phase": 2.0, "kind": "count", "op": c.Op, "table": c.Table, "indexes": indexes}
+		stmt := map[string]any{"phase": phase, "kind": "count", "op": c.Op, "table": c.Table, "indexes": indexes}
 		describe(stmt, res, args)
 		if res.Total >= 0 {
 			stmt["total"] = float64(res.Total)

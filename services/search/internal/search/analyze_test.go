@@ -17,10 +17,11 @@ func TestAnalyzeExplainsTimesAndAdvisesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The search as it runs: phase 1 ranks keys with both indexes (with
-	// the EXPLAIN of each), phase 2 reads the page's rows.
+	// the EXPLAIN of each) and counts the rows both match, phase 2 reads
+	// the page's rows.
 	phase1, phase2 := f.calls()
-	if len(phase1) != 1 || len(phase2) != 1 {
-		t.Fatalf("%d and %d calls, want one per phase", len(phase1), len(phase2))
+	if len(phase1) != 1 || len(phase2) != 1 || len(f.earlyCalls()) != 1 {
+		t.Fatalf("%d and %d calls (%d counts beside phase 1), want one per phase and one count", len(phase1), len(phase2), len(f.earlyCalls()))
 	}
 	var explained, run []string
 	for _, p := range phase1[0].Plans {
@@ -42,19 +43,23 @@ func TestAnalyzeExplainsTimesAndAdvisesIndexes(t *testing.T) {
 
 	srcs := a.Performance["sources"].([]any)
 	stmts := srcs[0].(map[string]any)["statements"].([]any)
-	if len(stmts) != 3 {
+	if len(stmts) != 4 {
 		t.Fatalf("statements: %v", stmts)
 	}
 	against := phase1[0].Plans[0].Against
 	wantArgs := [][]any{
 		{against, against, 200.0, 0.0},
 		{against, against, 200.0, 0.0},
+		{against, against},
 		{1.0, 2.0, 3.0, 4.0, 5.0},
 	}
 	for i, x := range stmts {
 		st := x.(map[string]any)
 		wantPhase, wantKind := 1.0, "search"
-		if i == 2 {
+		switch i {
+		case 2:
+			wantKind = "count"
+		case 3:
 			wantPhase, wantKind = 2.0, "fetch"
 		}
 		if st["phase"] != wantPhase || st["kind"] != wantKind {
@@ -64,6 +69,9 @@ func TestAnalyzeExplainsTimesAndAdvisesIndexes(t *testing.T) {
 			t.Errorf("statement %d: args (-want +got):\n%s", i, diff)
 		}
 		keys := []string{"statement", "elapsedMs", "rows"}
+		if i == 2 {
+			keys = []string{"statement", "elapsedMs", "total"}
+		}
 		if i < 2 {
 			keys = append(keys, "explain", "against")
 		}
@@ -135,11 +143,11 @@ func TestAnalyzeGivesEveryStatementOfTheSearchByPhaseWithItsArguments(t *testing
 			want: []string{"1/search/[pools pools 20 0]"},
 		},
 		{
-			name:   "two indexes with cut lists: keys, then the page's rows and the intersection count",
+			name:   "two indexes with cut lists: keys beside the intersection count, then the page's rows",
 			src:    func() *fakeSource { return newFakeSource("s1", 30, seq(30), seq(30)) },
 			window: 25,
-			want: []string{"1/search/[pools pools 25 0]", "1/search/[pools pools 25 0]",
-				"2/fetch/[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20]", "2/count/[pools pools]"},
+			want: []string{"1/search/[pools pools 25 0]", "1/search/[pools pools 25 0]", "1/count/[pools pools]",
+				"2/fetch/[1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20]"},
 		},
 	}
 	for _, tt := range tests {

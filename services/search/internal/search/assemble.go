@@ -237,6 +237,33 @@ func (o *outcome) read(runs []*run) {
 	}
 }
 
+// readEarly takes in the counts started with phase 1, for the tables that
+// need them (the others' are dropped, failures included). They ran beside
+// both phases: the source's time is the longer.
+func (o *outcome) readEarly(runs []*run) {
+	for _, r := range runs {
+		st := &o.statuses[r.src]
+		used := false
+		for ci, ts := range r.countTable {
+			if ts.countOp != CountAll {
+				continue
+			}
+			used = true
+			if r.err != nil {
+				_, code, msg := failure(r.err)
+				o.partial = true
+				st.ErrorCode, st.Message = code, "Rows of this database could not be counted: "+msg
+				ts.count = PlanResult{Total: -1, ErrorCode: code}
+				continue
+			}
+			ts.count = r.resp.Counts[ci]
+		}
+		if used {
+			st.Elapsed = max(st.Elapsed, r.elapsed)
+		}
+	}
+}
+
 // settle works out the table's number of matches from its lists and count.
 func (ts *tableState) settle(single bool, offset int) {
 	seen := len(ts.seen)

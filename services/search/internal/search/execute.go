@@ -73,8 +73,12 @@ type tableState struct {
 	lists []listCount
 	// seen holds the id of every row of the table's lists (their union).
 	seen map[string]struct{}
-	// countOp is the operator of the phase-2 count asked, "" for none.
+	// countOp is the operator of the count the table needs after phase
+	// 1, "" for none.
 	countOp string
+	// early: its count was started with phase 1 (earlyCounts), not asked
+	// in phase 2.
+	early bool
 	// count is the phase-2 count's result (Total -1 when it did not answer).
 	count PlanResult
 	// total is the table's number of matches; estimated when a lower bound.
@@ -163,6 +167,38 @@ func phase1(p *prepared, req Request, single bool, window, scanRows int) ([]*run
 	return runs, tables
 }
 
+// earlyCounts writes, for each source, a call of its own counting the
+// rows that both indexes of a table match (CountAll), for every table
+// searched by two indexes and too large to count by a scan. That count is
+// needed whenever either ranked list is cut (see phase2Count), which
+// phase 1 alone tells; started beside the rankings, it runs while they
+// run and while the page is fused and read, instead of after them. When
+// both lists turn out complete it was not needed, and cost little: the
+// rows it reads are those few matches.
+func earlyCounts(p *prepared, tables []*tableState) []*run {
+	bySource := map[int]*run{}
+	var runs []*run
+	for _, ts := range tables {
+		if len(ts.targets) != 2 || !ts.counted {
+			continue
+		}
+		r, ok := bySource[ts.src]
+		if !ok {
+			r = &run{src: ts.src, phase: 1, req: ExecRequest{SourceID: p.sources[ts.src].ID}}
+			bySource[ts.src] = r
+			runs = append(runs, r)
+		}
+		cp := CountPlan{Table: ts.table.Name, Op: CountAll}
+		for _, ti := range ts.targets {
+			cp.Matches = append(cp.Matches, planOf(p.targets[ti], 0, 0, false))
+		}
+		r.req.Counts = append(r.req.Counts, cp)
+		r.countTable = append(r.countTable, ts)
+		ts.early = true
+	}
+	return runs
+}
+
 func (r *run) add(pl Plan, target int, ts *tableState) {
 	r.req.Plans = append(r.req.Plans, pl)
 	r.planTarget = append(r.planTarget, target)
@@ -201,7 +237,7 @@ func phase2(p *prepared, page []pageRow, tables []*tableState) []*run {
 		r.req.Fetches[fi].Keys = append(r.req.Fetches[fi].Keys, pr.key)
 	}
 	for _, ts := range tables {
-		if ts.countOp == "" {
+		if ts.countOp == "" || ts.early && ts.countOp == CountAll {
 			continue
 		}
 		r := runOf(ts.src)
@@ -251,6 +287,7 @@ func (s *Service) runPhase2(ctx context.Context, ex *execution, rowsRead func(*e
 	}
 	<-done
 	ex.outcome.read(counts)
+	ex.awaitEarly()
 }
 
 // runAll runs every call in parallel, each under its own deadline, and

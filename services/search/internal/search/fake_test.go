@@ -46,6 +46,11 @@ type fakeSource struct {
 	// gate, when set, holds every call until it is closed (or the call's
 	// context ends).
 	gate chan struct{}
+	// plansWait, when set, holds every call with plans until it is closed
+	// (or the call's context ends); onCounts is called as a call with
+	// counts starts.
+	plansWait chan struct{}
+	onCounts  func()
 }
 
 type fakeSources struct {
@@ -111,6 +116,16 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 	}
 	if s.err != nil {
 		return ExecResponse{}, s.err
+	}
+	if s.onCounts != nil && len(req.Counts) > 0 {
+		s.onCounts()
+	}
+	if s.plansWait != nil && len(req.Plans) > 0 {
+		select {
+		case <-s.plansWait:
+		case <-ctx.Done():
+			return ExecResponse{}, ctx.Err()
+		}
 	}
 	if s.countsWait != nil && len(req.Counts) > 0 {
 		select {

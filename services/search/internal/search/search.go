@@ -724,8 +724,19 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 // execution is a search's calls and what came of them.
 type execution struct {
 	phase1, phase2 []*run
-	outcome        *outcome
-	page           []pageRow
+	// early are the counts started with phase 1, in calls of their own
+	// (see earlyCounts); earlyDone is closed once they answered.
+	early     []*run
+	earlyDone chan struct{}
+	outcome   *outcome
+	page      []pageRow
+}
+
+// awaitEarly waits for the counts started with phase 1 and reads those
+// the search needs.
+func (ex *execution) awaitEarly() {
+	<-ex.earlyDone
+	ex.outcome.readEarly(ex.early)
 }
 
 // execute runs a search: phase 1 on every source; then, for fused
@@ -736,9 +747,18 @@ type execution struct {
 // run (see runPhase2). It fails only when every source failed (the calls
 // made are still returned).
 func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool, rowsRead func(*execution)) (*execution, error) {
-	ex := &execution{}
+	ex := &execution{earlyDone: make(chan struct{})}
 	var tables []*tableState
 	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow, s.o.CountScanRows)
+	ex.early = earlyCounts(p, tables)
+	if len(ex.early) == 0 {
+		close(ex.earlyDone)
+	} else {
+		go func() {
+			defer close(ex.earlyDone)
+			s.runAll(ctx, ex.early, s.o.SourceTimeout)
+		}()
+	}
 	if explain {
 		for _, r := range ex.phase1 {
 			for _, pl := range slices.Clone(r.req.Plans) {
@@ -750,6 +770,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 	s.runAll(ctx, ex.phase1, s.o.SourceTimeout)
 	ex.outcome = collect(p, ex.phase1, tables, req, single)
 	if allFailed(ex.outcome.statuses) {
+		<-ex.earlyDone
 		return ex, &AllSourcesFailedError{Sources: ex.outcome.statuses}
 	}
 	ex.page = ex.outcome.page()
@@ -763,6 +784,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 	if explain {
 		s.runAll(ctx, ex.phase2, s.o.SourceTimeout)
 		ex.outcome.read(ex.phase2)
+		ex.awaitEarly()
 		return ex, nil
 	}
 	s.runPhase2(ctx, ex, rowsRead)

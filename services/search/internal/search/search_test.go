@@ -154,18 +154,47 @@ func fusedLists(sources []*fakeSource, depth int) []RankedList {
 }
 
 // calls splits the recorded calls into phase 1 (plans) and phase 2
-// (fetches and counts).
+// (fetches and counts), leaving out the counts started with phase 1
+// (earlyCalls).
 func (f *fakeSources) calls() (phase1, phase2 []ExecRequest) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range f.execs {
-		if len(e.Plans) > 0 {
+		switch {
+		case len(e.Plans) > 0:
 			phase1 = append(phase1, e)
-		} else {
+		case !isEarly(e):
 			phase2 = append(phase2, e)
 		}
 	}
 	return phase1, phase2
+}
+
+// earlyCalls are the calls of counts started with phase 1: counts only,
+// each of the rows matching both indexes of a table (phase 2 asks those
+// no more).
+func (f *fakeSources) earlyCalls() []ExecRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ExecRequest
+	for _, e := range f.execs {
+		if isEarly(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func isEarly(e ExecRequest) bool {
+	if len(e.Plans) > 0 || len(e.Fetches) > 0 || len(e.Counts) == 0 {
+		return false
+	}
+	for _, c := range e.Counts {
+		if c.Op != CountAll {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *fakeSources) reset() {
@@ -216,6 +245,11 @@ func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
 					t.Errorf("phase-1 plan %+v, want keys only, the rank window (200) from 0, counted", p)
 				}
 			}
+		}
+		// The count started with phase 1 (a table searched by two
+		// indexes) is not needed: the lists are complete.
+		if early := f.earlyCalls(); len(early) != 2 {
+			t.Errorf("%d calls of counts started with phase 1, want one per source", len(early))
 		}
 		// Phase 2: each source's rows of the page, by key; no count.
 		var fetched []string
@@ -310,17 +344,21 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 		window    int
 		third     []int // a third index, when set
 		failCount bool
-		// wantCounted: phase 1 counts the lists; wantOp: the phase-2 count.
+		// wantCounted: phase 1 counts the lists; wantEarly: the count of
+		// the rows both indexes match, started beside phase 1; wantOp: the
+		// phase-2 count.
 		wantCounted bool
+		wantEarly   bool
 		wantOp      string
 		wantTotal   int
 		estimated   bool
 	}{
 		{name: "complete lists: the union of their ids", window: 100, wantTotal: 40},
+		{name: "complete lists of a large table: the union of their ids, the intersection counted for nothing", rows: large, window: 100, wantCounted: true, wantEarly: true, wantTotal: 40},
 		{name: "cut lists of a small table: one scan counts the rows matching either", window: 10, wantOp: CountAny, wantTotal: 40},
-		{name: "cut lists of a large table: |A| + |B| - |A ∩ B|", rows: large, window: 10, wantCounted: true, wantOp: CountAll, wantTotal: 20 + 30 - 10},
+		{name: "cut lists of a large table: |A| + |B| - |A ∩ B|", rows: large, window: 10, wantCounted: true, wantEarly: true, wantTotal: 20 + 30 - 10},
 		{name: "three cut lists of a large table: the rows matching any", rows: large, window: 10, third: seq(35, 49), wantCounted: true, wantOp: CountAny, wantTotal: 50},
-		{name: "a failed intersection: the largest list, estimated", rows: large, window: 10, failCount: true, wantCounted: true, wantOp: CountAll, wantTotal: 30, estimated: true},
+		{name: "a failed intersection: the largest list, estimated", rows: large, window: 10, failCount: true, wantCounted: true, wantEarly: true, wantTotal: 30, estimated: true},
 		{name: "a failed scan: the rows seen, estimated", window: 10, failCount: true, wantOp: CountAny, wantTotal: 20, estimated: true},
 	}
 	for _, tt := range tests {
@@ -357,13 +395,37 @@ func TestTotalsOfATableSearchedBySeveralIndexes(t *testing.T) {
 			if diff := cmp.Diff(want, ops); diff != "" {
 				t.Errorf("phase-2 counts (-want +got):\n%s", diff)
 			}
+			if early := f.earlyCalls(); (len(early) == 1) != tt.wantEarly || len(early) > 1 {
+				t.Errorf("%d calls of counts beside phase 1, want one: %v", len(early), tt.wantEarly)
+			}
 		})
 	}
 }
 
+func TestTheIntersectionIsCountedWhileTheListsAreRanked(t *testing.T) {
+	// Cut lists of a large table. The rankings answer only once the count
+	// of the rows both indexes match has started: were it asked after
+	// them, they would wait out the source timeout.
+	src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
+	src.desc.Tables[0].EstimatedRows = 1001
+	src.plansWait = make(chan struct{})
+	var once sync.Once
+	src.onCounts = func() { once.Do(func() { close(src.plansWait) }) }
+	f := &fakeSources{sources: []*fakeSource{src}}
+	s := newService(f, func(o *Options) { o.RankWindow, o.CountScanRows, o.SourceTimeout = 10, 1000, 5*time.Second })
+	resp := search(t, s, Request{Query: "pools", Limit: 5})
+	if st := resp.Sources[0]; st.Status != StatusOK || st.ErrorCode != "" {
+		t.Fatalf("source %+v, want ok", st)
+	}
+	if resp.TotalCount != 20+30-10 || resp.TotalEstimated {
+		t.Errorf("total %d (estimated %v), want the counted 40", resp.TotalCount, resp.TotalEstimated)
+	}
+}
+
 func TestThePageIsCategorizedWhileItsCountsRun(t *testing.T) {
-	// Cut lists of a large table: phase 2 reads the page's rows and counts
-	// the intersection. The count answers only once Categorize was called.
+	// Cut lists of a large table: the intersection is counted beside
+	// phase 1, and phase 2 reads the page's rows. The count answers only
+	// once Categorize was called.
 	src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
 	src.desc.Tables[0].EstimatedRows = 1001
 	src.countsWait = make(chan struct{})
@@ -395,8 +457,8 @@ func TestThePageIsCategorizedWhileItsCountsRun(t *testing.T) {
 		fetchCalls += min(len(e.Fetches), 1)
 		countCalls += min(len(e.Counts), 1)
 	}
-	if fetchCalls != 1 || countCalls != 1 {
-		t.Errorf("phase 2: %d fetch and %d count calls, want 1 and 1", fetchCalls, countCalls)
+	if fetchCalls != 1 || countCalls != 0 || len(f.earlyCalls()) != 1 {
+		t.Errorf("phase 2: %d fetch and %d count calls, want 1 and 0; %d count calls beside phase 1, want 1", fetchCalls, countCalls, len(f.earlyCalls()))
 	}
 }
 
