@@ -172,7 +172,8 @@ func (f *fakeSources) calls() (phase1, phase2 []ExecRequest) {
 
 // earlyCalls are the calls of counts started with phase 1: counts only,
 // each of the rows matching both indexes of a table (phase 2 asks those
-// no more).
+// no more while early counts are on, as they are for one search at a
+// time).
 func (f *fakeSources) earlyCalls() []ExecRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -419,6 +420,66 @@ func TestTheIntersectionIsCountedWhileTheListsAreRanked(t *testing.T) {
 	}
 	if resp.TotalCount != 20+30-10 || resp.TotalEstimated {
 		t.Errorf("total %d (estimated %v), want the counted 40", resp.TotalCount, resp.TotalEstimated)
+	}
+}
+
+func TestWhileManySearchesRunTheIntersectionIsCountedAfterTheRankingsAndOnlyWhenNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		running int64 // searches already running
+		early   int   // Options.EarlyCountSearches
+		// wantEarly: counted beside the rankings; else in phase 2.
+		wantEarly bool
+	}{
+		{"one search: beside the rankings", 0, 4, true},
+		{"the fourth search at once: beside the rankings", 3, 4, true},
+		{"the fifth search at once: after them", 4, 4, false},
+		{"early counts off: after them", 0, -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, window := range []int{10, 100} {
+				// A large table searched by two indexes; with a window of
+				// 10 its lists are cut (the intersection is needed), with
+				// 100 complete (it is not).
+				src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
+				src.desc.Tables[0].EstimatedRows = 1001
+				f := &fakeSources{sources: []*fakeSource{src}}
+				s := newService(f, func(o *Options) { o.RankWindow, o.CountScanRows, o.EarlyCountSearches = window, 1000, tc.early })
+				s.executing.Add(tc.running)
+				req, err := normalize(Request{Query: "pools", Limit: 5})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sources, _ := f.Describe(context.Background(), nil)
+				prep, err := prepare(sources, req, req.Mode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ex, err := s.execute(context.Background(), prep, req, false, false, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				phase2Counts := 0
+				for _, r := range ex.phase2 {
+					phase2Counts += len(r.req.Counts)
+				}
+				wantPhase2 := 0
+				if !tc.wantEarly && window == 10 {
+					wantPhase2 = 1
+				}
+				if (len(ex.early) == 1) != tc.wantEarly || phase2Counts != wantPhase2 {
+					t.Errorf("window %d: %d count calls beside phase 1, %d counts in phase 2; want early %v, %d in phase 2", window, len(ex.early), phase2Counts, tc.wantEarly, wantPhase2)
+				}
+				resp := &Response{}
+				ex.outcome.totals(resp)
+				if want := 40; resp.TotalCount != want || resp.TotalEstimated {
+					t.Errorf("window %d: total %d (estimated %v), want %d", window, resp.TotalCount, resp.TotalEstimated, want)
+				}
+				if s.executing.Load() != tc.running {
+					t.Errorf("%d searches counted running after this one, want %d", s.executing.Load(), tc.running)
+				}
+			}
+		})
 	}
 }
 
