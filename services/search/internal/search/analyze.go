@@ -144,7 +144,8 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 	phases := []any{map[string]any{"phase": 1.0, "description": "Every FULLTEXT index searched, the statements of all sources in parallel: " +
 		"one index in natural mode returns the page's rows (LIMIT/OFFSET); otherwise each index returns the primary keys and scores it ranks, " +
 		"which are fused (reciprocal rank fusion). Beside them, for a large table searched by two indexes, the count of the rows both match " +
-		"(the matches are |A| + |B| - |A and B| when either ranked list is cut); it may still run in phase 2."}}
+		"(the matches are |A| + |B| - |A and B| when either ranked list is cut); it may still run in phase 2. " +
+		"While many searches run, it waits for phase 1 instead and runs in phase 2, only when a list was cut."}}
 	if !single {
 		phases = append(phases, map[string]any{"phase": 2.0, "description": "Once the rankings of phase 1 have answered, in parallel: the page's rows read by primary key, " +
 			"and the other counts the ranked lists could not give."})
