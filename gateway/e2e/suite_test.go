@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -159,8 +160,13 @@ func StartSuite(t testing.TB, extra map[string]string) *Suite {
 	for attempt := 1; ; attempt++ {
 		s.launch(t, extra)
 		err := s.waitHealthy(60 * time.Second)
-		if err == nil {
+		if err == nil && !s.portClash() {
 			return s
+		}
+		// A clash can also look healthy: another process's gRPC server on
+		// a service's port answers the gateway's health checks.
+		if err == nil {
+			err = errors.New("a service could not bind its port")
 		}
 		if attempt < 3 && s.portClash() {
 			t.Logf("a port was taken before a service bound it; restarting the suite (attempt %d)", attempt+1)
