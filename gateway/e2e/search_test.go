@@ -1021,6 +1021,14 @@ func testFusedRanking(t *testing.T, s *Suite, tenant Tenant, countOp string) {
 		if diff := cmp.Diff(want, top.ids()); diff != "" {
 			t.Errorf("fused list (-RRF of the SQL rankings +altus):\n%s", diff)
 		}
+		// Every page was read in the ranking's call: dbrouter fused the
+		// lists as the search service does.
+		pageReads := func(read string) int {
+			return metricSum(t, s, s.AdminPort("search"), "altus4_search_page_reads_total{", `read="`+read+`"`)
+		}
+		if with, after := pageReads("with_ranking"), pageReads("after"); with < 6 || after != 0 {
+			t.Errorf("pages read with the ranking %d, after it %d; want every page (6 or more) with it", with, after)
+		}
 		r := s.Call(t, http.MethodPost, "/api/v1/search", key, map[string]any{"query": "library", "limit": 20, "offset": 81})
 		Expect(t, r, http.StatusBadRequest, "VALIDATION_ERROR")
 		if !strings.Contains(string(r.Error.Details), "WINDOW_TOO_LARGE") || !strings.Contains(string(r.Error.Details), "100") {

@@ -174,12 +174,24 @@ type Fetch struct {
 	Columns []string
 }
 
+// PagePlan asks for the rows of one page of the plans' fused ranking, read
+// once the plans have answered, in the same call (see page.go).
+type PagePlan struct {
+	// Offset and Limit are the page's bounds in the fused ranking.
+	Offset, Limit int
+	// K is the k of reciprocal rank fusion.
+	K int
+}
+
 // Request is what ExecuteSearch asks of one source.
 type Request struct {
 	SourceID string
 	Plans    []Plan
 	Counts   []CountPlan
 	Fetches  []Fetch
+	// Page, when set, asks for the rows of a page of the plans' fused
+	// ranking (every plan KeysOnly).
+	Page *PagePlan
 	// StatementTimeout limits each statement on the server (0: the default).
 	StatementTimeout time.Duration
 	// ExpectVersion, when not 0, must be the source's version.
@@ -212,6 +224,8 @@ type Result struct {
 	Statement string
 	// Explain holds the EXPLAIN rows, column to value (NULLs left out).
 	Explain []map[string]string
+	// Table is the table of the rows, on Response.Page results.
+	Table string
 }
 
 // Response is the outcome of a request.
@@ -221,6 +235,9 @@ type Response struct {
 	// Fetches hold the rows found of each fetch, in no particular order
 	// (a key not found has no row), with score 0 and Total -1.
 	Fetches []Result
+	// Page holds the rows of the page asked (Request.Page), one Result per
+	// table with rows on it, as Fetches hold them.
+	Page []Result
 	// Version and Fingerprint are those of the source and schema the
 	// statements were built from.
 	Version     int
@@ -357,7 +374,11 @@ func (e *Executor) Execute(ctx context.Context, userID string, req Request) (Res
 		timeout = req.StatementTimeout
 	}
 	run := runner{e: e, src: src, server: sc.Server, timeout: timeout}
-	return run.all(ctx, jobs, len(req.Plans), len(req.Counts), sc.Fingerprint)
+	resp, err := run.all(ctx, jobs, len(req.Plans), len(req.Counts), sc.Fingerprint)
+	if err != nil || req.Page == nil {
+		return resp, err
+	}
+	return e.readPage(ctx, run, sc, req, resp)
 }
 
 // sourceError marks a failure to reach the source as ErrSourceUnavailable;

@@ -226,6 +226,11 @@ func TestInvalidPlansNameTheirFieldsAndNothingReachesTheServer(t *testing.T) {
 			[]string{"fetches[0].keys[0].values[0]", "fetches[0].keys[1].values[1]", "fetches[0].keys[2].values[1]", "fetches[0].keys[3].values[1]", "fetches[0].keys[4].values[0]"}},
 		{"a key value too long", Request{Fetches: fetch("docs", []string{strings.Repeat("1", MaxKeyValueBytes+1)})}, []string{"fetches[0].keys[0].values[0]"}},
 		{"too many fetches", Request{Fetches: make([]Fetch, MaxPlans+1)}, []string{"fetches"}},
+		{"a page of plans that are not keys only", Request{Plans: []Plan{ok}, Page: &PagePlan{Limit: 10, K: 60}}, []string{"plans[0].keysOnly"}},
+		{"a page of explained plans", Request{Plans: []Plan{with(func(p *Plan) { p.KeysOnly, p.Explain = true, true })}, Page: &PagePlan{Limit: 10, K: 60}}, []string{"plans[0].keysOnly"}},
+		{"a page out of bounds", Request{Plans: []Plan{with(func(p *Plan) { p.KeysOnly = true })}, Page: &PagePlan{Limit: 0, Offset: -1, K: 0}},
+			[]string{"page.limit", "page.offset", "page.rrfK"}},
+		{"a page without plans", Request{Fetches: fetch("docs", []string{"1"}), Page: &PagePlan{Limit: 10, K: 60}}, []string{"page"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

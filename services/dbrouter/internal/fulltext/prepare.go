@@ -66,6 +66,25 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 	if req.StatementTimeout < 0 {
 		c.Add("statementTimeoutMs", CodeOutOfRange, "The statement timeout must be positive, or 0 for the default.")
 	}
+	if pg := req.Page; pg != nil {
+		if pg.Limit < 1 || pg.Limit > MaxLimit {
+			c.Add("page.limit", CodeOutOfRange, "The page's limit must be 1..%d.", MaxLimit)
+		}
+		if pg.Offset < 0 || pg.Offset > MaxOffset {
+			c.Add("page.offset", CodeOutOfRange, "The page's offset must be 0..%d.", MaxOffset)
+		}
+		if pg.K < 1 {
+			c.Add("page.rrfK", CodeOutOfRange, "The fusion's k must be 1 or more (60 is usual).")
+		}
+		if len(req.Plans) == 0 {
+			c.Add("page", CodeInvalid, "A page is read from the plans' ranking: send the plans with it.")
+		}
+		for i, p := range req.Plans {
+			if !p.KeysOnly || p.Explain {
+				c.Add(fmt.Sprintf("plans[%d].keysOnly", i), CodeInvalid, "With a page, every plan ranks keys only (keysOnly, no explain).")
+			}
+		}
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

@@ -128,6 +128,9 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 		}
 		in.Fetches[i] = fulltext.Fetch{Table: f.GetTable(), Keys: keys, Columns: f.GetColumns()}
 	}
+	if pg := req.GetPage(); pg != nil {
+		in.Page = &fulltext.PagePlan{Offset: int(pg.GetOffset()), Limit: int(pg.GetLimit()), K: int(pg.GetRrfK())}
+	}
 	out, err := s.exec.Execute(ctx, userID, in)
 	if err != nil {
 		return nil, mapErr(err)
@@ -149,6 +152,9 @@ func (s *Server) ExecuteSearch(ctx context.Context, req *dbrouterv1.ExecuteSearc
 	for i, r := range out.Fetches {
 		resp.Fetches[i] = resultProto(r)
 	}
+	for _, r := range out.Page {
+		resp.Page = append(resp.Page, resultProto(r))
+	}
 	return resp, nil
 }
 
@@ -162,6 +168,7 @@ func resultProto(r fulltext.Result) *dbrouterv1.PlanResult {
 		TotalEstimated: r.TotalEstimated,
 		ElapsedMs:      ms(r.Elapsed),
 		Statement:      r.Statement,
+		Table:          r.Table,
 	}
 	for i, row := range r.Rows {
 		out.Rows[i] = &dbrouterv1.Row{Values: row.Values, Nulls: row.Nulls, Score: row.Score}

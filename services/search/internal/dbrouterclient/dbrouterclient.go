@@ -131,6 +131,9 @@ func (c *Client) Execute(ctx context.Context, req search.ExecRequest) (search.Ex
 		}
 		m.Fetches = append(m.Fetches, pf)
 	}
+	if req.Page != nil {
+		m.Page = &dbrouterv1.PagePlan{Offset: int32(req.Page.Offset), Limit: int32(req.Page.Limit), RrfK: search.RRFK}
+	}
 	resp, err := c.c.ExecuteSearch(ctx, m)
 	if err != nil {
 		return search.ExecResponse{}, sourceError(ctx, err)
@@ -147,6 +150,9 @@ func (c *Client) Execute(ctx context.Context, req search.ExecRequest) (search.Ex
 	out.Fetches = make([]search.PlanResult, len(resp.GetFetches()))
 	for i, p := range resp.GetFetches() {
 		out.Fetches[i] = planResultFromProto(p)
+	}
+	for _, p := range resp.GetPage() {
+		out.Page = append(out.Page, planResultFromProto(p))
 	}
 	return out, nil
 }
@@ -179,7 +185,7 @@ func planResultFromProto(p *dbrouterv1.PlanResult) search.PlanResult {
 	out := search.PlanResult{
 		Columns: p.GetColumns(), Total: int(p.GetTotal()), TotalEstimated: p.GetTotalEstimated(),
 		ErrorCode: p.GetErrorCode(), ErrorMessage: p.GetErrorMessage(), Elapsed: millis(p.GetElapsedMs()),
-		Statement: p.GetStatement(),
+		Statement: p.GetStatement(), Table: p.GetTable(),
 	}
 	out.Rows = make([]search.Row, len(p.GetRows()))
 	for i, r := range p.GetRows() {

@@ -219,20 +219,50 @@ func (o *outcome) read(runs []*run) {
 				st.ErrorCode, st.Message = fr.ErrorCode, "Rows of this database could not be read: "+fr.ErrorMessage
 				continue
 			}
-			m := o.fetched[ts]
-			if m == nil {
-				m = make(map[string]fetchedRow, len(fr.Rows))
-				o.fetched[ts] = m
-			}
-			n := len(ts.table.PrimaryKey)
-			for _, row := range fr.Rows {
-				if len(row.Values) >= n {
-					m[keyString(row.Values[:n])] = fetchedRow{row: row, columns: fr.Columns}
-				}
-			}
+			o.addFetched(ts, fr)
 		}
 		for ci, cr := range r.resp.Counts {
 			r.countTable[ci].count = cr
+		}
+	}
+}
+
+// readPage takes in the page's rows read by the ranking's calls
+// (ExecRequest.Page); a row not read there is read in phase 2.
+func (o *outcome) readPage(runs []*run) {
+	for _, r := range runs {
+		if r.err != nil {
+			continue
+		}
+		for _, res := range r.resp.Page {
+			if res.ErrorCode != "" {
+				continue
+			}
+			var ts *tableState
+			for _, t := range o.tables {
+				if t.src == r.src && t.table.Name == res.Table {
+					ts = t
+				}
+			}
+			if ts == nil {
+				continue
+			}
+			o.addFetched(ts, res)
+		}
+	}
+}
+
+// addFetched keeps the rows read of table ts, by key.
+func (o *outcome) addFetched(ts *tableState, res PlanResult) {
+	m := o.fetched[ts]
+	if m == nil {
+		m = make(map[string]fetchedRow, len(res.Rows))
+		o.fetched[ts] = m
+	}
+	n := len(ts.table.PrimaryKey)
+	for _, row := range res.Rows {
+		if len(row.Values) >= n {
+			m[keyString(row.Values[:n])] = fetchedRow{row: row, columns: res.Columns}
 		}
 	}
 }

@@ -205,10 +205,33 @@ func (r *run) add(pl Plan, target int, ts *tableState) {
 	r.planTable = append(r.planTable, ts)
 }
 
+// askPage asks the ranking's call of a fused search of one source to read
+// the page's rows too (ExecRequest.Page): dbrouter fuses that call's lists
+// as Fuse does, so the page it reads is the page, without a second call.
+// Not for Analyze (its statements are shown by phase, to be replayed), nor
+// when a list returns columns (a table without a primary key), nor when
+// the source's plans take several calls.
+func askPage(phase1 []*run, req Request, off bool) {
+	if off || len(phase1) != 1 {
+		return
+	}
+	r := phase1[0]
+	if len(r.req.Plans) == 0 || len(r.req.Plans) > MaxPlansPerCall {
+		return
+	}
+	for _, pl := range r.req.Plans {
+		if !pl.KeysOnly || pl.Explain {
+			return
+		}
+	}
+	r.req.Page = &PagePlan{Offset: req.Offset, Limit: req.Limit}
+}
+
 // phase2 writes the second call of each source that has rows on the page
-// or tables to count: the page's rows of each table, by key, and the
-// counts of tables whose lists were cut.
-func phase2(p *prepared, page []pageRow, tables []*tableState) []*run {
+// not read yet (fetched, by table and key) or tables to count: the page's
+// rows of each table, by key, and the counts of tables whose lists were
+// cut.
+func phase2(p *prepared, page []pageRow, tables []*tableState, fetched map[*tableState]map[string]fetchedRow) []*run {
 	bySource := map[int]*run{}
 	var runs []*run
 	runOf := func(si int) *run {
@@ -224,6 +247,9 @@ func phase2(p *prepared, page []pageRow, tables []*tableState) []*run {
 	for _, pr := range page {
 		ts := pr.table
 		if !ts.keysOnly {
+			continue
+		}
+		if _, ok := fetched[ts][keyString(pr.key)]; ok {
 			continue
 		}
 		r := runOf(ts.src)

@@ -46,6 +46,9 @@ type fakeSource struct {
 	// gate, when set, holds every call until it is closed (or the call's
 	// context ends).
 	gate chan struct{}
+	// noPage ignores ExecRequest.Page (as a dbrouter that predates it);
+	// pageMiss reads every row of the page but its last.
+	noPage, pageMiss bool
 	// plansWait, when set, holds every call with plans until it is closed
 	// (or the call's context ends); onCounts is called as a call with
 	// counts starts.
@@ -162,6 +165,9 @@ func (f *fakeSources) Execute(ctx context.Context, req ExecRequest) (ExecRespons
 		conds := strings.Repeat("MATCH(…) AGAINST(?) "+map[string]string{CountAll: "AND "}[c.Op], len(c.Matches))
 		resp.Counts = append(resp.Counts, PlanResult{Total: n, Statement: "SELECT COUNT(*) FROM `" + c.Table + "` WHERE " + conds})
 	}
+	if req.Page != nil && !s.noPage {
+		resp.Page = s.page(req, resp.Plans)
+	}
 	for _, f := range req.Fetches {
 		if s.failFetch {
 			resp.Fetches = append(resp.Fetches, PlanResult{Total: -1, ErrorCode: "QUERY_FAILED", ErrorMessage: "refused"})
@@ -214,6 +220,54 @@ func (s *fakeSource) fetch(f FetchPlan) PlanResult {
 		}
 	}
 	return res
+}
+
+// page reads the rows of the page of the plans' fused ranking as dbrouter
+// does (ExecRequest.Page), by fetches. With pageMiss set, it leaves out the
+// page's last row, as a dbrouter fusing otherwise would.
+func (s *fakeSource) page(req ExecRequest, plans []PlanResult) []PlanResult {
+	var lists []RankedList
+	for i, pr := range plans {
+		if pr.ErrorCode != "" {
+			continue
+		}
+		t := s.table(req.Plans[i].Table)
+		l := RankedList{SourceID: s.desc.ID, Table: t.Name}
+		for _, row := range pr.Rows {
+			l.Rows = append(l.Rows, rowKey(s.desc.ID, t, row))
+		}
+		lists = append(lists, l)
+	}
+	page := Page(Fuse(lists), req.Page.Offset, req.Page.Limit)
+	if s.pageMiss && len(page) > 0 {
+		page = page[:len(page)-1]
+	}
+	var out []PlanResult
+	byTable := map[string]*FetchPlan{}
+	var order []string
+	for _, f := range page {
+		fp, ok := byTable[f.Table]
+		if !ok {
+			fp = &FetchPlan{Table: f.Table}
+			byTable[f.Table] = fp
+			order = append(order, f.Table)
+		}
+		key := make([]string, len(f.PK))
+		for i, v := range f.PK {
+			key[i] = v.text()
+		}
+		fp.Keys = append(fp.Keys, key)
+	}
+	for _, name := range order {
+		if s.failFetch {
+			out = append(out, PlanResult{Table: name, Total: -1, ErrorCode: "QUERY_FAILED", ErrorMessage: "refused"})
+			continue
+		}
+		res := s.fetch(*byTable[name])
+		res.Table = name
+		out = append(out, res)
+	}
+	return out
 }
 
 func (s *fakeSource) table(name string) *Table {

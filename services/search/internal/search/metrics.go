@@ -15,6 +15,7 @@ const (
 	MetricEnhanceDuration = "altus4_search_enhance_duration_seconds"
 	MetricCoalesced       = "altus4_search_coalesced_total"
 	MetricEarlyStarts     = "altus4_search_early_starts_total"
+	MetricPageReads       = "altus4_search_page_reads_total"
 )
 
 // DurationBuckets are the scaling guide's search latency buckets, in seconds.
@@ -29,6 +30,7 @@ type Metrics struct {
 	enhance  *prometheus.HistogramVec
 	shared   prometheus.Counter
 	early    *prometheus.CounterVec
+	pages    *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg.
@@ -61,7 +63,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: MetricEarlyStarts,
 		Help: "No-cache searches started with the sources described last, before their versions were read: current (the page was kept) or stale (searched again).",
 	}, []string{"result"})
-	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared, m.early)
+	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricPageReads,
+		Help: "Pages of fused one-database searches by how their rows were read: with_ranking (in the ranking's call) or after (a second call, for rows the ranking's call did not read).",
+	}, []string{"read"})
+	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared, m.early, m.pages)
+	for _, r := range []string{"with_ranking", "after"} {
+		m.pages.WithLabelValues(r)
+	}
 	for _, r := range []string{"current", "stale"} {
 		m.early.WithLabelValues(r)
 	}
@@ -86,6 +95,14 @@ func (m *Metrics) coalesced() {
 func (m *Metrics) earlyStart(result string) {
 	if m != nil {
 		m.early.WithLabelValues(result).Inc()
+	}
+}
+
+// pageRead counts a page asked of the ranking's call, by how its rows
+// were read.
+func (m *Metrics) pageRead(read string) {
+	if m != nil {
+		m.pages.WithLabelValues(read).Inc()
 	}
 }
 

@@ -784,8 +784,10 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 			}
 		}
 	}
+	askPage(ex.phase1, req, single || explain)
 	s.runAll(ctx, ex.phase1, s.o.SourceTimeout)
 	ex.outcome = collect(p, ex.phase1, tables, req, single)
+	ex.outcome.readPage(ex.phase1)
 	if allFailed(ex.outcome.statuses) {
 		<-ex.earlyDone
 		return ex, &AllSourcesFailedError{Sources: ex.outcome.statuses}
@@ -797,7 +799,16 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 		}
 		return ex, nil
 	}
-	ex.phase2 = phase2(p, ex.page, tables)
+	ex.phase2 = phase2(p, ex.page, tables, ex.outcome.fetched)
+	if asked := ex.phase1[0].req.Page != nil; asked {
+		read := "with_ranking"
+		for _, r := range ex.phase2 {
+			if len(r.req.Fetches) > 0 {
+				read = "after"
+			}
+		}
+		s.o.Metrics.pageRead(read)
+	}
 	if explain {
 		s.runAll(ctx, ex.phase2, s.o.SourceTimeout)
 		ex.outcome.read(ex.phase2)

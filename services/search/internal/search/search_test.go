@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"slices"
 	"strconv"
@@ -518,8 +519,69 @@ func TestThePageIsCategorizedWhileItsCountsRun(t *testing.T) {
 		fetchCalls += min(len(e.Fetches), 1)
 		countCalls += min(len(e.Counts), 1)
 	}
-	if fetchCalls != 1 || countCalls != 0 || len(f.earlyCalls()) != 1 {
-		t.Errorf("phase 2: %d fetch and %d count calls, want 1 and 0; %d count calls beside phase 1, want 1", fetchCalls, countCalls, len(f.earlyCalls()))
+	// The page's rows were read with the ranking: phase 2 has no call.
+	if fetchCalls != 0 || countCalls != 0 || len(f.earlyCalls()) != 1 {
+		t.Errorf("phase 2: %d fetch and %d count calls, want none; %d count calls beside phase 1, want 1", fetchCalls, countCalls, len(f.earlyCalls()))
+	}
+}
+
+func TestAOneSourceFusedPageIsReadWithItsRankingAndEqualsThePageReadAfter(t *testing.T) {
+	for _, offset := range []int{0, 5, 21} {
+		newSrc := func() *fakeSource {
+			src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
+			src.desc.Tables[0].EstimatedRows = 1001
+			return src
+		}
+		with, after := newSrc(), newSrc()
+		after.noPage = true // a dbrouter that reads no page: phase 2 reads it
+		fw, fa := &fakeSources{sources: []*fakeSource{with}}, &fakeSources{sources: []*fakeSource{after}}
+		opts := func(o *Options) { o.RankWindow, o.CountScanRows = 30, 1000 }
+		got := search(t, newService(fw, opts), Request{Query: "pools", Limit: 7, Offset: offset})
+		want := search(t, newService(fa, opts), Request{Query: "pools", Limit: 7, Offset: offset})
+		if len(want.Results) == 0 {
+			t.Fatalf("offset %d: no results", offset)
+		}
+		if diff := cmp.Diff(want.Results, got.Results, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("offset %d: results (-read after +read with the ranking):\n%s", offset, diff)
+		}
+		if got.TotalCount != want.TotalCount {
+			t.Errorf("offset %d: total %d, want %d", offset, got.TotalCount, want.TotalCount)
+		}
+		phase1, phase2 := fw.calls()
+		if len(phase1) != 1 || phase1[0].Page == nil || phase1[0].Page.Offset != offset || phase1[0].Page.Limit != 7 {
+			t.Errorf("offset %d: the ranking's call asked no page of 7 at %d: %+v", offset, offset, phase1[0].Page)
+		}
+		for _, e := range phase2 {
+			if len(e.Fetches) > 0 {
+				t.Errorf("offset %d: rows read after the ranking: %+v", offset, e.Fetches)
+			}
+		}
+	}
+}
+
+func TestRowsOfThePageTheRankingsCallDidNotReadAreReadAfter(t *testing.T) {
+	src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
+	src.pageMiss = true
+	f := &fakeSources{sources: []*fakeSource{src}}
+	resp := search(t, newService(f, func(o *Options) { o.RankWindow = 30 }), Request{Query: "pools", Limit: 7})
+	if len(resp.Results) != 7 {
+		t.Fatalf("%d results, want 7", len(resp.Results))
+	}
+	for _, r := range resp.Results {
+		if len(r.Data) != 3 {
+			t.Errorf("result %s was not read whole: %v", r.ID, r.Data)
+		}
+	}
+	last := resp.Results[6].Data[0].Value
+	_, phase2 := f.calls()
+	var fetched [][]string
+	for _, e := range phase2 {
+		for _, fp := range e.Fetches {
+			fetched = append(fetched, fp.Keys...)
+		}
+	}
+	if len(fetched) != 1 || fmt.Sprint(fetched[0][0]) != fmt.Sprint(last) {
+		t.Errorf("read after the ranking: %v, want only the last row's key %v", fetched, last)
 	}
 }
 

@@ -325,7 +325,7 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 
 	// The counts the lists could not answer run while the candidates are
 	// embedded.
-	counts := phase2(prep, nil, tables)
+	counts := phase2(prep, nil, tables, nil)
 	countsDone := make(chan struct{})
 	go func() {
 		defer close(countsDone)

@@ -366,6 +366,17 @@ type ExecRequest struct {
 	Counts           []CountPlan
 	Fetches          []FetchPlan
 	StatementTimeout time.Duration
+	// Page, when set, asks dbrouter to read the rows of a page of the
+	// plans' fused ranking once they have answered, in the same call
+	// (every plan KeysOnly): ExecResponse.Page.
+	Page *PagePlan
+}
+
+// PagePlan is a page of a call's fused ranking: [Offset, Offset+Limit)
+// under reciprocal rank fusion with k RRFK, ties by table then primary key
+// (as Fuse orders the rows of one source).
+type PagePlan struct {
+	Offset, Limit int
 }
 
 // Row is one result row; Values follow PlanResult.Columns.
@@ -387,6 +398,8 @@ type PlanResult struct {
 	Elapsed        time.Duration
 	Statement      string
 	Explain        []map[string]string
+	// Table is the table of the rows, on ExecResponse.Page results.
+	Table string
 }
 
 // ExecResponse carries one result per plan, per count and per fetch.
@@ -394,6 +407,9 @@ type ExecResponse struct {
 	Plans   []PlanResult
 	Counts  []PlanResult
 	Fetches []PlanResult
+	// Page holds the rows of the page asked (ExecRequest.Page), one result
+	// per table with rows on it.
+	Page []PlanResult
 	Queued  time.Duration
 }
 

@@ -2147,6 +2147,75 @@ func (x *CountPlan) GetOp() string {
 	return ""
 }
 
+// PagePlan asks, once the plans have answered, for the rows of one page of
+// their fused ranking, read by primary key as a FetchPlan reads them: the
+// plans' lists (every plan keys_only) are fused by reciprocal rank fusion
+// (a row scores the sum of 1/(rrf_k + rank) over the lists it is in; ties
+// by table, then primary key: integer columns as numbers, others as the
+// values the plans return), and the rows at [offset, offset+limit) are
+// read, in the same call, without a second round trip.
+type PagePlan struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Offset int32                  `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	// 1..1000.
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The k of the fusion (1 or more; 60 is usual).
+	RrfK          int32 `protobuf:"varint,3,opt,name=rrf_k,json=rrfK,proto3" json:"rrf_k,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PagePlan) Reset() {
+	*x = PagePlan{}
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PagePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PagePlan) ProtoMessage() {}
+
+func (x *PagePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PagePlan.ProtoReflect.Descriptor instead.
+func (*PagePlan) Descriptor() ([]byte, []int) {
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PagePlan) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *PagePlan) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *PagePlan) GetRrfK() int32 {
+	if x != nil {
+		return x.RrfK
+	}
+	return 0
+}
+
 // ExecuteSearchRequest runs plans on one source.
 type ExecuteSearchRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -2158,13 +2227,16 @@ type ExecuteSearchRequest struct {
 	// When set, the source's version must still be this one (else FAILED_PRECONDITION SOURCE_CHANGED).
 	ExpectVersion int32        `protobuf:"varint,5,opt,name=expect_version,json=expectVersion,proto3" json:"expect_version,omitempty"`
 	Fetches       []*FetchPlan `protobuf:"bytes,6,rep,name=fetches,proto3" json:"fetches,omitempty"`
+	// When set, the rows of a page of the plans' fused ranking are read
+	// once the plans have answered (ExecuteSearchResponse.page).
+	Page          *PagePlan `protobuf:"bytes,7,opt,name=page,proto3" json:"page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecuteSearchRequest) Reset() {
 	*x = ExecuteSearchRequest{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2248,7 @@ func (x *ExecuteSearchRequest) String() string {
 func (*ExecuteSearchRequest) ProtoMessage() {}
 
 func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[30]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2261,7 @@ func (x *ExecuteSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchRequest) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{30}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ExecuteSearchRequest) GetSourceId() string {
@@ -2234,6 +2306,13 @@ func (x *ExecuteSearchRequest) GetFetches() []*FetchPlan {
 	return nil
 }
 
+func (x *ExecuteSearchRequest) GetPage() *PagePlan {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
 // Row is one result row: values in the order of PlanResult.columns.
 type Row struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -2248,7 +2327,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +2339,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[31]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +2352,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{31}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Row) GetValues() []string {
@@ -2315,14 +2394,16 @@ type PlanResult struct {
 	// The statement with placeholders (no literal values), for analysis.
 	Statement string `protobuf:"bytes,8,opt,name=statement,proto3" json:"statement,omitempty"`
 	// EXPLAIN rows, when the plan asked for them.
-	Explain       []*ExplainRow `protobuf:"bytes,9,rep,name=explain,proto3" json:"explain,omitempty"`
+	Explain []*ExplainRow `protobuf:"bytes,9,rep,name=explain,proto3" json:"explain,omitempty"`
+	// The table of the rows (set on ExecuteSearchResponse.page results).
+	Table         string `protobuf:"bytes,10,opt,name=table,proto3" json:"table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PlanResult) Reset() {
 	*x = PlanResult{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2415,7 @@ func (x *PlanResult) String() string {
 func (*PlanResult) ProtoMessage() {}
 
 func (x *PlanResult) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[32]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2428,7 @@ func (x *PlanResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResult.ProtoReflect.Descriptor instead.
 func (*PlanResult) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{32}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PlanResult) GetColumns() []string {
@@ -2413,6 +2494,13 @@ func (x *PlanResult) GetExplain() []*ExplainRow {
 	return nil
 }
 
+func (x *PlanResult) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
 // ExplainRow is one row of EXPLAIN output, column name to value.
 type ExplainRow struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2423,7 +2511,7 @@ type ExplainRow struct {
 
 func (x *ExplainRow) Reset() {
 	*x = ExplainRow{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2435,7 +2523,7 @@ func (x *ExplainRow) String() string {
 func (*ExplainRow) ProtoMessage() {}
 
 func (x *ExplainRow) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[33]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2448,7 +2536,7 @@ func (x *ExplainRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRow.ProtoReflect.Descriptor instead.
 func (*ExplainRow) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{33}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExplainRow) GetFields() map[string]string {
@@ -2464,6 +2552,9 @@ type ExecuteSearchResponse struct {
 	Plans   []*PlanResult          `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
 	Counts  []*PlanResult          `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
 	Fetches []*PlanResult          `protobuf:"bytes,6,rep,name=fetches,proto3" json:"fetches,omitempty"`
+	// The rows of the page asked (PagePlan), one result per table with rows
+	// on it, as fetches hold them.
+	Page []*PlanResult `protobuf:"bytes,7,rep,name=page,proto3" json:"page,omitempty"`
 	// The source's version and schema fingerprint the statements were built from.
 	Version           int32  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	SchemaFingerprint string `protobuf:"bytes,4,opt,name=schema_fingerprint,json=schemaFingerprint,proto3" json:"schema_fingerprint,omitempty"`
@@ -2475,7 +2566,7 @@ type ExecuteSearchResponse struct {
 
 func (x *ExecuteSearchResponse) Reset() {
 	*x = ExecuteSearchResponse{}
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2487,7 +2578,7 @@ func (x *ExecuteSearchResponse) String() string {
 func (*ExecuteSearchResponse) ProtoMessage() {}
 
 func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[34]
+	mi := &file_altus_dbrouter_v1_dbrouter_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2500,7 +2591,7 @@ func (x *ExecuteSearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSearchResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSearchResponse) Descriptor() ([]byte, []int) {
-	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{34}
+	return file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExecuteSearchResponse) GetPlans() []*PlanResult {
@@ -2520,6 +2611,13 @@ func (x *ExecuteSearchResponse) GetCounts() []*PlanResult {
 func (x *ExecuteSearchResponse) GetFetches() []*PlanResult {
 	if x != nil {
 		return x.Fetches
+	}
+	return nil
+}
+
+func (x *ExecuteSearchResponse) GetPage() []*PlanResult {
+	if x != nil {
+		return x.Page
 	}
 	return nil
 }
@@ -2737,18 +2835,23 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\tCountPlan\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x127\n" +
 	"\amatches\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\amatches\x12\x0e\n" +
-	"\x02op\x18\x03 \x01(\tR\x02op\"\xaf\x02\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\"M\n" +
+	"\bPagePlan\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x13\n" +
+	"\x05rrf_k\x18\x03 \x01(\x05R\x04rrfK\"\xe0\x02\n" +
 	"\x14ExecuteSearchRequest\x12\x1b\n" +
 	"\tsource_id\x18\x01 \x01(\tR\bsourceId\x123\n" +
 	"\x05plans\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.SearchPlanR\x05plans\x124\n" +
 	"\x06counts\x18\x03 \x03(\v2\x1c.altus.dbrouter.v1.CountPlanR\x06counts\x120\n" +
 	"\x14statement_timeout_ms\x18\x04 \x01(\x05R\x12statementTimeoutMs\x12%\n" +
 	"\x0eexpect_version\x18\x05 \x01(\x05R\rexpectVersion\x126\n" +
-	"\afetches\x18\x06 \x03(\v2\x1c.altus.dbrouter.v1.FetchPlanR\afetches\"I\n" +
+	"\afetches\x18\x06 \x03(\v2\x1c.altus.dbrouter.v1.FetchPlanR\afetches\x12/\n" +
+	"\x04page\x18\a \x01(\v2\x1b.altus.dbrouter.v1.PagePlanR\x04page\"I\n" +
 	"\x03Row\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x12\x14\n" +
 	"\x05nulls\x18\x02 \x03(\bR\x05nulls\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x01R\x05score\"\xcb\x02\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\"\xe1\x02\n" +
 	"\n" +
 	"PlanResult\x12\x18\n" +
 	"\acolumns\x18\x01 \x03(\tR\acolumns\x12*\n" +
@@ -2761,17 +2864,20 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\n" +
 	"elapsed_ms\x18\a \x01(\x01R\telapsedMs\x12\x1c\n" +
 	"\tstatement\x18\b \x01(\tR\tstatement\x127\n" +
-	"\aexplain\x18\t \x03(\v2\x1d.altus.dbrouter.v1.ExplainRowR\aexplain\"\x8a\x01\n" +
+	"\aexplain\x18\t \x03(\v2\x1d.altus.dbrouter.v1.ExplainRowR\aexplain\x12\x14\n" +
+	"\x05table\x18\n" +
+	" \x01(\tR\x05table\"\x8a\x01\n" +
 	"\n" +
 	"ExplainRow\x12A\n" +
 	"\x06fields\x18\x01 \x03(\v2).altus.dbrouter.v1.ExplainRow.FieldsEntryR\x06fields\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa2\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x02\n" +
 	"\x15ExecuteSearchResponse\x123\n" +
 	"\x05plans\x18\x01 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x05plans\x125\n" +
 	"\x06counts\x18\x02 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x06counts\x127\n" +
-	"\afetches\x18\x06 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\afetches\x12\x18\n" +
+	"\afetches\x18\x06 \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\afetches\x121\n" +
+	"\x04page\x18\a \x03(\v2\x1d.altus.dbrouter.v1.PlanResultR\x04page\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x05R\aversion\x12-\n" +
 	"\x12schema_fingerprint\x18\x04 \x01(\tR\x11schemaFingerprint\x12\x1b\n" +
 	"\tqueued_ms\x18\x05 \x01(\x01R\bqueuedMs2\xc7\b\n" +
@@ -2799,7 +2905,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_rawDescGZIP() []byte {
 	return file_altus_dbrouter_v1_dbrouter_proto_rawDescData
 }
 
-var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_altus_dbrouter_v1_dbrouter_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*Connection)(nil),                  // 0: altus.dbrouter.v1.Connection
 	(*Replica)(nil),                     // 1: altus.dbrouter.v1.Replica
@@ -2831,32 +2937,33 @@ var file_altus_dbrouter_v1_dbrouter_proto_goTypes = []any{
 	(*RowKey)(nil),                      // 27: altus.dbrouter.v1.RowKey
 	(*FetchPlan)(nil),                   // 28: altus.dbrouter.v1.FetchPlan
 	(*CountPlan)(nil),                   // 29: altus.dbrouter.v1.CountPlan
-	(*ExecuteSearchRequest)(nil),        // 30: altus.dbrouter.v1.ExecuteSearchRequest
-	(*Row)(nil),                         // 31: altus.dbrouter.v1.Row
-	(*PlanResult)(nil),                  // 32: altus.dbrouter.v1.PlanResult
-	(*ExplainRow)(nil),                  // 33: altus.dbrouter.v1.ExplainRow
-	(*ExecuteSearchResponse)(nil),       // 34: altus.dbrouter.v1.ExecuteSearchResponse
-	nil,                                 // 35: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
-	nil,                                 // 36: altus.dbrouter.v1.ExplainRow.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 37: google.protobuf.Timestamp
+	(*PagePlan)(nil),                    // 30: altus.dbrouter.v1.PagePlan
+	(*ExecuteSearchRequest)(nil),        // 31: altus.dbrouter.v1.ExecuteSearchRequest
+	(*Row)(nil),                         // 32: altus.dbrouter.v1.Row
+	(*PlanResult)(nil),                  // 33: altus.dbrouter.v1.PlanResult
+	(*ExplainRow)(nil),                  // 34: altus.dbrouter.v1.ExplainRow
+	(*ExecuteSearchResponse)(nil),       // 35: altus.dbrouter.v1.ExecuteSearchResponse
+	nil,                                 // 36: altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	nil,                                 // 37: altus.dbrouter.v1.ExplainRow.FieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 38: google.protobuf.Timestamp
 }
 var file_altus_dbrouter_v1_dbrouter_proto_depIdxs = []int32{
-	37, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	37, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	37, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
+	38, // 0: altus.dbrouter.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	38, // 1: altus.dbrouter.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 2: altus.dbrouter.v1.Connection.last_tested:type_name -> google.protobuf.Timestamp
 	1,  // 3: altus.dbrouter.v1.Connection.replicas:type_name -> altus.dbrouter.v1.Replica
 	2,  // 4: altus.dbrouter.v1.Connection.replica_status:type_name -> altus.dbrouter.v1.ReplicaStatus
-	37, // 5: altus.dbrouter.v1.ReplicaStatus.checked_at:type_name -> google.protobuf.Timestamp
+	38, // 5: altus.dbrouter.v1.ReplicaStatus.checked_at:type_name -> google.protobuf.Timestamp
 	0,  // 6: altus.dbrouter.v1.ListDataSourcesResponse.connections:type_name -> altus.dbrouter.v1.Connection
 	1,  // 7: altus.dbrouter.v1.CreateDataSourceRequest.replicas:type_name -> altus.dbrouter.v1.Replica
 	0,  // 8: altus.dbrouter.v1.CreateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	0,  // 9: altus.dbrouter.v1.GetDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
-	35, // 10: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
+	36, // 10: altus.dbrouter.v1.GetDataSourceStatusResponse.statuses:type_name -> altus.dbrouter.v1.GetDataSourceStatusResponse.StatusesEntry
 	1,  // 11: altus.dbrouter.v1.UpdateDataSourceRequest.replicas:type_name -> altus.dbrouter.v1.Replica
 	0,  // 12: altus.dbrouter.v1.UpdateDataSourceResponse.connection:type_name -> altus.dbrouter.v1.Connection
 	18, // 13: altus.dbrouter.v1.TableSchema.columns:type_name -> altus.dbrouter.v1.Column
 	19, // 14: altus.dbrouter.v1.TableSchema.full_text_indexes:type_name -> altus.dbrouter.v1.FullTextIndex
-	37, // 15: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
+	38, // 15: altus.dbrouter.v1.TableSchema.last_analyzed:type_name -> google.protobuf.Timestamp
 	20, // 16: altus.dbrouter.v1.GetDataSourceSchemaResponse.tables:type_name -> altus.dbrouter.v1.TableSchema
 	23, // 17: altus.dbrouter.v1.SourceDescription.server:type_name -> altus.dbrouter.v1.ServerInfo
 	20, // 18: altus.dbrouter.v1.SourceDescription.tables:type_name -> altus.dbrouter.v1.TableSchema
@@ -2866,37 +2973,39 @@ var file_altus_dbrouter_v1_dbrouter_proto_depIdxs = []int32{
 	26, // 22: altus.dbrouter.v1.ExecuteSearchRequest.plans:type_name -> altus.dbrouter.v1.SearchPlan
 	29, // 23: altus.dbrouter.v1.ExecuteSearchRequest.counts:type_name -> altus.dbrouter.v1.CountPlan
 	28, // 24: altus.dbrouter.v1.ExecuteSearchRequest.fetches:type_name -> altus.dbrouter.v1.FetchPlan
-	31, // 25: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
-	33, // 26: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
-	36, // 27: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
-	32, // 28: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
-	32, // 29: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
-	32, // 30: altus.dbrouter.v1.ExecuteSearchResponse.fetches:type_name -> altus.dbrouter.v1.PlanResult
-	3,  // 31: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
-	5,  // 32: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
-	7,  // 33: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
-	9,  // 34: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
-	11, // 35: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
-	13, // 36: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
-	15, // 37: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
-	17, // 38: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
-	22, // 39: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
-	30, // 40: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
-	4,  // 41: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
-	6,  // 42: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
-	8,  // 43: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
-	10, // 44: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
-	12, // 45: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
-	14, // 46: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
-	16, // 47: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
-	21, // 48: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
-	25, // 49: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
-	34, // 50: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
-	41, // [41:51] is the sub-list for method output_type
-	31, // [31:41] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	30, // 25: altus.dbrouter.v1.ExecuteSearchRequest.page:type_name -> altus.dbrouter.v1.PagePlan
+	32, // 26: altus.dbrouter.v1.PlanResult.rows:type_name -> altus.dbrouter.v1.Row
+	34, // 27: altus.dbrouter.v1.PlanResult.explain:type_name -> altus.dbrouter.v1.ExplainRow
+	37, // 28: altus.dbrouter.v1.ExplainRow.fields:type_name -> altus.dbrouter.v1.ExplainRow.FieldsEntry
+	33, // 29: altus.dbrouter.v1.ExecuteSearchResponse.plans:type_name -> altus.dbrouter.v1.PlanResult
+	33, // 30: altus.dbrouter.v1.ExecuteSearchResponse.counts:type_name -> altus.dbrouter.v1.PlanResult
+	33, // 31: altus.dbrouter.v1.ExecuteSearchResponse.fetches:type_name -> altus.dbrouter.v1.PlanResult
+	33, // 32: altus.dbrouter.v1.ExecuteSearchResponse.page:type_name -> altus.dbrouter.v1.PlanResult
+	3,  // 33: altus.dbrouter.v1.DBRouterService.ListDataSources:input_type -> altus.dbrouter.v1.ListDataSourcesRequest
+	5,  // 34: altus.dbrouter.v1.DBRouterService.CreateDataSource:input_type -> altus.dbrouter.v1.CreateDataSourceRequest
+	7,  // 35: altus.dbrouter.v1.DBRouterService.GetDataSource:input_type -> altus.dbrouter.v1.GetDataSourceRequest
+	9,  // 36: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:input_type -> altus.dbrouter.v1.GetDataSourceStatusRequest
+	11, // 37: altus.dbrouter.v1.DBRouterService.UpdateDataSource:input_type -> altus.dbrouter.v1.UpdateDataSourceRequest
+	13, // 38: altus.dbrouter.v1.DBRouterService.DeleteDataSource:input_type -> altus.dbrouter.v1.DeleteDataSourceRequest
+	15, // 39: altus.dbrouter.v1.DBRouterService.TestDataSource:input_type -> altus.dbrouter.v1.TestDataSourceRequest
+	17, // 40: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:input_type -> altus.dbrouter.v1.GetDataSourceSchemaRequest
+	22, // 41: altus.dbrouter.v1.DBRouterService.DescribeSources:input_type -> altus.dbrouter.v1.DescribeSourcesRequest
+	31, // 42: altus.dbrouter.v1.DBRouterService.ExecuteSearch:input_type -> altus.dbrouter.v1.ExecuteSearchRequest
+	4,  // 43: altus.dbrouter.v1.DBRouterService.ListDataSources:output_type -> altus.dbrouter.v1.ListDataSourcesResponse
+	6,  // 44: altus.dbrouter.v1.DBRouterService.CreateDataSource:output_type -> altus.dbrouter.v1.CreateDataSourceResponse
+	8,  // 45: altus.dbrouter.v1.DBRouterService.GetDataSource:output_type -> altus.dbrouter.v1.GetDataSourceResponse
+	10, // 46: altus.dbrouter.v1.DBRouterService.GetDataSourceStatus:output_type -> altus.dbrouter.v1.GetDataSourceStatusResponse
+	12, // 47: altus.dbrouter.v1.DBRouterService.UpdateDataSource:output_type -> altus.dbrouter.v1.UpdateDataSourceResponse
+	14, // 48: altus.dbrouter.v1.DBRouterService.DeleteDataSource:output_type -> altus.dbrouter.v1.DeleteDataSourceResponse
+	16, // 49: altus.dbrouter.v1.DBRouterService.TestDataSource:output_type -> altus.dbrouter.v1.TestDataSourceResponse
+	21, // 50: altus.dbrouter.v1.DBRouterService.GetDataSourceSchema:output_type -> altus.dbrouter.v1.GetDataSourceSchemaResponse
+	25, // 51: altus.dbrouter.v1.DBRouterService.DescribeSources:output_type -> altus.dbrouter.v1.DescribeSourcesResponse
+	35, // 52: altus.dbrouter.v1.DBRouterService.ExecuteSearch:output_type -> altus.dbrouter.v1.ExecuteSearchResponse
+	43, // [43:53] is the sub-list for method output_type
+	33, // [33:43] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_altus_dbrouter_v1_dbrouter_proto_init() }
@@ -2912,7 +3021,7 @@ func file_altus_dbrouter_v1_dbrouter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_dbrouter_v1_dbrouter_proto_rawDesc), len(file_altus_dbrouter_v1_dbrouter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
