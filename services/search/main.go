@@ -104,20 +104,20 @@ func run(ctx context.Context, args []string) error {
 	})
 
 	svc := search.New(search.Options{
-		Sources:            dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
-		Cache:              cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
-		Codec:              wire.Codec{},
-		Events:             recorder,
-		Store:              store,
-		MaxWindow:          cfg.MaxWindow,
-		RankWindow:         cfg.RankWindow,
-		CountScanRows:      cfg.CountScanRows,
-		EarlyCountSearches: earlyCounts(cfg.EarlyCountSearches),
-		CacheTTL:           cfg.CacheTTL,
-		CacheTimeout:       cfg.CacheTimeout,
-		SourceTimeout:      cfg.SourceTimeout,
-		SuggestTimeout:     cfg.SuggestTimeout,
-		DidYouMeanTimeout:  cfg.DidYouMeanTimeout,
+		Sources:           dbrouterclient.New(dbrouterv1.NewDBRouterServiceClient(dbrouterConn)),
+		Cache:             cacheclient.New(cachev1.NewCacheServiceClient(cacheConn)),
+		Codec:             wire.Codec{},
+		Events:            recorder,
+		Store:             store,
+		MaxWindow:         cfg.MaxWindow,
+		RankWindow:        cfg.RankWindow,
+		CountScanRows:     cfg.CountScanRows,
+		EagerSearches:     eagerSearches(cfg.EagerSearches),
+		CacheTTL:          cfg.CacheTTL,
+		CacheTimeout:      cfg.CacheTimeout,
+		SourceTimeout:     cfg.SourceTimeout,
+		SuggestTimeout:    cfg.SuggestTimeout,
+		DidYouMeanTimeout: cfg.DidYouMeanTimeout,
 		Enhance: search.EnhanceOptions{
 			Enhancer: enhanceclient.New(enhancev1.NewEnhanceServiceClient(enhanceConn)),
 			Budget:   cfg.EnhanceBudget, EmbedBudget: cfg.SemanticBudget, FallbackCacheTTL: cfg.FallbackCacheTTL,
@@ -145,9 +145,9 @@ func run(ctx context.Context, args []string) error {
 	return p.Run(ctx)
 }
 
-// earlyCounts maps ALTUS_SEARCH_EARLY_COUNT_SEARCHES (0: never) to
+// eagerSearches maps ALTUS_SEARCH_EAGER_SEARCHES (0: never) to
 // search.Options (negative: never).
-func earlyCounts(n int) int {
+func eagerSearches(n int) int {
 	if n == 0 {
 		return -1
 	}

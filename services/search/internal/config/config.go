@@ -31,11 +31,11 @@ type Config struct {
 	// most this many rows (the server's estimate), else through the
 	// indexes (each list counted, then their intersection). 0: never scan.
 	CountScanRows int `env:"ALTUS_SEARCH_COUNT_SCAN_ROWS" envDefault:"0"`
-	// EarlyCountSearches: while at most this many searches run on this
-	// replica, the intersection count of a table searched by two indexes
-	// starts beside the rankings; past it, after them and only when needed.
-	// 0: always after.
-	EarlyCountSearches int `env:"ALTUS_SEARCH_EARLY_COUNT_SEARCHES" envDefault:"4"`
+	// EagerSearches: while at most this many searches run on this
+	// replica, a search trades work for latency (the intersection count
+	// beside the rankings, a one-database page read in the ranking's
+	// call); past it, it does the least work. 0: never eager.
+	EagerSearches int `env:"ALTUS_SEARCH_EAGER_SEARCHES" envDefault:"4"`
 	// CacheTTL is how long a page of results is served from the cache.
 	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`
 	// CacheTimeout bounds each call to the cache service: a slow or absent
@@ -107,8 +107,8 @@ func (c *Config) Check(p *shared.Problems) {
 	if c.RankWindow < 100 || c.RankWindow > 1000 || c.RankWindow > c.MaxWindow {
 		p.Addf("ALTUS_SEARCH_RANK_WINDOW must be between 100 and 1000 and at most ALTUS_SEARCH_MAX_WINDOW (%d); got %d", c.MaxWindow, c.RankWindow)
 	}
-	if c.EarlyCountSearches < 0 {
-		p.Addf("ALTUS_SEARCH_EARLY_COUNT_SEARCHES must be 0 (count after the rankings) or more; got %d", c.EarlyCountSearches)
+	if c.EagerSearches < 0 {
+		p.Addf("ALTUS_SEARCH_EAGER_SEARCHES must be 0 (never eager) or more; got %d", c.EagerSearches)
 	}
 	if c.CountScanRows < 0 {
 		p.Addf("ALTUS_SEARCH_COUNT_SCAN_ROWS must be 0 (never scan) or more; got %d", c.CountScanRows)

@@ -103,13 +103,15 @@ type Options struct {
 	// indexes (each list counted with its ranking, their intersection
 	// apart). 0 never scans.
 	CountScanRows int
-	// EarlyCountSearches: while at most this many searches run on this
-	// service, the intersection of a table searched by two indexes is
-	// counted beside the rankings (see earlyCounts: less latency); past
-	// it, after them and only when they were cut (less work, for when the
-	// databases are busy). 0: DefaultEarlyCountSearches; negative: always
-	// after.
-	EarlyCountSearches int
+	// EagerSearches: while at most this many searches run on this
+	// service, a search trades work for latency: the intersection of a
+	// table searched by two indexes is counted beside the rankings (see
+	// earlyCounts), and a one-source page is read in the ranking's call
+	// (see askPage). Past it, the count waits for the rankings and runs
+	// only when they were cut, and the page is read beside the counts, as
+	// measured best when the databases are busy. 0: DefaultEagerSearches;
+	// negative: never eager.
+	EagerSearches int
 	// CacheTTL is how long a cached page lives (default 60s).
 	CacheTTL time.Duration
 	// CacheTimeout bounds each cache call (default 100ms).
@@ -221,8 +223,8 @@ func New(o Options) *Service {
 		e.FallbackCacheTTL = DefaultFallbackCacheTTL
 	}
 	e.FallbackCacheTTL = min(e.FallbackCacheTTL, o.CacheTTL)
-	if o.EarlyCountSearches == 0 {
-		o.EarlyCountSearches = DefaultEarlyCountSearches
+	if o.EagerSearches == 0 {
+		o.EagerSearches = DefaultEagerSearches
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -764,7 +766,8 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 	defer s.executing.Add(-1)
 	var tables []*tableState
 	ex.phase1, tables = phase1(p, req, single, s.o.RankWindow, s.o.CountScanRows)
-	if explain || running <= int64(s.o.EarlyCountSearches) {
+	eager := running <= int64(s.o.EagerSearches)
+	if explain || eager {
 		// Analyze shows the search as it runs on a service not yet busy.
 		ex.early = earlyCounts(p, tables)
 	}
@@ -784,7 +787,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 			}
 		}
 	}
-	askPage(ex.phase1, req, single || explain)
+	askPage(ex.phase1, req, single || explain || !eager)
 	s.runAll(ctx, ex.phase1, s.o.SourceTimeout)
 	ex.outcome = collect(p, ex.phase1, tables, req, single)
 	ex.outcome.readPage(ex.phase1)
@@ -863,11 +866,13 @@ func allFailed(st []SourceStatus) bool {
 	return failed > 0 && failed == len(st)
 }
 
-// DefaultEarlyCountSearches is Options.EarlyCountSearches's default: with
-// 16 users on 2 cores, counting beside the rankings every time cost 6% of
-// the throughput (counts not needed, more statements at once), while at 1
-// user it took a fifth to a quarter off the mean search time.
-const DefaultEarlyCountSearches = 4
+// DefaultEagerSearches is Options.EagerSearches's default. With 16 users
+// on 2 cores, counting beside the rankings every time cost 6% of the
+// throughput (counts not needed, more statements at once), and reading the
+// page in the ranking's call another 6% (measured twice, in interleaved
+// runs; MariaDB spent 6% more CPU per search); with 1 user they took a
+// fifth to a quarter, then a tenth, off the mean search time.
+const DefaultEagerSearches = 4
 
 // Description memo bounds.
 const (

@@ -2,8 +2,8 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -424,11 +424,15 @@ func TestTheIntersectionIsCountedWhileTheListsAreRanked(t *testing.T) {
 	}
 }
 
-func TestWhileManySearchesRunTheIntersectionIsCountedAfterTheRankingsAndOnlyWhenNeeded(t *testing.T) {
+// While few searches run, a search trades work for latency (the count
+// beside the rankings, the page read in the ranking's call); past
+// EagerSearches, the count waits for the rankings and runs only when
+// needed, and the page is read in phase 2.
+func TestWhileManySearchesRunASearchCountsAfterTheRankingsOnlyWhenNeededAndReadsThePageAfter(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		running int64 // searches already running
-		early   int   // Options.EarlyCountSearches
+		early   int   // Options.EagerSearches
 		// wantEarly: counted beside the rankings; else in phase 2.
 		wantEarly bool
 	}{
@@ -445,7 +449,7 @@ func TestWhileManySearchesRunTheIntersectionIsCountedAfterTheRankingsAndOnlyWhen
 				src := newFakeSource("s1", 50, seqPerm(20), seqPerm(40)[10:])
 				src.desc.Tables[0].EstimatedRows = 1001
 				f := &fakeSources{sources: []*fakeSource{src}}
-				s := newService(f, func(o *Options) { o.RankWindow, o.CountScanRows, o.EarlyCountSearches = window, 1000, tc.early })
+				s := newService(f, func(o *Options) { o.RankWindow, o.CountScanRows, o.EagerSearches = window, 1000, tc.early })
 				s.executing.Add(tc.running)
 				req, err := normalize(Request{Query: "pools", Limit: 5})
 				if err != nil {
@@ -467,6 +471,9 @@ func TestWhileManySearchesRunTheIntersectionIsCountedAfterTheRankingsAndOnlyWhen
 				wantPhase2 := 0
 				if !tc.wantEarly && window == 10 {
 					wantPhase2 = 1
+				}
+				if asked := ex.phase1[0].req.Page != nil; asked != tc.wantEarly {
+					t.Errorf("window %d: page asked of the ranking's call: %v, want %v", window, asked, tc.wantEarly)
 				}
 				if (len(ex.early) == 1) != tc.wantEarly || phase2Counts != wantPhase2 {
 					t.Errorf("window %d: %d count calls beside phase 1, %d counts in phase 2; want early %v, %d in phase 2", window, len(ex.early), phase2Counts, tc.wantEarly, wantPhase2)

@@ -409,8 +409,8 @@ type ExecResponse struct {
 	Fetches []PlanResult
 	// Page holds the rows of the page asked (ExecRequest.Page), one result
 	// per table with rows on it.
-	Page []PlanResult
-	Queued  time.Duration
+	Page   []PlanResult
+	Queued time.Duration
 }
 
 // Sources reaches the caller's data sources through dbrouter. The context
