@@ -309,6 +309,10 @@ func TestSearch(t *testing.T) {
 		body := func(limit, offset int) map[string]any {
 			return map[string]any{"query": "pool", "limit": limit, "offset": offset}
 		}
+		pageReads := func(read string) int {
+			return metricSum(t, s, s.AdminPort("search"), "altus4_search_page_reads_total{", `read="`+read+`"`)
+		}
+		withBefore, afterBefore := pageReads("with_ranking"), pageReads("after")
 		top := s.doSearch(t, key, body(15, 0))
 		if len(top.Results) != 15 {
 			t.Fatalf("%d results in the top 15", len(top.Results))
@@ -325,6 +329,13 @@ func TestSearch(t *testing.T) {
 				}
 				seen[id] = true
 			}
+		}
+		// The first pages (15 and 5 results) were read in the rankings'
+		// calls, each database its own first rows, and held every row of
+		// the page: dbrouter fused each database's rankings as the search
+		// service does. The next pages were read after the rankings.
+		if with, after := pageReads("with_ranking")-withBefore, pageReads("after")-afterBefore; with != 2 || after != 0 {
+			t.Errorf("first pages read with the rankings %d, after them %d; want 2 and 0", with, after)
 		}
 		wantDocs := count(t, docs.DB, "SELECT COUNT(*) FROM articles WHERE MATCH(title, body) AGAINST('pool') OR MATCH(title) AGAINST('pool')")
 		wantKB := count(t, kb.DB, "SELECT COUNT(*) FROM posts WHERE MATCH(subject, content) AGAINST('pool')")

@@ -33,8 +33,8 @@ type Config struct {
 	CountScanRows int `env:"ALTUS_SEARCH_COUNT_SCAN_ROWS" envDefault:"0"`
 	// EagerSearches: while at most this many searches run on this
 	// replica, a search trades work for latency (the intersection count
-	// beside the rankings, a one-database page read in the ranking's
-	// call); past it, it does the least work. 0: never eager.
+	// beside the rankings, the page read in the rankings' calls); past it,
+	// it does the least work. 0: never eager.
 	EagerSearches int `env:"ALTUS_SEARCH_EAGER_SEARCHES" envDefault:"4"`
 	// CacheTTL is how long a page of results is served from the cache.
 	CacheTTL time.Duration `env:"ALTUS_SEARCH_CACHE_TTL" envDefault:"60s"`

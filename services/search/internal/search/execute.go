@@ -205,26 +205,33 @@ func (r *run) add(pl Plan, target int, ts *tableState) {
 	r.planTable = append(r.planTable, ts)
 }
 
-// askPage asks the ranking's call of a fused search of one source to read
-// the page's rows too (ExecRequest.Page): dbrouter fuses that call's lists
-// as Fuse does, so the page it reads is the page, without a second call.
-// Not for Analyze (its statements are shown by phase, to be replayed), nor
-// when a list returns columns (a table without a primary key), nor when
-// the source's plans take several calls.
+// askPage asks the rankings' call of each source of a fused search to
+// read page rows too (ExecRequest.Page): dbrouter fuses that call's lists
+// as Fuse does, so the rows it reads are the page's, without a second
+// call. With one source it reads the page itself. With several, only for
+// the first page, each reads its own first Limit rows: the page's rows of
+// a source are among them (a row's fused score depends on its source's
+// lists only, and ties within a source are broken as Fuse breaks them),
+// at the cost of reading rows the page may not show. Not for Analyze (its
+// statements are shown by phase, to be replayed), nor for a source whose
+// lists return columns (a table without a primary key) or whose plans take
+// several calls.
 func askPage(phase1 []*run, req Request, off bool) {
-	if off || len(phase1) != 1 {
+	if off || len(phase1) == 0 || len(phase1) > 1 && req.Offset > 0 {
 		return
 	}
-	r := phase1[0]
-	if len(r.req.Plans) == 0 || len(r.req.Plans) > MaxPlansPerCall {
-		return
-	}
-	for _, pl := range r.req.Plans {
-		if !pl.KeysOnly || pl.Explain {
-			return
+	for _, r := range phase1 {
+		if len(r.req.Plans) == 0 || len(r.req.Plans) > MaxPlansPerCall {
+			continue
+		}
+		keysOnly := true
+		for _, pl := range r.req.Plans {
+			keysOnly = keysOnly && pl.KeysOnly && !pl.Explain
+		}
+		if keysOnly {
+			r.req.Page = &PagePlan{Offset: req.Offset, Limit: req.Limit}
 		}
 	}
-	r.req.Page = &PagePlan{Offset: req.Offset, Limit: req.Limit}
 }
 
 // phase2 writes the second call of each source that has rows on the page

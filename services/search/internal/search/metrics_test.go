@@ -57,7 +57,7 @@ func TestMetricsCountSearchesCacheLookupsAndSources(t *testing.T) {
 		MetricCoalesced:                                                0,
 		MetricEarlyStarts + ",result=current":                          0,
 		MetricEarlyStarts + ",result=stale":                            0,
-		MetricPageReads + ",read=with_ranking":                         2,
+		MetricPageReads + ",read=with_ranking":                         3,
 		MetricPageReads + ",read=after":                                0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -106,8 +106,8 @@ type Options struct {
 	// EagerSearches: while at most this many searches run on this
 	// service, a search trades work for latency: the intersection of a
 	// table searched by two indexes is counted beside the rankings (see
-	// earlyCounts), and a one-source page is read in the ranking's call
-	// (see askPage). Past it, the count waits for the rankings and runs
+	// earlyCounts), and the page is read in the rankings' calls (see
+	// askPage). Past it, the count waits for the rankings and runs
 	// only when they were cut, and the page is read beside the counts, as
 	// measured best when the databases are busy. 0: DefaultEagerSearches;
 	// negative: never eager.
@@ -803,7 +803,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 		return ex, nil
 	}
 	ex.phase2 = phase2(p, ex.page, tables, ex.outcome.fetched)
-	if asked := ex.phase1[0].req.Page != nil; asked {
+	if slices.ContainsFunc(ex.phase1, func(r *run) bool { return r.req.Page != nil }) {
 		read := "with_ranking"
 		for _, r := range ex.phase2 {
 			if len(r.req.Fetches) > 0 {

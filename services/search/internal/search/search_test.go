@@ -253,7 +253,14 @@ func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
 		if early := f.earlyCalls(); len(early) != 2 {
 			t.Errorf("%d calls of counts started with phase 1, want one per source", len(early))
 		}
-		// Phase 2: each source's rows of the page, by key; no count.
+		// The first page: each source's rankings' call reads its own first
+		// 7 rows, among which are its rows of the page. The next pages:
+		// phase 2 reads each source's rows of the page, by key; no count.
+		for _, e := range phase1 {
+			if asked := e.Page != nil; asked != (page == 0) || asked && (e.Page.Offset != 0 || e.Page.Limit != 7) {
+				t.Errorf("page %d: %s's rankings' call asked page %+v", page+1, e.SourceID, e.Page)
+			}
+		}
 		var fetched []string
 		for _, e := range phase2 {
 			if len(e.Counts) != 0 {
@@ -265,8 +272,12 @@ func TestFusedSearchRanksKeysThenFetchesThePageRows(t *testing.T) {
 				}
 			}
 		}
-		if diff := cmp.Diff(want, fetched, cmpSorted()); diff != "" {
-			t.Errorf("keys fetched (-page +fetched):\n%s", diff)
+		wantFetched := want
+		if page == 0 {
+			wantFetched = nil
+		}
+		if diff := cmp.Diff(wantFetched, fetched, cmpSorted()); diff != "" {
+			t.Errorf("page %d: keys fetched after the rankings (-want +fetched):\n%s", page+1, diff)
 		}
 	}
 }
