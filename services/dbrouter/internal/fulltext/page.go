@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/altus4/altus/pkg/rrf"
 	"github.com/altus4/altus/pkg/validate"
 	"github.com/altus4/altus/services/dbrouter/internal/schema"
 )
@@ -15,39 +15,8 @@ import (
 type fusedRow struct {
 	table string
 	key   []string // the primary key values, as the plans return them
-	pk    []pkValue
+	pk    []rrf.Value
 	score float64
-}
-
-// pkValue is one primary key value as the fusion orders it: integer
-// columns as numbers (when the value is one), others as text.
-type pkValue struct {
-	n     int64
-	isInt bool
-	s     string
-}
-
-func comparePK(a, b []pkValue) int {
-	for i := range min(len(a), len(b)) {
-		x, y := a[i], b[i]
-		var c int
-		if x.isInt && y.isInt {
-			c = cmp.Compare(x.n, y.n)
-		} else {
-			c = cmp.Compare(x.text(), y.text())
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func (v pkValue) text() string {
-	if v.isInt {
-		return strconv.FormatInt(v.n, 10)
-	}
-	return v.s
 }
 
 // fuse ranks the rows of the plans that answered by reciprocal rank
@@ -74,19 +43,14 @@ func fuse(sc schema.Schema, req Request, plans []Result, k int) []fusedRow {
 			}
 			key := row.Values[:n]
 			id := t.Name + "\x00" + strings.Join(key, "\x00")
-			score := 1 / float64(k+pos+1)
+			score := rrf.Term(k, pos)
 			if at, ok := byID[id]; ok {
 				out[at].score += score
 				continue
 			}
-			pk := make([]pkValue, n)
+			pk := make([]rrf.Value, n)
 			for c, v := range key {
-				pk[c] = pkValue{s: v}
-				if kinds[c] == keyInteger {
-					if x, err := strconv.ParseInt(v, 10, 64); err == nil {
-						pk[c] = pkValue{n: x, isInt: true}
-					}
-				}
+				pk[c] = rrf.KeyValue(v, kinds[c] == keyInteger)
 			}
 			byID[id] = len(out)
 			out = append(out, fusedRow{table: t.Name, key: key, pk: pk, score: score})
@@ -99,7 +63,7 @@ func fuse(sc schema.Schema, req Request, plans []Result, k int) []fusedRow {
 		if c := cmp.Compare(a.table, b.table); c != 0 {
 			return c
 		}
-		return comparePK(a.pk, b.pk)
+		return rrf.Compare(a.pk, b.pk)
 	})
 	return out
 }

@@ -254,7 +254,7 @@ func (s *fakeSource) page(req ExecRequest, plans []PlanResult) []PlanResult {
 		}
 		key := make([]string, len(f.PK))
 		for i, v := range f.PK {
-			key[i] = v.text()
+			key[i] = v.Text()
 		}
 		fp.Keys = append(fp.Keys, key)
 	}

@@ -3,44 +3,17 @@ package search
 import (
 	"cmp"
 	"slices"
-	"strconv"
+
+	"github.com/altus4/altus/pkg/rrf"
 )
 
 // RRFK is the k of reciprocal rank fusion: a row at rank r of a list scores
-// 1/(k+r). 60 is the value of the original paper and of most engines.
-const RRFK = 60
+// 1/(k+r) (rrf.K, which dbrouter fuses with too).
+const RRFK = rrf.K
 
 // PKValue is one primary key value: integer columns compare as numbers,
-// others as text.
-type PKValue struct {
-	Int   int64
-	IsInt bool
-	Str   string
-}
-
-// comparePK orders primary keys value by value.
-func comparePK(a, b []PKValue) int {
-	for i := range min(len(a), len(b)) {
-		x, y := a[i], b[i]
-		var c int
-		if x.IsInt && y.IsInt {
-			c = cmp.Compare(x.Int, y.Int)
-		} else {
-			c = cmp.Compare(x.text(), y.text())
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func (v PKValue) text() string {
-	if v.IsInt {
-		return strconv.FormatInt(v.Int, 10)
-	}
-	return v.Str
-}
+// others as text (rrf.Compare).
+type PKValue = rrf.Value
 
 // RowKey identifies a row of a ranked list.
 type RowKey struct {
@@ -101,7 +74,7 @@ func Fuse(lists []RankedList) []Fused {
 	out := make([]Fused, 0, n)
 	for li, l := range lists {
 		for pos, row := range l.Rows {
-			score := 1 / float64(RRFK+pos+1)
+			score := rrf.Term(RRFK, pos)
 			if i, ok := byID[row.ID]; ok {
 				f := &out[i]
 				f.Hits = append(f.Hits, Hit{List: li, Pos: pos})
@@ -136,7 +109,7 @@ func compareFused(a, b Fused) int {
 	if c := cmp.Compare(a.Table, b.Table); c != 0 {
 		return c
 	}
-	if c := comparePK(a.PK, b.PK); c != 0 {
+	if c := rrf.Compare(a.PK, b.PK); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ID, b.ID)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/altus4/altus/pkg/rrf"
 )
 
 // integerTypes are the SQL data types whose values are JSON numbers in
@@ -84,13 +86,8 @@ func rowKey(sourceID string, t *Table, row Row) RowKey {
 	}
 	pk := make([]PKValue, n)
 	for i, name := range t.PrimaryKey {
-		v := row.Values[i]
-		pk[i] = PKValue{Str: v}
-		if c, ok := t.Column(name); ok && isIntegerType(c.Type) {
-			if x, err := strconv.ParseInt(v, 10, 64); err == nil {
-				pk[i] = PKValue{Int: x, IsInt: true}
-			}
-		}
+		c, ok := t.Column(name)
+		pk[i] = rrf.KeyValue(row.Values[i], ok && isIntegerType(c.Type))
 	}
 	return RowKey{ID: resultID(sourceID, t.Name, row.Values[:n]), PK: pk}
 }
