@@ -40,31 +40,19 @@ func TestRateLimits(t *testing.T) {
 		second := s.StartGateway(t, "gateway-2", nil)
 
 		var allowed, limited atomic.Int64
-		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var last *Response
-		for w := 0; w < 8; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				base := s.URL
-				if w%2 == 1 {
-					base = second
-				}
-				for i := 0; i < 130; i++ {
-					r := s.CallURL(t, base, http.MethodGet, "/api/v1/search/history", secret, nil)
-					if r.Status == http.StatusTooManyRequests {
-						limited.Add(1)
-						mu.Lock()
-						last = r
-						mu.Unlock()
-					} else {
-						allowed.Add(1)
-					}
-				}
-			}(w)
-		}
-		wg.Wait()
+		acrossReplicas([]string{s.URL, second}, 8, 130, func(base string) {
+			r := s.CallURL(t, base, http.MethodGet, "/api/v1/search/history", secret, nil)
+			if r.Status == http.StatusTooManyRequests {
+				limited.Add(1)
+				mu.Lock()
+				last = r
+				mu.Unlock()
+			} else {
+				allowed.Add(1)
+			}
+		})
 		if allowed.Load() != 1000 || limited.Load() != 40 {
 			t.Fatalf("allowed %d, limited %d across two replicas; want exactly 1000 and 40", allowed.Load(), limited.Load())
 		}
@@ -97,33 +85,21 @@ func TestRateLimits(t *testing.T) {
 		early := metricSum(t, s, s.AdminPort("gateway"), "altus4_ratelimit_early_starts_total")
 
 		var answered, limited atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < 8; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				base := s.URL
-				if w%2 == 1 {
-					base = second
+		acrossReplicas([]string{s.URL, second}, 8, 130, func(base string) {
+			r := s.CallURL(t, base, http.MethodPost, "/api/v1/search", secret,
+				map[string]any{"query": "connection pool", "limit": 3}, "Cache-Control", "no-cache")
+			switch {
+			case r.Status == http.StatusTooManyRequests:
+				if r.Error.Code != "RATE_LIMIT_EXCEEDED" || r.Header.Get("X-RateLimit-Remaining") != "0" || strings.Contains(string(r.Raw), "results") {
+					t.Errorf("a refused search: %s %v", r.Raw, r.Header)
 				}
-				for i := 0; i < 130; i++ {
-					r := s.CallURL(t, base, http.MethodPost, "/api/v1/search", secret,
-						map[string]any{"query": "connection pool", "limit": 3}, "Cache-Control", "no-cache")
-					switch {
-					case r.Status == http.StatusTooManyRequests:
-						if r.Error.Code != "RATE_LIMIT_EXCEEDED" || r.Header.Get("X-RateLimit-Remaining") != "0" || strings.Contains(string(r.Raw), "results") {
-							t.Errorf("a refused search: %s %v", r.Raw, r.Header)
-						}
-						limited.Add(1)
-					case r.Status == http.StatusOK && r.Header.Get("X-RateLimit-Tier") == "free":
-						answered.Add(1)
-					default:
-						t.Errorf("search: %d %s %v", r.Status, r.Raw, r.Header)
-					}
-				}
-			}(w)
-		}
-		wg.Wait()
+				limited.Add(1)
+			case r.Status == http.StatusOK && r.Header.Get("X-RateLimit-Tier") == "free":
+				answered.Add(1)
+			default:
+				t.Errorf("search: %d %s %v", r.Status, r.Raw, r.Header)
+			}
+		})
 		if answered.Load() != 1000 || limited.Load() != 40 {
 			t.Fatalf("answered %d, limited %d across two replicas; want exactly 1000 and 40", answered.Load(), limited.Load())
 		}
@@ -160,4 +136,19 @@ func TestRedisDownDegradesInsteadOfFailing(t *testing.T) {
 	s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
 	s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body)
 	Expect(t, s.Call(t, http.MethodPost, "/api/v1/auth/login", "", body), http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+}
+
+// acrossReplicas runs workers concurrent clients, each making calls calls
+// to one of the replicas in turn (worker w to replicas[w%len]), and waits
+// for them all.
+func acrossReplicas(replicas []string, workers, calls int, call func(base string)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for range calls {
+				call(replicas[w%len(replicas)])
+			}
+		})
+	}
+	wg.Wait()
 }
