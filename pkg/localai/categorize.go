@@ -176,7 +176,7 @@ func Categorize(r CategorizeRequest) []DocumentCategories {
 			maxW = max(maxW, weight(p))
 		}
 	}
-	names := ix.names()
+	names := ix.name
 	severalTables := slices.ContainsFunc(r.Documents, func(d Document) bool { return d.Table != r.Documents[0].Table })
 	out := make([]DocumentCategories, n)
 	var cats, terms []Category // of the document at hand
@@ -206,6 +206,9 @@ func Categorize(r CategorizeRequest) []DocumentCategories {
 				continue
 			}
 			conf := 0.8 * float64(ix.df[p.term]) / float64(n) * weight(p) / maxW
+			if len(terms) == r.MaxCategories && conf+0.0005 < terms[len(terms)-1].Confidence {
+				continue // rounded, still below the last kept: not kept
+			}
 			terms = keepBest(terms, Category{Name: names[p.term], Confidence: round3(conf)}, r.MaxCategories)
 		}
 		cats = append(cats, terms...)
@@ -243,158 +246,165 @@ type posting struct {
 	term, tf int32
 }
 
-// termIndex numbers the words and terms of one request's documents, so
-// that each distinct word is filtered and stemmed once, and holds every
-// document's terms.
+// termIndex holds one request's documents as terms: numbered from 0 in
+// the order read, with each term's document frequency and name and every
+// document's terms. The words and their terms come from the vocabulary
+// (see vocabulary.go).
 type termIndex struct {
+	v *vocabulary
+	// queryStems are the stems of the query's words, and query their
+	// terms: no category.
 	queryStems []string
-	// ids numbers the distinct lower-case words; term is each word's term
-	// (-1: a stopword, too short, without a letter, or of the query), and
-	// count how often it was read as that term.
-	ids   map[string]int32
-	words []string
-	term  []int32
-	count []int32
-	// stems numbers the terms; df is each term's document frequency.
-	stems map[string]int32
-	df    []int32
+	query      []int32
+	// global is the vocabulary's term of each term read; df is its
+	// document frequency and name its name.
+	global []int32
+	df     []int32
+	name   []string
 	// postings are every document's terms, those of document i being
 	// postings[start[i]:start[i+1]].
 	postings []posting
 	start    []int
-	// tf is by term, for the document being read, and held the terms it
-	// holds; buf is a word being lowered.
-	tf   []int32
-	held []int32
-	buf  []byte
+	// stat is by the vocabulary's term, seen by its word (how often the
+	// words of terms were read: a term is named by its most frequent
+	// word); words are the words read. Both are zero again after a
+	// request.
+	stat  []termStat
+	seen  []int32
+	words []int32
+	held  []int32
+	// Scratch space of analyze: a document's words lowered into buf, at
+	// lowered, and at the place of each word in the analysis.
+	docs    []*docWords
+	buf     []byte
+	lowered []span
+	at      map[int32]int32
+}
+
+// termStat is what a request knows of a vocabulary term: its frequency in
+// the document being read, its document frequency and its number in the
+// request.
+type termStat struct {
+	tf, df, local int32
 }
 
 // termIndexes keeps the indexes of past requests: their maps and slices,
 // grown to a page's vocabulary, serve the next request without growing
 // again.
 var termIndexes = sync.Pool{New: func() any {
-	return &termIndex{ids: map[string]int32{}, stems: map[string]int32{}}
+	return &termIndex{at: map[int32]int32{}}
 }}
 
-// maxPooledWords bounds the vocabulary of an index kept for reuse: the
-// rare very large request does not keep its memory.
-const maxPooledWords = 1 << 14
+// maxPooledTerms bounds the terms of an index kept for reuse: the rare
+// very large request does not keep its memory.
+const maxPooledTerms = 1 << 14
 
 // newTermIndex returns an empty index for a request with query; release
 // gives it back.
 func newTermIndex(query string) *termIndex {
-	v := termIndexes.Get().(*termIndex)
+	ix := termIndexes.Get().(*termIndex)
+	ix.v = currentVocabulary()
 	for _, w := range ContentWords(query) {
-		v.queryStems = append(v.queryStems, Stem(w))
+		ix.queryStems = append(ix.queryStems, Stem(w))
 	}
-	return v
+	return ix
 }
 
-// release empties v for the next request. Nothing of it may be used after.
-func (v *termIndex) release() {
-	if len(v.words) > maxPooledWords {
+// release empties ix for the next request. Nothing of it may be used after.
+func (ix *termIndex) release() {
+	if len(ix.global) > maxPooledTerms || cap(ix.buf) > 1<<20 {
 		return
 	}
-	clear(v.ids)
-	clear(v.stems)
-	clear(v.words) // no word kept alive by the pool
-	v.queryStems, v.words, v.term, v.count = v.queryStems[:0], v.words[:0], v.term[:0], v.count[:0]
-	v.df, v.postings, v.start, v.tf, v.held = v.df[:0], v.postings[:0], v.start[:0], v.tf[:0], v.held[:0]
-	termIndexes.Put(v)
+	for _, g := range ix.global {
+		ix.stat[g] = termStat{}
+	}
+	for _, w := range ix.words {
+		ix.seen[w] = 0
+	}
+	clear(ix.queryStems)
+	clear(ix.name)
+	clear(ix.docs) // no analysis kept alive by the pool
+	ix.v = nil
+	ix.queryStems, ix.query, ix.global, ix.df, ix.name = ix.queryStems[:0], ix.query[:0], ix.global[:0], ix.df[:0], ix.name[:0]
+	ix.postings, ix.start, ix.words, ix.held = ix.postings[:0], ix.start[:0], ix.words[:0], ix.held[:0]
+	ix.docs, ix.buf, ix.lowered = ix.docs[:0], ix.buf[:0], ix.lowered[:0]
+	termIndexes.Put(ix)
 }
 
-// read reads the documents' text fields (not their category columns).
-func (v *termIndex) read(docs []Document) {
+// read reads the documents' text fields (not their category columns):
+// each from its analysis, kept or made now.
+func (ix *termIndex) read(docs []Document) {
+	v := ix.v
 	for _, d := range docs {
-		v.start = append(v.start, len(v.postings))
-		for _, f := range d.Fields {
-			if isCategoryColumn(f.Name) {
+		k := keyOf(d)
+		dw := cachedDoc(k)
+		if dw == nil || dw.vocab != v {
+			dw = v.analyze(d, ix)
+			putDoc(k, dw)
+		}
+		ix.docs = append(ix.docs, dw)
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	// Looked up once the analyses numbered every term read.
+	for _, st := range ix.queryStems {
+		if t, ok := v.terms[st]; ok {
+			ix.query = append(ix.query, t)
+		}
+	}
+	ix.stat = grow(ix.stat, len(v.terms))
+	ix.seen = grow(ix.seen, len(v.words))
+	for _, dw := range ix.docs {
+		ix.start = append(ix.start, len(ix.postings))
+		for _, wc := range dw.words {
+			g := v.term[wc.word]
+			if slices.Contains(ix.query, g) {
 				continue
 			}
-			scanWords(f.Text, func(w string, lower bool) {
-				t := v.termOf(w, lower)
-				if t < 0 {
-					return
-				}
-				for int(t) >= len(v.tf) {
-					v.tf = append(v.tf, 0)
-				}
-				if v.tf[t] == 0 {
-					v.held = append(v.held, t)
-				}
-				v.tf[t]++
-			})
-		}
-		for _, t := range v.held {
-			v.postings = append(v.postings, posting{term: t, tf: v.tf[t]})
-			v.df[t]++
-			v.tf[t] = 0
-		}
-		v.held = v.held[:0]
-	}
-	v.start = append(v.start, len(v.postings))
-}
-
-// termOf returns the term of a word of scanWords (-1 for none) and counts
-// the word as its term's name.
-func (v *termIndex) termOf(w string, lower bool) int32 {
-	var id int32
-	var ok bool
-	if lower {
-		id, ok = v.ids[w]
-	} else {
-		v.buf = appendLower(v.buf[:0], w)
-		id, ok = v.ids[string(v.buf)] // no copy of buf to look it up
-	}
-	if !ok {
-		if !lower {
-			w = string(v.buf)
-		}
-		id = v.add(w)
-	}
-	t := v.term[id]
-	if t >= 0 {
-		v.count[id]++
-	}
-	return t
-}
-
-// add numbers a new word and finds its term.
-func (v *termIndex) add(w string) int32 {
-	id := int32(len(v.words))
-	v.ids[w] = id
-	v.words = append(v.words, w)
-	v.count = append(v.count, 0)
-	t := int32(-1)
-	if !IsStopword(w) && len([]rune(w)) >= 3 && HasLetter(w) {
-		if st := Stem(w); !slices.Contains(v.queryStems, st) {
-			var ok bool
-			if t, ok = v.stems[st]; !ok {
-				t = int32(len(v.df))
-				v.stems[st] = t
-				v.df = append(v.df, 0)
+			st := &ix.stat[g]
+			if st.tf == 0 {
+				ix.held = append(ix.held, g)
 			}
+			st.tf += wc.n
+			if ix.seen[wc.word] == 0 {
+				ix.words = append(ix.words, wc.word)
+			}
+			ix.seen[wc.word] += wc.n
+		}
+		for _, g := range ix.held {
+			st := &ix.stat[g]
+			if st.df == 0 {
+				st.local = int32(len(ix.global))
+				ix.global = append(ix.global, g)
+			}
+			st.df++
+			ix.postings = append(ix.postings, posting{term: st.local, tf: st.tf})
+			st.tf = 0
+		}
+		ix.held = ix.held[:0]
+	}
+	ix.start = append(ix.start, len(ix.postings))
+	for _, g := range ix.global {
+		ix.df = append(ix.df, ix.stat[g].df)
+	}
+	// A term's name is its most frequent word, the first in order on a
+	// tie.
+	ix.name = append(ix.name, make([]string, len(ix.global))...)
+	best := make([]int32, len(ix.global))
+	for _, w := range ix.words {
+		t, c, name := ix.stat[v.term[w]].local, ix.seen[w], v.words[w]
+		if c > best[t] || (c == best[t] && name < ix.name[t]) { // every word of a term counts at least 1
+			ix.name[t], best[t] = name, c
 		}
 	}
-	v.term = append(v.term, t)
-	return id
 }
 
-// names returns every term's name: its most frequent word, the first in
-// order on a tie.
-func (v *termIndex) names() []string {
-	names := make([]string, len(v.df))
-	best := make([]int32, len(v.df))
-	for id, t := range v.term {
-		if t < 0 {
-			continue
-		}
-		w, c := v.words[id], v.count[id]
-		if c > best[t] || (c == best[t] && w < names[t]) { // every word of a term counts at least 1
-			names[t], best[t] = w, c
-		}
+// grow returns s with at least n elements, those added zero.
+func grow[T any](s []T, n int) []T {
+	if len(s) < n {
+		s = append(s, make([]T, n-len(s))...)
 	}
-	return names
+	return s
 }
 
 func isCategoryColumn(name string) bool {
