@@ -389,19 +389,24 @@ func (r runner) query(ctx context.Context, conn *pool.Conn, kind string, table s
 	}
 	limited := sqlbuild.WithTimeLimit(stmt, r.server.StatementTimeLimit, limit)
 	st := conn.Settings()
-	ctx, span := r.e.tracer.Start(ctx, "SELECT "+table.Name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		attribute.String("db.system", "mysql"),
-		attribute.String("db.system.name", r.server.Flavor),
-		attribute.String("db.namespace", table.Database),
-		attribute.String("db.name", table.Database),
-		attribute.String("db.collection.name", table.Name),
-		attribute.String("db.operation.name", "SELECT"),
-		attribute.String("db.query.text", limited),
-		attribute.String(AttrStatementKind, kind),
-		attribute.String("server.address", st.Host),
-		attribute.Int("server.port", st.Port),
-	))
+	ctx, span := r.e.tracer.Start(ctx, "SELECT "+table.Name, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
+	if span.IsRecording() {
+		// Built only for a span that is exported: a statement without
+		// tracing costs no attribute.
+		span.SetAttributes(
+			attribute.String("db.system", "mysql"),
+			attribute.String("db.system.name", r.server.Flavor),
+			attribute.String("db.namespace", table.Database),
+			attribute.String("db.name", table.Database),
+			attribute.String("db.collection.name", table.Name),
+			attribute.String("db.operation.name", "SELECT"),
+			attribute.String("db.query.text", limited),
+			attribute.String(AttrStatementKind, kind),
+			attribute.String("server.address", st.Host),
+			attribute.Int("server.port", st.Port),
+		)
+	}
 	text := sqlbuild.WithTraceparent(limited, traceparent(span.SpanContext()))
 	if r.e.rewrite != nil {
 		text = r.e.rewrite(text)
