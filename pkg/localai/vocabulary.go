@@ -57,6 +57,11 @@ func currentVocabulary() *vocabulary {
 	if full {
 		n := newVocabulary()
 		if vocab.CompareAndSwap(v, n) {
+			// The analyses kept were made under the old vocabulary: of no
+			// more use, and they would keep it alive.
+			docCache.Lock()
+			docCache.cur, docCache.old = map[docKey]*docWords{}, map[docKey]*docWords{}
+			docCache.Unlock()
 			return n
 		}
 		return vocab.Load()

@@ -77,6 +77,16 @@ func TestCategorizeReplacesAFullVocabularyAndStillAnswersAsTheDefinition(t *test
 	if v == first {
 		t.Fatal("the vocabulary was never replaced")
 	}
+	// No analysis kept holds an old vocabulary alive.
+	docCache.Lock()
+	for _, m := range []map[docKey]*docWords{docCache.cur, docCache.old} {
+		for _, dw := range m {
+			if dw.vocab != v {
+				t.Error("an analysis made under a replaced vocabulary is still kept")
+			}
+		}
+	}
+	docCache.Unlock()
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	// A vocabulary outgrows the limit only by the words of one request.
