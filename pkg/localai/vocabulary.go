@@ -102,17 +102,21 @@ type docWords struct {
 }
 
 // docKey identifies a document's text: the texts of its fields that are
-// not category columns, in order.
+// not category columns, in order. Two 64-bit hashes under random seeds of
+// this process: rows of different callers share the cache, so that two
+// texts taken for one would mix one caller's words into another's
+// categories, a 2^-128 chance per pair that no request can aim at.
 type docKey struct {
-	hash uint64
-	size int
+	h1, h2 uint64
+	size   int
 }
 
-var docSeed = maphash.MakeSeed()
+var docSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 func keyOf(d Document) docKey {
-	var h maphash.Hash
-	h.SetSeed(docSeed)
+	var h [2]maphash.Hash
+	h[0].SetSeed(docSeeds[0])
+	h[1].SetSeed(docSeeds[1])
 	var k docKey
 	var n [8]byte
 	for _, f := range d.Fields {
@@ -122,11 +126,13 @@ func keyOf(d Document) docKey {
 		// Each text is preceded by its length, so that no two sequences
 		// of texts write the same bytes.
 		binary.LittleEndian.PutUint64(n[:], uint64(len(f.Text)))
-		h.Write(n[:])
-		h.WriteString(f.Text)
+		for i := range h {
+			h[i].Write(n[:])
+			h[i].WriteString(f.Text)
+		}
 		k.size += len(f.Text)
 	}
-	k.hash = h.Sum64()
+	k.h1, k.h2 = h[0].Sum64(), h[1].Sum64()
 	return k
 }
 
