@@ -20,7 +20,7 @@ import (
 
 // vocabulary numbers words and terms. Within one vocabulary a word's
 // number and term never change; when it holds maxVocabularyWords words a
-// new one replaces it (analyses made under the old one are made again).
+// new one replaces it, and the analyses made under the old one are dropped.
 type vocabulary struct {
 	mu sync.RWMutex
 	// ids numbers the lower-case words; words are their text and term
