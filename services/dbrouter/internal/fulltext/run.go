@@ -388,12 +388,12 @@ func (r runner) query(ctx context.Context, conn *pool.Conn, kind string, table s
 		return timeoutError(context.DeadlineExceeded)
 	}
 	limited := sqlbuild.WithTimeLimit(stmt, r.server.StatementTimeLimit, limit)
-	st := conn.Settings()
 	ctx, span := r.e.tracer.Start(ctx, "SELECT "+table.Name, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
 	if span.IsRecording() {
 		// Built only for a span that is exported: a statement without
 		// tracing costs no attribute.
+		st := conn.Settings()
 		span.SetAttributes(
 			attribute.String("db.system", "mysql"),
 			attribute.String("db.system.name", r.server.Flavor),
