@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,21 +143,53 @@ func (s *Store) ReadVersions(ctx context.Context, versionKeys []string) ([]int64
 	return versions, nil
 }
 
+// Entry is a key and the value to store under it.
+type Entry struct {
+	Key   string
+	Value []byte
+}
+
+// MaxAlso bounds the further values of one SetVersioned.
+const MaxAlso = 8
+
 // SetVersioned stores value under key and the versions a GetVersioned
-// returned, for ttl. A value computed while a counter moved lands under the
-// old versions, where no later GetVersioned looks: it is never served.
-func (s *Store) SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+// returned, for ttl, and each of also under its key and the same versions,
+// in one round trip to Redis. Every key and value is checked before
+// anything is stored. A value computed while a counter moved lands under
+// the old versions, where no later GetVersioned looks: it is never served.
+func (s *Store) SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration, also ...Entry) error {
 	var v validate.Collector
 	checkRawKey(&v, "key", key)
 	v.Check(len(versions) <= MaxVersionKeys, "versions", "TOO_MANY", "At most %d versions may be given; got %d.", MaxVersionKeys, len(versions))
 	checkValue(&v, value, ttl)
+	v.Check(len(also) <= MaxAlso, "also", "TOO_MANY", "At most %d further values may be stored with one; got %d.", MaxAlso, len(also))
+	for i, e := range also {
+		checkRawKey(&v, fmt.Sprintf("also[%d].key", i), e.Key)
+		v.Check(len(e.Value) <= MaxValueBytes, fmt.Sprintf("also[%d].value", i), "TOO_LONG",
+			"The value is %d bytes; the largest value the cache stores is %d bytes (4 MiB).", len(e.Value), MaxValueBytes)
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ms := (ttl + time.Millisecond - 1) / time.Millisecond
+	ms := int64((ttl + time.Millisecond - 1) / time.Millisecond)
 	return s.call(ctx, "set versioned", func(ctx context.Context, c rueidis.Client) error {
-		cmd := c.B().Set().Key(s.versionedKey(key, versions)).Value(rueidis.BinaryString(value)).PxMilliseconds(int64(ms)).Build().ToRetryable()
-		return c.Do(ctx, cmd).Error()
+		set := func(key string, value []byte) rueidis.Completed {
+			return c.B().Set().Key(s.versionedKey(key, versions)).Value(rueidis.BinaryString(value)).PxMilliseconds(ms).Build().ToRetryable()
+		}
+		if len(also) == 0 {
+			return c.Do(ctx, set(key, value)).Error()
+		}
+		cmds := make(rueidis.Commands, 0, 1+len(also))
+		cmds = append(cmds, set(key, value))
+		for _, e := range also {
+			cmds = append(cmds, set(e.Key, e.Value))
+		}
+		for _, r := range c.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

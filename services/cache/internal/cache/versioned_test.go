@@ -222,3 +222,49 @@ func TestAHeldCopyConfirmedCurrentCountsAsAResultCacheHit(t *testing.T) {
 		t.Errorf("results hit ratio = %v; want %v", got, want)
 	}
 }
+
+func TestSetVersionedStoresFurtherValuesUnderTheSameVersionsOnlyWhenEveryOneIsValid(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, cache.Options{})
+	keys := []string{"sources:u7"}
+	versions, _, _, err := e.store.GetVersioned(ctx, keys, "search:p")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// One bad further value: nothing is stored, not even the valid ones.
+	var ve *validate.Error
+	err = e.store.SetVersioned(ctx, "search:p", versions, []byte("page"), time.Minute,
+		cache.Entry{Key: "search-edge:p", Value: []byte("edge")}, cache.Entry{Key: "", Value: []byte("x")})
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Field != "also[1].key" {
+		t.Fatalf("an empty further key: %v, want one validation error naming also[1].key", err)
+	}
+	stored, err := e.raw.Do(ctx, e.raw.B().Keys().Pattern(e.cfg.Prefix+"vv:*").Build()).AsStrSlice()
+	if err != nil || len(stored) != 0 {
+		t.Fatalf("a refused call stored %v (%v)", stored, err)
+	}
+	many := make([]cache.Entry, cache.MaxAlso+1)
+	for i := range many {
+		many[i] = cache.Entry{Key: "k", Value: []byte("v")}
+	}
+	if err := e.store.SetVersioned(ctx, "search:p", versions, []byte("page"), time.Minute, many...); !errors.As(err, &ve) {
+		t.Fatalf("%d further values: %v, want a validation error", len(many), err)
+	}
+
+	if err := e.store.SetVersioned(ctx, "search:p", versions, []byte("page"), time.Minute,
+		cache.Entry{Key: "search-edge:p", Value: []byte("edge")}); err != nil {
+		t.Fatal(err)
+	}
+	if v := readEventually(t, e.store, keys, "search:p"); string(v) != "page" {
+		t.Fatalf("the first value: %q", v)
+	}
+	if v := readEventually(t, e.store, keys, "search-edge:p"); string(v) != "edge" {
+		t.Fatalf("the further value: %q", v)
+	}
+	if _, err := e.store.BumpVersions(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, _ := e.store.GetVersioned(ctx, keys, "search-edge:p"); found {
+		t.Fatal("the further value outlived a bump of the versions it was stored under")
+	}
+}

@@ -34,7 +34,7 @@ type Store interface {
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (cache.Window, error)
 	GetVersionedUnless(ctx context.Context, versionKeys []string, key string, held []int64) (cache.Versioned, error)
 	ReadVersions(ctx context.Context, versionKeys []string) ([]int64, error)
-	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
+	SetVersioned(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration, also ...cache.Entry) error
 	BumpVersions(ctx context.Context, versionKeys []string) ([]int64, error)
 }
 
@@ -128,9 +128,17 @@ func (s *Server) getVersioned(ctx context.Context, req *cachev1.GetVersionedRequ
 	return resp, r.Unchanged, nil
 }
 
-// SetVersioned stores a value under a base key and versions.
+// SetVersioned stores a value under a base key and versions, and any
+// further values under theirs.
 func (s *Server) SetVersioned(ctx context.Context, req *cachev1.SetVersionedRequest) (*cachev1.SetVersionedResponse, error) {
-	if err := s.store.SetVersioned(ctx, req.GetKey(), req.GetVersions(), req.GetValue(), duration(req.GetTtl())); err != nil {
+	var also []cache.Entry
+	if n := len(req.GetAlso()); n > 0 {
+		also = make([]cache.Entry, n)
+		for i, e := range req.GetAlso() {
+			also[i] = cache.Entry{Key: e.GetKey(), Value: e.GetValue()}
+		}
+	}
+	if err := s.store.SetVersioned(ctx, req.GetKey(), req.GetVersions(), req.GetValue(), duration(req.GetTtl()), also...); err != nil {
 		return nil, grpcx.Map(err, errorTable)
 	}
 	return &cachev1.SetVersionedResponse{}, nil

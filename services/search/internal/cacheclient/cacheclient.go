@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
+	"github.com/altus4/altus/services/search/internal/search"
 )
 
 // Client implements search.ResultCache over CacheService.GetVersioned and
@@ -45,10 +46,17 @@ func (c *Client) Versions(ctx context.Context, versionKeys []string) ([]int64, e
 	return resp.GetVersions(), nil
 }
 
-// Set stores value under key and versions for ttl.
-func (c *Client) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
-	_, err := c.c.SetVersioned(ctx, &cachev1.SetVersionedRequest{Key: key, Versions: versions, Value: value, Ttl: durationpb.New(ttl)})
-	if err != nil {
+// Set stores each entry's value under its key and versions for ttl, in one
+// SetVersioned call.
+func (c *Client) Set(ctx context.Context, versions []int64, ttl time.Duration, entries ...search.CacheEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	req := &cachev1.SetVersionedRequest{Key: entries[0].Key, Versions: versions, Value: entries[0].Value, Ttl: durationpb.New(ttl)}
+	for _, e := range entries[1:] {
+		req.Also = append(req.Also, &cachev1.VersionedValue{Key: e.Key, Value: e.Value})
+	}
+	if _, err := c.c.SetVersioned(ctx, req); err != nil {
 		return fmt.Errorf("cache: set versioned: %w", err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	"github.com/altus4/altus/pkg/grpcx"
 	"github.com/altus4/altus/services/search/internal/cacheclient"
+	"github.com/altus4/altus/services/search/internal/search"
 )
 
 // fake is a versioned cache in memory.
@@ -56,6 +57,9 @@ func (f *fake) SetVersioned(ctx context.Context, req *cachev1.SetVersionedReques
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.values[f.key(req.GetKey(), req.GetVersions())] = req.GetValue()
+	for _, e := range req.GetAlso() {
+		f.values[f.key(e.GetKey(), req.GetVersions())] = e.GetValue()
+	}
 	f.ttl = req.GetTtl().AsDuration()
 	return &cachev1.SetVersionedResponse{}, nil
 }
@@ -81,8 +85,11 @@ func TestGetSetRoundTripUnderVersions(t *testing.T) {
 	if err != nil || found || !slices.Equal(vs, []int64{2}) {
 		t.Fatalf("first get: versions %v found %v err %v", vs, found, err)
 	}
-	if err := c.Set(ctx, "search:k", vs, []byte("page"), time.Minute); err != nil {
+	if err := c.Set(ctx, vs, time.Minute, search.CacheEntry{Key: "search:k", Value: []byte("page")}, search.CacheEntry{Key: "search-edge:k", Value: []byte("edge page")}); err != nil {
 		t.Fatal(err)
+	}
+	if v, _, found, _, err := c.Get(ctx, []string{"sources:u1"}, "search-edge:k"); err != nil || !found || string(v) != "edge page" {
+		t.Fatalf("the value stored with the first: %q found %v err %v", v, found, err)
 	}
 	v, _, found, _, err := c.Get(ctx, []string{"sources:u1"}, "search:k")
 	if err != nil || !found || string(v) != "page" || f.ttl != time.Minute {

@@ -367,11 +367,13 @@ func (c *memCache) Get(_ context.Context, _ []string, key string) ([]byte, []int
 
 func (c *memCache) Versions(context.Context, []string) ([]int64, error) { return []int64{0}, nil }
 
-func (c *memCache) Set(_ context.Context, key string, _ []int64, value []byte, _ time.Duration) error {
+func (c *memCache) Set(_ context.Context, _ []int64, _ time.Duration, entries ...search.CacheEntry) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.values[key] = value
-	c.stored <- key
+	for _, e := range entries {
+		c.values[e.Key] = e.Value
+		c.stored <- e.Key
+	}
 	return nil
 }
 

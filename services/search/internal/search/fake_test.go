@@ -404,7 +404,9 @@ type fakeCache struct {
 	values   map[string][]byte
 	err      error
 	gets     int
-	sets     int
+	// sets counts the values stored; calls, the Set calls.
+	sets  int
+	calls int
 	// ttls are the TTLs of every Set, in order.
 	ttls []time.Duration
 	// gate, when set, holds every Set until it is closed.
@@ -448,21 +450,25 @@ func (c *fakeCache) Versions(ctx context.Context, versionKeys []string) ([]int64
 	return vs, err
 }
 
-func (c *fakeCache) Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error {
+func (c *fakeCache) Set(ctx context.Context, versions []int64, ttl time.Duration, entries ...CacheEntry) error {
 	if c.gate != nil {
 		<-c.gate
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sets++
+	c.calls++
+	c.sets += len(entries)
 	c.ttls = append(c.ttls, ttl)
 	if c.err != nil {
 		return c.err
 	}
-	for _, v := range versions {
-		key += fmt.Sprintf("|%d", v)
+	for _, e := range entries {
+		key := e.Key
+		for _, v := range versions {
+			key += fmt.Sprintf("|%d", v)
+		}
+		c.values[key] = e.Value
 	}
-	c.values[key] = value
 	return nil
 }
 

@@ -425,10 +425,11 @@ func (s *Service) store(ctx context.Context, req Request, key string, versions [
 		if degraded(resp.Enhancements) {
 			out.ttl = s.o.Enhance.FallbackCacheTTL
 		}
-		s.cacheSet(ctx, key, versions, resp, out.ttl)
+		var edge *edgePage
 		if s.wantsEdgePage(req) && len(resp.Rendered) > 0 {
-			s.edgeSet(ctx, req.EdgeKey, versions, resp.Rendered, summarize(req, resp), out.ttl)
+			edge = &edgePage{key: req.EdgeKey, rendered: resp.Rendered, summary: summarize(req, resp)}
 		}
+		s.cacheSet(ctx, key, versions, resp, out.ttl, edge)
 	}
 	return out
 }
@@ -565,25 +566,45 @@ func (s *Service) cacheGet(ctx context.Context, userID, key string, noCache bool
 	return versions, resp, ttl
 }
 
+// edgePage is the edge's copy of a page: its rendering and the summary
+// of its search, stored under the edge's own key.
+type edgePage struct {
+	key      string
+	rendered []byte
+	summary  EventSummary
+}
+
 // cacheSet stores the page in the background (encoding included, off the
 // request's path), bounded by CacheTimeout, keeping the request's trace but
-// not its cancellation. The page is copied first: the caller goes on
-// adding the trends, which are never cached.
-func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response, ttl time.Duration) {
+// not its cancellation; with the edge's copy of it, when given, in the
+// same call. The page is copied first: the caller goes on adding the
+// trends, which are never cached.
+func (s *Service) cacheSet(ctx context.Context, key string, versions []int64, resp *Response, ttl time.Duration, edge *edgePage) {
 	page := *resp
 	page.Trends, page.SearchID = nil, ""
 	bctx := context.WithoutCancel(ctx)
 	done := s.storing.add(key, versions, &page, s.o.Now().Add(ttl))
 	s.bg.Go(func() {
 		defer done()
-		value, err := s.o.Codec.Encode(&page)
-		if err != nil {
+		var entries []CacheEntry
+		if value, err := s.o.Codec.Encode(&page); err != nil {
 			s.log.WarnContext(bctx, "search page not cached: encode", "error", err)
+		} else {
+			entries = append(entries, CacheEntry{Key: key, Value: value})
+		}
+		if edge != nil {
+			if value, err := s.o.Codec.EncodeEdge(edge.rendered, edge.summary); err != nil {
+				s.log.WarnContext(bctx, "edge page not cached: encode", "error", err)
+			} else {
+				entries = append(entries, CacheEntry{Key: edge.key, Value: value})
+			}
+		}
+		if len(entries) == 0 {
 			return
 		}
 		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
 		defer cancel()
-		if err := s.o.Cache.Set(cctx, key, versions, value, ttl); err != nil {
+		if err := s.o.Cache.Set(cctx, versions, ttl, entries...); err != nil {
 			s.log.DebugContext(cctx, "search page not cached", "error", err)
 		}
 	})
@@ -656,7 +677,7 @@ func (s *Service) edgeSet(ctx context.Context, key string, versions []int64, ren
 		}
 		cctx, cancel := context.WithTimeout(bctx, s.o.CacheTimeout)
 		defer cancel()
-		if err := s.o.Cache.Set(cctx, key, versions, value, ttl); err != nil {
+		if err := s.o.Cache.Set(cctx, versions, ttl, CacheEntry{Key: key, Value: value}); err != nil {
 			s.log.DebugContext(cctx, "edge page not cached", "error", err)
 		}
 	})

@@ -1,7 +1,9 @@
 package search
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"slices"
@@ -918,7 +920,7 @@ func (slowCache) Versions(ctx context.Context, _ []string) ([]int64, error) {
 	return nil, ctx.Err()
 }
 
-func (slowCache) Set(ctx context.Context, _ string, _ []int64, _ []byte, _ time.Duration) error {
+func (slowCache) Set(ctx context.Context, _ []int64, _ time.Duration, _ ...CacheEntry) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -1140,5 +1142,57 @@ func TestSearchIDsAreTimeOrderedUUIDs(t *testing.T) {
 			t.Fatalf("%s after %s: ids must grow, so that events append to their table's key", id, prev)
 		}
 		prev = id
+	}
+}
+
+func TestARenderedPageAndItsEdgeCopyAreStoredInOneCacheCall(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		req       Request
+		wantEdge  bool
+		wantCalls int
+	}{
+		{"rendered with an edge key", Request{Query: "pools", Limit: 3, Render: true, EdgeKey: "search-edge:k1"}, true, 1},
+		{"rendered without an edge key", Request{Query: "pools", Limit: 3, Render: true}, false, 1},
+		{"with analytics (never an edge page)", Request{Query: "pools", Limit: 3, Render: true, EdgeKey: "search-edge:k1", IncludeAnalytics: true}, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 8, nil, reversed(8))}}
+			cache := newFakeCache()
+			s := newService(f, func(o *Options) { o.Cache, o.Codec = cache, gobCodec{} })
+			resp := search(t, s, tc.req)
+			s.Wait()
+			cache.mu.Lock()
+			defer cache.mu.Unlock()
+			want := 1
+			if tc.wantEdge {
+				want = 2
+			}
+			if cache.calls != tc.wantCalls || cache.sets != want {
+				t.Fatalf("%d values stored in %d calls; want %d in %d", cache.sets, cache.calls, want, tc.wantCalls)
+			}
+			var edge []byte
+			for k, v := range cache.values {
+				if strings.HasPrefix(k, "search-edge:k1|") {
+					edge = v
+				}
+			}
+			if !tc.wantEdge {
+				if edge != nil {
+					t.Fatal("an edge page was stored")
+				}
+				return
+			}
+			var got struct {
+				Rendered []byte
+				Summary  EventSummary
+			}
+			if err := gob.NewDecoder(bytes.NewReader(edge)).Decode(&got); err != nil {
+				t.Fatalf("edge page: %v", err)
+			}
+			if string(got.Rendered) != string(resp.Rendered) || got.Summary.Query != "pools" || got.Summary.ResultCount != len(resp.Results) {
+				t.Errorf("edge page %s %+v; want the page's rendering %s and its summary", got.Rendered, got.Summary, resp.Rendered)
+			}
+		})
 	}
 }

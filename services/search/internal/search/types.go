@@ -432,8 +432,15 @@ type ResultCache interface {
 	Get(ctx context.Context, versionKeys []string, key string) (value []byte, versions []int64, found bool, ttl time.Duration, err error)
 	// Versions reads the versions of versionKeys only.
 	Versions(ctx context.Context, versionKeys []string) ([]int64, error)
-	// Set stores value under key and versions for ttl.
-	Set(ctx context.Context, key string, versions []int64, value []byte, ttl time.Duration) error
+	// Set stores each entry's value under its key and versions for ttl,
+	// in one call.
+	Set(ctx context.Context, versions []int64, ttl time.Duration, entries ...CacheEntry) error
+}
+
+// CacheEntry is a key and the value to store under it.
+type CacheEntry struct {
+	Key   string
+	Value []byte
 }
 
 // Codec encodes responses for the cache and renders them for the edge.

@@ -713,11 +713,15 @@ func (x *GetVersionedResponse) GetTtl() *durationpb.Duration {
 
 // SetVersionedRequest stores a value under a base and versions.
 type SetVersionedRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Versions      []int64                `protobuf:"varint,2,rep,packed,name=versions,proto3" json:"versions,omitempty"`
-	Value         []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
-	Ttl           *durationpb.Duration   `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Key      string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Versions []int64                `protobuf:"varint,2,rep,packed,name=versions,proto3" json:"versions,omitempty"`
+	Value    []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Ttl      *durationpb.Duration   `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// More values stored under the same versions and time to live, in the
+	// same round trip to Redis (a search page and its edge rendering). Every
+	// key and value is checked before anything is stored.
+	Also          []*VersionedValue `protobuf:"bytes,5,rep,name=also,proto3" json:"also,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,6 +784,66 @@ func (x *SetVersionedRequest) GetTtl() *durationpb.Duration {
 	return nil
 }
 
+func (x *SetVersionedRequest) GetAlso() []*VersionedValue {
+	if x != nil {
+		return x.Also
+	}
+	return nil
+}
+
+// VersionedValue is one more value of a SetVersionedRequest.
+type VersionedValue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionedValue) Reset() {
+	*x = VersionedValue{}
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionedValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionedValue) ProtoMessage() {}
+
+func (x *VersionedValue) ProtoReflect() protoreflect.Message {
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionedValue.ProtoReflect.Descriptor instead.
+func (*VersionedValue) Descriptor() ([]byte, []int) {
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *VersionedValue) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *VersionedValue) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 // SetVersionedResponse is empty.
 type SetVersionedResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -789,7 +853,7 @@ type SetVersionedResponse struct {
 
 func (x *SetVersionedResponse) Reset() {
 	*x = SetVersionedResponse{}
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +865,7 @@ func (x *SetVersionedResponse) String() string {
 func (*SetVersionedResponse) ProtoMessage() {}
 
 func (x *SetVersionedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[13]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +878,7 @@ func (x *SetVersionedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVersionedResponse.ProtoReflect.Descriptor instead.
 func (*SetVersionedResponse) Descriptor() ([]byte, []int) {
-	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{13}
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{14}
 }
 
 // BumpVersionsRequest names counters to move.
@@ -827,7 +891,7 @@ type BumpVersionsRequest struct {
 
 func (x *BumpVersionsRequest) Reset() {
 	*x = BumpVersionsRequest{}
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +903,7 @@ func (x *BumpVersionsRequest) String() string {
 func (*BumpVersionsRequest) ProtoMessage() {}
 
 func (x *BumpVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[14]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +916,7 @@ func (x *BumpVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BumpVersionsRequest.ProtoReflect.Descriptor instead.
 func (*BumpVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{14}
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BumpVersionsRequest) GetVersionKeys() []string {
@@ -872,7 +936,7 @@ type BumpVersionsResponse struct {
 
 func (x *BumpVersionsResponse) Reset() {
 	*x = BumpVersionsResponse{}
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +948,7 @@ func (x *BumpVersionsResponse) String() string {
 func (*BumpVersionsResponse) ProtoMessage() {}
 
 func (x *BumpVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[15]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +961,7 @@ func (x *BumpVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BumpVersionsResponse.ProtoReflect.Descriptor instead.
 func (*BumpVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{15}
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BumpVersionsResponse) GetVersions() []int64 {
@@ -923,7 +987,7 @@ type AllowAndGetVersionedRequest struct {
 
 func (x *AllowAndGetVersionedRequest) Reset() {
 	*x = AllowAndGetVersionedRequest{}
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +999,7 @@ func (x *AllowAndGetVersionedRequest) String() string {
 func (*AllowAndGetVersionedRequest) ProtoMessage() {}
 
 func (x *AllowAndGetVersionedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[16]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1012,7 @@ func (x *AllowAndGetVersionedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllowAndGetVersionedRequest.ProtoReflect.Descriptor instead.
 func (*AllowAndGetVersionedRequest) Descriptor() ([]byte, []int) {
-	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{16}
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AllowAndGetVersionedRequest) GetAllow() *AllowRequest {
@@ -987,7 +1051,7 @@ type AllowAndGetVersionedResponse struct {
 
 func (x *AllowAndGetVersionedResponse) Reset() {
 	*x = AllowAndGetVersionedResponse{}
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1063,7 @@ func (x *AllowAndGetVersionedResponse) String() string {
 func (*AllowAndGetVersionedResponse) ProtoMessage() {}
 
 func (x *AllowAndGetVersionedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_altus_cache_v1_cache_proto_msgTypes[17]
+	mi := &file_altus_cache_v1_cache_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1076,7 @@ func (x *AllowAndGetVersionedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllowAndGetVersionedResponse.ProtoReflect.Descriptor instead.
 func (*AllowAndGetVersionedResponse) Descriptor() ([]byte, []int) {
-	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{17}
+	return file_altus_cache_v1_cache_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AllowAndGetVersionedResponse) GetAllow() *AllowResponse {
@@ -1085,12 +1149,16 @@ const file_altus_cache_v1_cache_proto_rawDesc = "" +
 	"\bversions\x18\x01 \x03(\x03R\bversions\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
-	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x86\x01\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\xba\x01\n" +
 	"\x13SetVersionedRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\bversions\x18\x02 \x03(\x03R\bversions\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
-	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x16\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x122\n" +
+	"\x04also\x18\x05 \x03(\v2\x1e.altus.cache.v1.VersionedValueR\x04also\"8\n" +
+	"\x0eVersionedValue\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\x16\n" +
 	"\x14SetVersionedResponse\"8\n" +
 	"\x13BumpVersionsRequest\x12!\n" +
 	"\fversion_keys\x18\x01 \x03(\tR\vversionKeys\"2\n" +
@@ -1127,7 +1195,7 @@ func file_altus_cache_v1_cache_proto_rawDescGZIP() []byte {
 	return file_altus_cache_v1_cache_proto_rawDescData
 }
 
-var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_altus_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_altus_cache_v1_cache_proto_goTypes = []any{
 	(*GetRequest)(nil),                   // 0: altus.cache.v1.GetRequest
 	(*GetResponse)(nil),                  // 1: altus.cache.v1.GetResponse
@@ -1142,49 +1210,51 @@ var file_altus_cache_v1_cache_proto_goTypes = []any{
 	(*GetVersionedRequest)(nil),          // 10: altus.cache.v1.GetVersionedRequest
 	(*GetVersionedResponse)(nil),         // 11: altus.cache.v1.GetVersionedResponse
 	(*SetVersionedRequest)(nil),          // 12: altus.cache.v1.SetVersionedRequest
-	(*SetVersionedResponse)(nil),         // 13: altus.cache.v1.SetVersionedResponse
-	(*BumpVersionsRequest)(nil),          // 14: altus.cache.v1.BumpVersionsRequest
-	(*BumpVersionsResponse)(nil),         // 15: altus.cache.v1.BumpVersionsResponse
-	(*AllowAndGetVersionedRequest)(nil),  // 16: altus.cache.v1.AllowAndGetVersionedRequest
-	(*AllowAndGetVersionedResponse)(nil), // 17: altus.cache.v1.AllowAndGetVersionedResponse
-	(*durationpb.Duration)(nil),          // 18: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
+	(*VersionedValue)(nil),               // 13: altus.cache.v1.VersionedValue
+	(*SetVersionedResponse)(nil),         // 14: altus.cache.v1.SetVersionedResponse
+	(*BumpVersionsRequest)(nil),          // 15: altus.cache.v1.BumpVersionsRequest
+	(*BumpVersionsResponse)(nil),         // 16: altus.cache.v1.BumpVersionsResponse
+	(*AllowAndGetVersionedRequest)(nil),  // 17: altus.cache.v1.AllowAndGetVersionedRequest
+	(*AllowAndGetVersionedResponse)(nil), // 18: altus.cache.v1.AllowAndGetVersionedResponse
+	(*durationpb.Duration)(nil),          // 19: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
 }
 var file_altus_cache_v1_cache_proto_depIdxs = []int32{
-	18, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
-	18, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
-	19, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
-	18, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
-	19, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
-	18, // 5: altus.cache.v1.GetVersionedResponse.ttl:type_name -> google.protobuf.Duration
-	18, // 6: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
-	6,  // 7: altus.cache.v1.AllowAndGetVersionedRequest.allow:type_name -> altus.cache.v1.AllowRequest
-	10, // 8: altus.cache.v1.AllowAndGetVersionedRequest.get:type_name -> altus.cache.v1.GetVersionedRequest
-	7,  // 9: altus.cache.v1.AllowAndGetVersionedResponse.allow:type_name -> altus.cache.v1.AllowResponse
-	11, // 10: altus.cache.v1.AllowAndGetVersionedResponse.get:type_name -> altus.cache.v1.GetVersionedResponse
-	0,  // 11: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
-	2,  // 12: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
-	4,  // 13: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
-	6,  // 14: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
-	8,  // 15: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
-	10, // 16: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
-	12, // 17: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
-	14, // 18: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
-	16, // 19: altus.cache.v1.CacheService.AllowAndGetVersioned:input_type -> altus.cache.v1.AllowAndGetVersionedRequest
-	1,  // 20: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
-	3,  // 21: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
-	5,  // 22: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
-	7,  // 23: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
-	9,  // 24: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
-	11, // 25: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
-	13, // 26: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
-	15, // 27: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
-	17, // 28: altus.cache.v1.CacheService.AllowAndGetVersioned:output_type -> altus.cache.v1.AllowAndGetVersionedResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	19, // 0: altus.cache.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
+	19, // 1: altus.cache.v1.AllowRequest.window:type_name -> google.protobuf.Duration
+	20, // 2: altus.cache.v1.AllowResponse.reset_time:type_name -> google.protobuf.Timestamp
+	19, // 3: altus.cache.v1.PeekRateLimitRequest.window:type_name -> google.protobuf.Duration
+	20, // 4: altus.cache.v1.PeekRateLimitResponse.reset_time:type_name -> google.protobuf.Timestamp
+	19, // 5: altus.cache.v1.GetVersionedResponse.ttl:type_name -> google.protobuf.Duration
+	19, // 6: altus.cache.v1.SetVersionedRequest.ttl:type_name -> google.protobuf.Duration
+	13, // 7: altus.cache.v1.SetVersionedRequest.also:type_name -> altus.cache.v1.VersionedValue
+	6,  // 8: altus.cache.v1.AllowAndGetVersionedRequest.allow:type_name -> altus.cache.v1.AllowRequest
+	10, // 9: altus.cache.v1.AllowAndGetVersionedRequest.get:type_name -> altus.cache.v1.GetVersionedRequest
+	7,  // 10: altus.cache.v1.AllowAndGetVersionedResponse.allow:type_name -> altus.cache.v1.AllowResponse
+	11, // 11: altus.cache.v1.AllowAndGetVersionedResponse.get:type_name -> altus.cache.v1.GetVersionedResponse
+	0,  // 12: altus.cache.v1.CacheService.Get:input_type -> altus.cache.v1.GetRequest
+	2,  // 13: altus.cache.v1.CacheService.Set:input_type -> altus.cache.v1.SetRequest
+	4,  // 14: altus.cache.v1.CacheService.Delete:input_type -> altus.cache.v1.DeleteRequest
+	6,  // 15: altus.cache.v1.CacheService.Allow:input_type -> altus.cache.v1.AllowRequest
+	8,  // 16: altus.cache.v1.CacheService.PeekRateLimit:input_type -> altus.cache.v1.PeekRateLimitRequest
+	10, // 17: altus.cache.v1.CacheService.GetVersioned:input_type -> altus.cache.v1.GetVersionedRequest
+	12, // 18: altus.cache.v1.CacheService.SetVersioned:input_type -> altus.cache.v1.SetVersionedRequest
+	15, // 19: altus.cache.v1.CacheService.BumpVersions:input_type -> altus.cache.v1.BumpVersionsRequest
+	17, // 20: altus.cache.v1.CacheService.AllowAndGetVersioned:input_type -> altus.cache.v1.AllowAndGetVersionedRequest
+	1,  // 21: altus.cache.v1.CacheService.Get:output_type -> altus.cache.v1.GetResponse
+	3,  // 22: altus.cache.v1.CacheService.Set:output_type -> altus.cache.v1.SetResponse
+	5,  // 23: altus.cache.v1.CacheService.Delete:output_type -> altus.cache.v1.DeleteResponse
+	7,  // 24: altus.cache.v1.CacheService.Allow:output_type -> altus.cache.v1.AllowResponse
+	9,  // 25: altus.cache.v1.CacheService.PeekRateLimit:output_type -> altus.cache.v1.PeekRateLimitResponse
+	11, // 26: altus.cache.v1.CacheService.GetVersioned:output_type -> altus.cache.v1.GetVersionedResponse
+	14, // 27: altus.cache.v1.CacheService.SetVersioned:output_type -> altus.cache.v1.SetVersionedResponse
+	16, // 28: altus.cache.v1.CacheService.BumpVersions:output_type -> altus.cache.v1.BumpVersionsResponse
+	18, // 29: altus.cache.v1.CacheService.AllowAndGetVersioned:output_type -> altus.cache.v1.AllowAndGetVersionedResponse
+	21, // [21:30] is the sub-list for method output_type
+	12, // [12:21] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_altus_cache_v1_cache_proto_init() }
@@ -1198,7 +1268,7 @@ func file_altus_cache_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_altus_cache_v1_cache_proto_rawDesc), len(file_altus_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,7 +54,8 @@ type CacheServiceClient interface {
 	// older versions is never returned. Hot keys are served from the service's
 	// memory (Redis client-side caching, invalidated by the server).
 	GetVersioned(ctx context.Context, in *GetVersionedRequest, opts ...grpc.CallOption) (*GetVersionedResponse, error)
-	// SetVersioned stores a value under a base and the versions a GetVersioned returned.
+	// SetVersioned stores a value under a base and the versions a GetVersioned
+	// returned, and any further values under theirs, in one round trip.
 	SetVersioned(ctx context.Context, in *SetVersionedRequest, opts ...grpc.CallOption) (*SetVersionedResponse, error)
 	// BumpVersions moves version counters, invalidating everything stored under them.
 	BumpVersions(ctx context.Context, in *BumpVersionsRequest, opts ...grpc.CallOption) (*BumpVersionsResponse, error)
@@ -187,7 +188,8 @@ type CacheServiceServer interface {
 	// older versions is never returned. Hot keys are served from the service's
 	// memory (Redis client-side caching, invalidated by the server).
 	GetVersioned(context.Context, *GetVersionedRequest) (*GetVersionedResponse, error)
-	// SetVersioned stores a value under a base and the versions a GetVersioned returned.
+	// SetVersioned stores a value under a base and the versions a GetVersioned
+	// returned, and any further values under theirs, in one round trip.
 	SetVersioned(context.Context, *SetVersionedRequest) (*SetVersionedResponse, error)
 	// BumpVersions moves version counters, invalidating everything stored under them.
 	BumpVersions(context.Context, *BumpVersionsRequest) (*BumpVersionsResponse, error)
