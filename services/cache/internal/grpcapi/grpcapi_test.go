@@ -382,3 +382,42 @@ func testAllowAndGetVersioned(t *testing.T, clientCacheBytes int) {
 		t.Errorf("fourth call = %v; want refused with no read", refused)
 	}
 }
+
+func TestSetVersionedStoresItsFurtherValuesAndRefusesABadOneWithItsField(t *testing.T) {
+	ctx := context.Background()
+	f := serve(t, liveStore(t, nil))
+	keys := []string{"sources:user-2"}
+	first, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: "search:q", VersionsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{
+		Key: "search:q", Versions: first.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute),
+		Also: []*cachev1.VersionedValue{{Key: "", Value: []byte("x")}},
+	})
+	if code, reason, fields := statusOf(err); code != codes.InvalidArgument || reason != "VALIDATION_ERROR" || !slices.Equal(fields, []string{"also[0].key"}) {
+		t.Fatalf("an empty further key: %v; want INVALID_ARGUMENT naming also[0].key", err)
+	}
+	if _, err := f.client.SetVersioned(ctx, &cachev1.SetVersionedRequest{
+		Key: "search:q", Versions: first.GetVersions(), Value: []byte("page"), Ttl: durationpb.New(time.Minute),
+		Also: []*cachev1.VersionedValue{{Key: "search-edge:q", Value: []byte("edge page")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"search:q": "page", "search-edge:q": "edge page"} {
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			got, err := f.client.GetVersioned(ctx, &cachev1.GetVersionedRequest{VersionKeys: keys, Key: key})
+			if err == nil && got.GetFound() {
+				if string(got.GetValue()) != want {
+					t.Fatalf("%s = %q; want %q", key, got.GetValue(), want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not found after it was stored: %v, %v", key, got, err)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
