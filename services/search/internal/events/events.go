@@ -248,11 +248,14 @@ type QueryCount struct {
 }
 
 const popularQuery = "SELECT query_text, COUNT(*) AS n FROM search_analytics " +
-	"WHERE user_id = ? AND created_at >= ? AND query_text LIKE ? ESCAPE '!' " +
+	"WHERE user_id = ? AND created_at >= ? AND query_text LIKE ? ESCAPE '!' AND (result_count > 0 OR total_count > 0) " +
 	"GROUP BY query_text ORDER BY n DESC, query_text LIMIT ?"
 
 // Popular returns the user's query texts since since that start with prefix
-// (case-insensitively; "" matches all), most searched first.
+// (case-insensitively; "" matches all), most searched first, counting only
+// the searches that found something: a query that matched nothing (a typo,
+// operators alone) is not worth suggesting, nor are its words worth
+// correcting to.
 func (s *Store) Popular(ctx context.Context, userID, prefix string, since time.Time, limit int) ([]QueryCount, error) {
 	rows, err := s.reads.QueryContext(ctx, popularQuery, userID, since.UTC(), likePrefix(prefix), limit)
 	if err != nil {

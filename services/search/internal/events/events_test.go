@@ -324,7 +324,7 @@ func TestTrendsAggregateDaysAndWeeksWithTopQueries(t *testing.T) {
 	}
 }
 
-func TestPopularMatchesThePrefixCaseInsensitivelyAndEscapesPatternCharacters(t *testing.T) {
+func TestPopularMatchesThePrefixCaseInsensitivelyEscapesPatternCharactersAndSkipsSearchesThatFoundNothing(t *testing.T) {
 	s, _ := openStore(t)
 	now := time.Now()
 	var evs []events.Event
@@ -332,6 +332,16 @@ func TestPopularMatchesThePrefixCaseInsensitivelyAndEscapesPatternCharacters(t *
 		evs = append(evs, event("u1", q, now))
 	}
 	evs = append(evs, event("u2", "database secret", now))
+	// Searches that found nothing are not counted; a later page past the
+	// end (no rows on it, but a total) is.
+	for _, q := range []string{"databse", "databse", "databse", "databse", "database pools"} {
+		e := event("u1", q, now)
+		e.ResultCount, e.TotalCount = 0, 0
+		evs = append(evs, e)
+	}
+	past := event("u1", "database tuning", now)
+	past.ResultCount, past.ResultOffset = 0, 100
+	evs = append(evs, past)
 	if err := s.Insert(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +349,7 @@ func TestPopularMatchesThePrefixCaseInsensitivelyAndEscapesPatternCharacters(t *
 		prefix string
 		want   []events.QueryCount
 	}{
-		{"datab", []events.QueryCount{{"database pools", 3}, {"database tuning", 1}}},
+		{"datab", []events.QueryCount{{"database pools", 3}, {"database tuning", 2}}},
 		{"data%", []events.QueryCount{{"data%base", 1}}},
 		{"zzz", nil},
 	}

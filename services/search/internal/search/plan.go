@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/altus4/altus/pkg/ftquery"
 	"github.com/altus4/altus/pkg/validate"
@@ -129,7 +131,7 @@ func prepare(sources []Source, req Request, mode string) (*prepared, error) {
 		rules:         map[rulesKey]ftquery.Rules{},
 	}
 	if probs := p.query.Problems(); len(probs) > 0 {
-		p.notices = append(p.notices, Notice{Code: NoticeQueryRepaired, Message: strings.Join(probs, " ")})
+		p.notices = append(p.notices, Notice{Code: NoticeQueryRepaired, Message: sentences(probs)})
 	}
 	type compiled struct {
 		c   ftquery.Compiled
@@ -332,4 +334,25 @@ func nothingNotice(ne *ftquery.NothingSearchableError, list []ignoredTerm) Notic
 	}
 	n.Message = strings.ToUpper(msg[:1]) + msg[1:] + ". No rows were searched."
 	return n
+}
+
+// sentences writes the parser's problems (lower-case clauses) as sentences
+// for people: each capitalised and ended with a full stop.
+func sentences(clauses []string) string {
+	var b strings.Builder
+	for i, c := range clauses {
+		if c == "" {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		r, n := utf8.DecodeRuneInString(c)
+		b.WriteRune(unicode.ToUpper(r))
+		b.WriteString(c[n:])
+		if !strings.HasSuffix(c, ".") {
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
 }

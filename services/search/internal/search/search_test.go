@@ -766,6 +766,19 @@ func TestNoticesExplainHowTheQueryWasUnderstood(t *testing.T) {
 	}
 }
 
+func TestARepairedQueryIsExplainedInWholeSentences(t *testing.T) {
+	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil)}}
+	resp := search(t, newService(f), Request{Query: "+(((", Mode: ModeBoolean})
+	if diff := cmp.Diff([]string{NoticeQueryRepaired, NoticeNoSearchableTerms}, noticeCodes(resp.Notices)); diff != "" {
+		t.Fatalf("notices (-want +got):\n%s", diff)
+	}
+	want := "An opening parenthesis was not closed; it was closed at the end of the query. " +
+		"Empty parentheses were ignored. An operator (+, -, NOT) with no term after it was ignored."
+	if got := resp.Notices[0].Message; got != want {
+		t.Errorf("message\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestUnknownTablesAndColumnsAreNamed(t *testing.T) {
 	f := &fakeSources{sources: []*fakeSource{newFakeSource("s1", 3, nil, nil), newFakeSource("s2", 3, nil, nil)}}
 	s := newService(f)
