@@ -3,8 +3,10 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -96,11 +98,8 @@ func FromStatus(err error) APIError {
 	case code == codes.InvalidArgument && grpcx.Info(err) == nil:
 		// The gateway's own decoder rejected the body or query (a value of
 		// the wrong type): a validation error about that field.
-		field := ""
-		if m := decodeField.FindStringSubmatch(st.Message()); m != nil {
-			field = m[1]
-		}
-		out.Message = "A field has a value of the wrong type: " + cleanDecodeMessage(st.Message())
+		field, msg := describeDecodeError(st.Message())
+		out.Message = msg
 		out.Details = []FieldDetail{{Field: field, Message: out.Message, Code: "INVALID_TYPE"}}
 	case code == codes.Unavailable && grpcx.Info(err) == nil:
 		out.Message = "A service this request needs is unavailable; try again shortly."
@@ -110,6 +109,67 @@ func FromStatus(err error) APIError {
 		out.Message = "The request took too long."
 	}
 	return out
+}
+
+var (
+	// protojson, for a request body: invalid value for int32 field limit: "abc"
+	bodyValue = regexp.MustCompile(`invalid value for (\w+) field ([A-Za-z0-9_.]+): (.*)$`)
+	// grpc-gateway, for a query parameter: parsing field "limit":
+	// strconv.ParseInt: parsing "abc": invalid syntax
+	queryValue = regexp.MustCompile(`parsing field "([A-Za-z0-9_.]+)": strconv\.Parse(\w+): parsing (".*"): (invalid syntax|value out of range)`)
+	// protojson's syntax errors: syntax error (line 1:26): unexpected token "x"
+	syntaxAt = regexp.MustCompile(`^syntax error \(line (\d+):(\d+)\): (.*)$`)
+)
+
+// kinds says, for a proto scalar type or a strconv parser, what a value
+// must be.
+var kinds = map[string]string{
+	"int32": "a whole number", "int64": "a whole number", "sint32": "a whole number", "sint64": "a whole number",
+	"sfixed32": "a whole number", "sfixed64": "a whole number", "Int": "a whole number",
+	"uint32": "a whole number of zero or more", "uint64": "a whole number of zero or more",
+	"fixed32": "a whole number of zero or more", "fixed64": "a whole number of zero or more", "Uint": "a whole number of zero or more",
+	"float": "a number", "double": "a number", "Float": "a number",
+	"bool": "true or false", "Bool": "true or false",
+	"string": "a string", "bytes": "base64 text", "enum": "one of its named values",
+}
+
+// describeDecodeError turns the decoder's message about a value of the
+// wrong type into the field it names and a sentence a person can act on
+// ("limit must be a whole number; got \"abc\"."); a message it does not
+// recognise is passed on, cleaned of the decoder's prefixes.
+func describeDecodeError(m string) (field, msg string) {
+	m = cleanDecodeMessage(m)
+	if g := queryValue.FindStringSubmatch(m); g != nil {
+		field, kind, got := g[1], kinds[g[2]], g[3]
+		if g[4] == "value out of range" {
+			return field, fmt.Sprintf("%s is out of range; got %s.", field, got)
+		}
+		if kind == "" {
+			kind = "a value of another type"
+		}
+		return field, fmt.Sprintf("%s must be %s; got %s.", field, kind, got)
+	}
+	if g := bodyValue.FindStringSubmatch(m); g != nil {
+		field, typ, got := g[2], g[1], g[3]
+		kind := kinds[typ]
+		if kind == "" {
+			return field, fmt.Sprintf("%s has a value of the wrong type; got %s.", field, got)
+		}
+		if strings.Contains(kind, "whole number") && !strings.HasPrefix(got, "-") {
+			if _, err := strconv.ParseFloat(got, 64); err == nil && !strings.ContainsAny(got, ".eE") {
+				// A whole number the field's type cannot hold.
+				return field, fmt.Sprintf("%s is out of range; got %s.", field, got)
+			}
+		}
+		return field, fmt.Sprintf("%s must be %s; got %s.", field, kind, got)
+	}
+	if g := syntaxAt.FindStringSubmatch(m); g != nil {
+		return "", fmt.Sprintf("The request body could not be read at line %s, column %s: %s (a field of another type than the API takes?).", g[1], g[2], g[3])
+	}
+	if g := decodeField.FindStringSubmatch(m); g != nil {
+		field = g[1]
+	}
+	return field, "A field has a value of the wrong type: " + m
 }
 
 func cleanDecodeMessage(m string) string {

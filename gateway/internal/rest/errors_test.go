@@ -64,3 +64,32 @@ func TestFromStatusNamesTheFieldOfADecodeError(t *testing.T) {
 		t.Fatalf("details = %#v, want one detail for field limit", got.Details)
 	}
 }
+
+func TestADecodeErrorSaysWhatTheValueMustBe(t *testing.T) {
+	tests := []struct {
+		decoder   string
+		wantField string
+		wantMsg   string
+	}{
+		{`proto: (line 1:10): invalid value for int32 field limit: "abc"`, "limit", `limit must be a whole number; got "abc".`},
+		{`proto: (line 1:10): invalid value for int32 field limit: 1.5`, "limit", `limit must be a whole number; got 1.5.`},
+		{`proto: (line 1:10): invalid value for int32 field limit: 99999999999`, "limit", `limit is out of range; got 99999999999.`},
+		{`proto: (line 1:10): invalid value for uint32 field port: -1`, "port", `port must be a whole number of zero or more; got -1.`},
+		{`proto: (line 1:1): invalid value for string field query: 5`, "query", `query must be a string; got 5.`},
+		{`proto: (line 1:1): invalid value for bool field includeAnalytics: "x"`, "includeAnalytics", `includeAnalytics must be true or false; got "x".`},
+		{`parsing field "limit": strconv.ParseInt: parsing "abc": invalid syntax`, "limit", `limit must be a whole number; got "abc".`},
+		{`parsing field "limit": strconv.ParseInt: parsing "99999999999": value out of range`, "limit", `limit is out of range; got "99999999999".`},
+		{`parsing field "ok": strconv.ParseBool: parsing "maybe": invalid syntax`, "ok", `ok must be true or false; got "maybe".`},
+		{`proto: syntax error (line 1:26): unexpected token "x"`, "", `The request body could not be read at line 1, column 26: unexpected token "x" (a field of another type than the API takes?).`},
+	}
+	for _, tt := range tests {
+		got := FromStatus(status.Error(codes.InvalidArgument, tt.decoder))
+		if got.Status != http.StatusBadRequest || got.Code != "VALIDATION_ERROR" || got.Message != tt.wantMsg {
+			t.Errorf("%s:\n got %d %s %q\nwant 400 VALIDATION_ERROR %q", tt.decoder, got.Status, got.Code, got.Message, tt.wantMsg)
+		}
+		want := []FieldDetail{{Field: tt.wantField, Message: tt.wantMsg, Code: "INVALID_TYPE"}}
+		if diff := cmp.Diff(want, got.Details); diff != "" {
+			t.Errorf("%s: details (-want +got):\n%s", tt.decoder, diff)
+		}
+	}
+}
