@@ -293,7 +293,7 @@ func tableProto(t schema.Table) *dbrouterv1.TableSchema {
 	}
 	for i, c := range t.Columns {
 		out.Columns[i] = &dbrouterv1.Column{
-			Name: c.Name, Type: c.Type, IsFullTextIndexed: c.IsFullTextIndexed, IsSearchable: c.IsSearchable, IsPrimaryKey: c.IsPrimaryKey,
+			Name: c.Name, Type: c.Type, IsFullTextIndexed: c.IsFullTextIndexed, IsSearchable: c.IsSearchable, IsPrimaryKey: c.IsPrimaryKey, MaxChars: c.MaxChars,
 		}
 	}
 	for i, ix := range t.FullTextIndexes {

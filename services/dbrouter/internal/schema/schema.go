@@ -27,6 +27,9 @@ type Column struct {
 	IsPrimaryKey bool
 	// IsSearchable is true for text columns a FULLTEXT index could cover.
 	IsSearchable bool
+	// MaxChars is the most characters a value holds (0 for columns that
+	// are not text).
+	MaxChars uint32
 	// IsFullTextIndexed is true for columns in at least one FULLTEXT index.
 	IsFullTextIndexed bool
 }
@@ -110,7 +113,7 @@ const (
 	tablesQuery = `SELECT TABLE_NAME, TABLE_ROWS, ENGINE FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
 ORDER BY TABLE_NAME`
-	columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
+	columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = ?
 ORDER BY TABLE_NAME, ORDINAL_POSITION`
 	indexesQuery = `SELECT TABLE_NAME, INDEX_NAME, INDEX_TYPE, COLUMN_NAME FROM information_schema.STATISTICS
@@ -156,7 +159,8 @@ func Discover(ctx context.Context, q Querier, database string, now time.Time) (S
 	}
 	for rows.Next() {
 		var table, name, typ string
-		if err := rows.Scan(&table, &name, &typ); err != nil {
+		var maxChars sql.NullInt64
+		if err := rows.Scan(&table, &name, &typ, &maxChars); err != nil {
 			rows.Close()
 			return Schema{}, fmt.Errorf("schema: read columns: %w", err)
 		}
@@ -165,7 +169,7 @@ func Discover(ctx context.Context, q Querier, database string, now time.Time) (S
 			continue // a view
 		}
 		typ = strings.ToLower(typ)
-		t.Columns = append(t.Columns, Column{Name: name, Type: typ, IsSearchable: searchableTypes[typ]})
+		t.Columns = append(t.Columns, Column{Name: name, Type: typ, IsSearchable: searchableTypes[typ], MaxChars: uint32(min(max(maxChars.Int64, 0), math.MaxUint32))})
 	}
 	if err := closeRows(rows); err != nil {
 		return Schema{}, fmt.Errorf("schema: read columns: %w", err)

@@ -42,7 +42,7 @@ var fixture = []string{
 	`INSERT INTO ledger (id, note, amount) VALUES (1, 'a', 1), (2, 'b', 2)`,
 }
 
-func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T) {
+func TestDiscoverReadsTablesColumnsTheirLengthsKeysAndExactFullTextColumnLists(t *testing.T) {
 	db, cfg := testenv.OpenDatabase(t)
 	ctx := context.Background()
 	for _, stmt := range fixture {
@@ -61,18 +61,22 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
-	col := func(name, typ string, pk, searchable, ft bool) Column {
-		return Column{Name: name, Type: typ, IsPrimaryKey: pk, IsSearchable: searchable, IsFullTextIndexed: ft}
+	col := func(name, typ string, pk, searchable, ft bool, maxChars ...uint32) Column {
+		c := Column{Name: name, Type: typ, IsPrimaryKey: pk, IsSearchable: searchable, IsFullTextIndexed: ft}
+		if len(maxChars) > 0 {
+			c.MaxChars = maxChars[0]
+		}
+		return c
 	}
 	want := []Table{
 		{
 			Database: cfg.Database, Name: "articles", Engine: "InnoDB", LastAnalyzed: now,
 			Columns: []Column{
 				col("id", "int", true, false, false),
-				col("title", "varchar", false, true, true),
-				col("summary", "tinytext", false, true, false),
-				col("body", "text", false, true, true),
-				col("author", "char", false, true, false),
+				col("title", "varchar", false, true, true, 200),
+				col("summary", "tinytext", false, true, false, 255),
+				col("body", "text", false, true, true, 65535),
+				col("author", "char", false, true, false, 40),
 				col("created_at", "datetime", false, false, false),
 			},
 			FullTextIndexes: []FullTextIndex{
@@ -85,7 +89,7 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 			Database: cfg.Database, Name: "ledger", Engine: "MyISAM", LastAnalyzed: now,
 			Columns: []Column{
 				col("id", "bigint", true, false, false),
-				col("note", "varchar", false, true, false),
+				col("note", "varchar", false, true, false, 50),
 				col("amount", "decimal", false, false, false),
 			},
 			PrimaryKey: []string{"id"},
@@ -94,10 +98,10 @@ func TestDiscoverReadsTablesColumnsKeysAndExactFullTextColumnLists(t *testing.T)
 			Database: cfg.Database, Name: "post_tags", Engine: "InnoDB", LastAnalyzed: now,
 			Columns: []Column{
 				col("post_id", "int", true, false, false),
-				col("tag", "varchar", true, true, false),
+				col("tag", "varchar", true, true, false, 50),
 				col("weight", "int", false, false, false),
-				col("description", "mediumtext", false, true, true),
-				col("notes", "longtext", false, true, true),
+				col("description", "mediumtext", false, true, true, 16777215),
+				col("notes", "longtext", false, true, true, 4294967295),
 			},
 			FullTextIndexes: []FullTextIndex{{Name: "ft_desc_notes", Columns: []string{"notes", "description"}}},
 			PrimaryKey:      []string{"tag", "post_id"},

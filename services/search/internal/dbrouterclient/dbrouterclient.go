@@ -96,7 +96,7 @@ func sourceFromProto(s *dbrouterv1.SourceDescription) search.Source {
 		tb.Columns = make([]search.Column, len(t.GetColumns()))
 		for j, c := range t.GetColumns() {
 			tb.Columns[j] = search.Column{Name: c.GetName(), Type: c.GetType(), IsSearchable: c.GetIsSearchable(),
-				IsFullText: c.GetIsFullTextIndexed(), IsPrimaryKey: c.GetIsPrimaryKey()}
+				IsFullText: c.GetIsFullTextIndexed(), IsPrimaryKey: c.GetIsPrimaryKey(), MaxChars: c.GetMaxChars()}
 		}
 		for _, ix := range t.GetFullTextIndexes() {
 			tb.Indexes = append(tb.Indexes, search.Index{Name: ix.GetName(), Columns: ix.GetColumns()})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -377,27 +378,38 @@ func indexAdvice(src Source) ([]Optimization, []string) {
 			}
 			recs = append(recs, rec)
 		}
-		impact := "medium"
-		if len(t.Indexes) == 0 {
-			impact = "high"
-		}
 		for _, col := range uncovered {
+			c, _ := t.Column(col)
+			impact, short := "medium", ""
+			if len(t.Indexes) == 0 {
+				impact = "high"
+			}
+			if c.MaxChars > 0 && c.MaxChars < shortTextChars {
+				// A code, a status, a label: seldom what people search for
+				// by its words.
+				impact = "low"
+				short = fmt.Sprintf(" It holds at most %d characters: full-text search pays off on prose, seldom on codes or labels.", c.MaxChars)
+			}
 			out = append(out, Optimization{
 				Type:   "index",
 				Impact: impact,
-				Description: fmt.Sprintf("Column `%s`.`%s` (%s) of %s is not covered by any FULLTEXT index, so searches never look at it. "+
+				Description: fmt.Sprintf("Column `%s`.`%s` (%s) of %s is not covered by any FULLTEXT index, so searches never look at it.%s "+
 					"Adding the index blocks writes to the table while it is built (InnoDB copies or locks the table for the ALTER): "+
 					"run it off-peak, or with an online schema change tool such as pt-online-schema-change or gh-ost.",
-					t.Name, col, strings.ToLower(columnType(t, col)), sourceLabel(src)),
+					t.Name, col, strings.ToLower(c.Type), sourceLabel(src), short),
 				SQLSuggestion: fmt.Sprintf("ALTER TABLE %s.%s ADD FULLTEXT INDEX %s (%s)",
 					quoteIdent(src.Database), quoteIdent(t.Name), quoteIdent(indexName(col)), quoteIdent(col)),
 			})
 		}
 	}
+	// The most useful first: a table never searched, then prose, then
+	// short labels; in schema order within each.
+	slices.SortStableFunc(out, func(a, b Optimization) int { return impactRank[a.Impact] - impactRank[b.Impact] })
 	return out, recs
 }
 
-func columnType(t Table, name string) string {
-	c, _ := t.Column(name)
-	return c.Type
-}
+// shortTextChars bounds the columns whose index advice is of low impact:
+// those that hold fewer characters are codes, statuses and labels.
+const shortTextChars = 64
+
+var impactRank = map[string]int{"high": 0, "medium": 1, "low": 2}

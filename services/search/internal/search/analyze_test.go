@@ -112,6 +112,30 @@ func TestIndexAdviceQuotesIdentifiers(t *testing.T) {
 	}
 }
 
+func TestIndexAdviceRanksShortLabelsLowAndAfterProse(t *testing.T) {
+	src := Source{ID: "s", Name: "n", Database: "db", Tables: []Table{
+		{Name: "entries", Indexes: []Index{{Name: "ft_body", Columns: []string{"body"}}}, Columns: []Column{
+			{Name: "urgency", Type: "varchar", MaxChars: 32},
+			{Name: "body", Type: "text", MaxChars: 65535, IsFullText: true},
+			{Name: "title", Type: "varchar", MaxChars: 255},
+			{Name: "legacy", Type: "varchar"}, // length unknown: advised as prose
+		}},
+		{Name: "files", Columns: []Column{{Name: "content", Type: "mediumtext", MaxChars: 16777215}}},
+	}}
+	got, _ := indexAdvice(src)
+	var order []string
+	for _, o := range got {
+		order = append(order, o.Impact+" "+o.SQLSuggestion[strings.LastIndex(o.SQLSuggestion, "("):])
+	}
+	want := []string{"high (`content`)", "medium (`title`)", "medium (`legacy`)", "low (`urgency`)"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Fatalf("advice (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(got[3].Description, "at most 32 characters") || strings.Contains(got[1].Description, "at most") {
+		t.Errorf("descriptions: %q / %q", got[3].Description, got[1].Description)
+	}
+}
+
 func TestAnalyzeOfAFailedSourceSaysSo(t *testing.T) {
 	src := newFakeSource("s1", 5, nil, nil)
 	src.err = &SourceError{Code: "DATABASE_CONNECTION_FAILED", Message: "refused"}

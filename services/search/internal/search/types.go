@@ -299,6 +299,8 @@ type Column struct {
 	IsSearchable bool
 	IsFullText   bool
 	IsPrimaryKey bool
+	// MaxChars is the most characters a value holds (0: not text, or unknown).
+	MaxChars uint32
 }
 
 // Index is a FULLTEXT index with its ordered columns.

@@ -1213,7 +1213,10 @@ type Column struct {
 	// Whether the column holds text that a FULLTEXT index could cover.
 	IsSearchable bool `protobuf:"varint,4,opt,name=is_searchable,json=isSearchable,proto3" json:"is_searchable,omitempty"`
 	// Whether the column is part of the primary key.
-	IsPrimaryKey  bool `protobuf:"varint,5,opt,name=is_primary_key,json=isPrimaryKey,proto3" json:"is_primary_key,omitempty"`
+	IsPrimaryKey bool `protobuf:"varint,5,opt,name=is_primary_key,json=isPrimaryKey,proto3" json:"is_primary_key,omitempty"`
+	// The most characters a value of the column holds (information_schema's
+	// CHARACTER_MAXIMUM_LENGTH); 0 for columns that are not text.
+	MaxChars      uint32 `protobuf:"varint,6,opt,name=max_chars,json=maxChars,proto3" json:"max_chars,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1281,6 +1284,13 @@ func (x *Column) GetIsPrimaryKey() bool {
 		return x.IsPrimaryKey
 	}
 	return false
+}
+
+func (x *Column) GetMaxChars() uint32 {
+	if x != nil {
+		return x.MaxChars
+	}
+	return 0
 }
 
 // FullTextIndex is a FULLTEXT index with its exact, ordered column list.
@@ -2758,13 +2768,14 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\x0eserver_version\x18\x04 \x01(\tR\rserverVersion\"F\n" +
 	"\x1aGetDataSourceSchemaRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\arefresh\x18\x02 \x01(\bR\arefresh\"\xac\x01\n" +
+	"\arefresh\x18\x02 \x01(\bR\arefresh\"\xc9\x01\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12/\n" +
 	"\x14is_full_text_indexed\x18\x03 \x01(\bR\x11isFullTextIndexed\x12#\n" +
 	"\ris_searchable\x18\x04 \x01(\bR\fisSearchable\x12$\n" +
-	"\x0eis_primary_key\x18\x05 \x01(\bR\fisPrimaryKey\"Q\n" +
+	"\x0eis_primary_key\x18\x05 \x01(\bR\fisPrimaryKey\x12\x1b\n" +
+	"\tmax_chars\x18\x06 \x01(\rR\bmaxChars\"Q\n" +
 	"\rFullTextIndex\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\acolumns\x18\x02 \x03(\tR\acolumns\x12\x12\n" +
