@@ -56,6 +56,10 @@ type Config struct {
 	// SemanticBudget bounds the Embed call of a semantic search; past it
 	// the search ranks by full-text, expansion and stemmed variants.
 	SemanticBudget time.Duration `env:"ALTUS_SEARCH_SEMANTIC_BUDGET" envDefault:"1s"`
+	// ExpansionModeTimeout bounds an expansion-mode search of each
+	// database; past it the search runs in natural mode instead (and says
+	// so). Never longer than ALTUS_SOURCE_TIMEOUT.
+	ExpansionModeTimeout time.Duration `env:"ALTUS_SEARCH_EXPANSION_TIMEOUT" envDefault:"2s"`
 	// ExpansionTimeout bounds a semantic search's query-expansion call on
 	// each source; past it that source's candidates come from natural
 	// mode only.
@@ -133,6 +137,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.SemanticBudget < 10*time.Millisecond || c.SemanticBudget > 30*time.Second {
 		p.Addf("ALTUS_SEARCH_SEMANTIC_BUDGET must be between 10ms and 30s (e.g. 1s); got %s", c.SemanticBudget)
+	}
+	if c.ExpansionModeTimeout < 10*time.Millisecond || c.ExpansionModeTimeout > c.SourceTimeout {
+		p.Addf("ALTUS_SEARCH_EXPANSION_TIMEOUT must be between 10ms and ALTUS_SOURCE_TIMEOUT (%s) (e.g. 2s); got %s", c.SourceTimeout, c.ExpansionModeTimeout)
 	}
 	if c.ExpansionTimeout < 10*time.Millisecond || c.ExpansionTimeout > time.Minute {
 		p.Addf("ALTUS_SEARCH_SEMANTIC_EXPANSION_TIMEOUT must be between 10ms and 1m (e.g. 1s); got %s", c.ExpansionTimeout)

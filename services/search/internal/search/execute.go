@@ -310,10 +310,10 @@ func (s *Service) runPhase2(ctx context.Context, ex *execution, rowsRead func(*e
 	} else {
 		go func() {
 			defer close(done)
-			s.runAll(ctx, counts, s.o.SourceTimeout)
+			s.runAll(ctx, counts, ex.timeout)
 		}()
 	}
-	s.runAll(ctx, rows, s.o.SourceTimeout)
+	s.runAll(ctx, rows, ex.timeout)
 	ex.outcome.read(rows)
 	if rowsRead != nil {
 		rowsRead(ex)

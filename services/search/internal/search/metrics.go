@@ -16,6 +16,7 @@ const (
 	MetricCoalesced       = "altus4_search_coalesced_total"
 	MetricEarlyStarts     = "altus4_search_early_starts_total"
 	MetricPageReads       = "altus4_search_page_reads_total"
+	MetricExpansionFalls  = "altus4_search_expansion_fallbacks_total"
 )
 
 // DurationBuckets are the scaling guide's search latency buckets, in seconds.
@@ -31,6 +32,7 @@ type Metrics struct {
 	shared   prometheus.Counter
 	early    *prometheus.CounterVec
 	pages    *prometheus.CounterVec
+	fallback prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg.
@@ -67,7 +69,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: MetricPageReads,
 		Help: "Pages of fused one-database searches by how their rows were read: with_ranking (in the ranking's call) or after (a second call, for rows the ranking's call did not read).",
 	}, []string{"read"})
-	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared, m.early, m.pages)
+	m.fallback = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricExpansionFalls,
+		Help: "Expansion-mode searches run again in natural mode because query expansion did not answer within ALTUS_SEARCH_EXPANSION_TIMEOUT on a database.",
+	})
+	reg.MustRegister(m.duration, m.cache, m.sources, m.enhance, m.shared, m.early, m.pages, m.fallback)
 	for _, r := range []string{"with_ranking", "after"} {
 		m.pages.WithLabelValues(r)
 	}
@@ -103,6 +109,14 @@ func (m *Metrics) earlyStart(result string) {
 func (m *Metrics) pageRead(read string) {
 	if m != nil {
 		m.pages.WithLabelValues(read).Inc()
+	}
+}
+
+// expansionFallback counts an expansion-mode search run again in natural
+// mode.
+func (m *Metrics) expansionFallback() {
+	if m != nil {
+		m.fallback.Inc()
 	}
 }
 

@@ -57,6 +57,7 @@ func TestMetricsCountSearchesCacheLookupsAndSources(t *testing.T) {
 		MetricCoalesced:                                                0,
 		MetricEarlyStarts + ",result=current":                          0,
 		MetricEarlyStarts + ",result=stale":                            0,
+		MetricExpansionFalls:                                           0,
 		MetricPageReads + ",read=with_ranking":                         3,
 		MetricPageReads + ",read=after":                                0,
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -46,6 +47,32 @@ type prepared struct {
 	mode     string
 	query    *ftquery.Query
 	rules    map[rulesKey]ftquery.Rules
+	// timeout, when set, bounds each source's calls instead of the
+	// service's SourceTimeout (an expansion-mode search).
+	timeout time.Duration
+}
+
+// timeoutOr returns the search's own bound on a source's calls, or def.
+func (p *prepared) timeoutOr(def time.Duration) time.Duration {
+	if p.timeout > 0 {
+		return p.timeout
+	}
+	return def
+}
+
+// expansionTimeouts names the sources of an expansion-mode search that
+// did not answer within its timeout (none for any other search).
+func expansionTimeouts(p *prepared, ex *execution) []string {
+	if p.mode != ModeExpansion || ex == nil || ex.outcome == nil {
+		return nil
+	}
+	var late []string
+	for i, st := range ex.outcome.statuses {
+		if st.Status == StatusTimeout {
+			late = append(late, sourceLabel(p.sources[i]))
+		}
+	}
+	return late
 }
 
 type rulesKey struct {

@@ -118,6 +118,12 @@ type Options struct {
 	CacheTimeout time.Duration
 	// SourceTimeout bounds the search of one source (default 5s).
 	SourceTimeout time.Duration
+	// ExpansionModeTimeout bounds an expansion-mode search of the sources
+	// (default 2s, never past SourceTimeout). When a source has not
+	// answered by then, the search is run in natural mode instead, and
+	// says so: query expansion re-searches with the words of the best
+	// rows, which on long texts can take many seconds.
+	ExpansionModeTimeout time.Duration
 	// SuggestTimeout bounds GetSuggestions (default 300ms).
 	SuggestTimeout time.Duration
 	// DidYouMeanTimeout bounds the spelling suggestions of an empty search (default 100ms).
@@ -195,6 +201,10 @@ func New(o Options) *Service {
 	if o.SourceTimeout <= 0 {
 		o.SourceTimeout = 5 * time.Second
 	}
+	if o.ExpansionModeTimeout <= 0 {
+		o.ExpansionModeTimeout = DefaultExpansionModeTimeout
+	}
+	o.ExpansionModeTimeout = min(o.ExpansionModeTimeout, o.SourceTimeout)
 	if o.SuggestTimeout <= 0 {
 		o.SuggestTimeout = 300 * time.Millisecond
 	}
@@ -732,10 +742,35 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 		}
 		// The page's categories are asked for as soon as its rows are
 		// read, while the counts of phase 2 still run.
-		ex, err := s.execute(ctx, prep, req, single, false, func(ex *execution) {
-			ex.outcome.results(ex.page, resp)
-			cat = s.startCategorize(ctx, prep, req.Query, resp.Results)
-		})
+		run := func(prep *prepared, single bool) (*execution, error) {
+			return s.execute(ctx, prep, req, single, false, func(ex *execution) {
+				ex.outcome.results(ex.page, resp)
+				cat = s.startCategorize(ctx, prep, req.Query, resp.Results)
+			})
+		}
+		if req.Mode == ModeExpansion {
+			prep.timeout = s.o.ExpansionModeTimeout
+		}
+		ex, err := run(prep, single)
+		if late := expansionTimeouts(prep, ex); len(late) > 0 {
+			// Query expansion did not answer in time somewhere: the whole
+			// page is searched in natural mode, so that its ranks compare.
+			natural, perr := prepare(sources, req, ModeNatural)
+			if perr != nil {
+				return nil, false, perr
+			}
+			single = natural.singleIndexNatural()
+			if err := s.checkWindow(natural, req, single); err != nil {
+				return nil, false, err
+			}
+			resp.Results, cat = nil, nil
+			resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
+				"Query expansion did not answer within %s on %s; every database was searched in natural-language mode instead.",
+				s.o.ExpansionModeTimeout, strings.Join(late, ", "))})
+			s.o.Metrics.expansionFallback()
+			prep = natural
+			ex, err = run(prep, single)
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -756,9 +791,14 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 	return resp, !anyFailed(resp.Sources) && !partial, nil
 }
 
+// DefaultExpansionModeTimeout is Options.ExpansionModeTimeout's default.
+const DefaultExpansionModeTimeout = 2 * time.Second
+
 // execution is a search's calls and what came of them.
 type execution struct {
 	phase1, phase2 []*run
+	// timeout bounds each call to a source.
+	timeout time.Duration
 	// early are the counts started with phase 1, in calls of their own
 	// (see earlyCounts); earlyDone is closed once they answered.
 	early     []*run
@@ -782,7 +822,7 @@ func (ex *execution) awaitEarly() {
 // run (see runPhase2). It fails only when every source failed (the calls
 // made are still returned).
 func (s *Service) execute(ctx context.Context, p *prepared, req Request, single, explain bool, rowsRead func(*execution)) (*execution, error) {
-	ex := &execution{earlyDone: make(chan struct{})}
+	ex := &execution{earlyDone: make(chan struct{}), timeout: p.timeoutOr(s.o.SourceTimeout)}
 	running := s.executing.Add(1)
 	defer s.executing.Add(-1)
 	var tables []*tableState
@@ -797,7 +837,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 	} else {
 		go func() {
 			defer close(ex.earlyDone)
-			s.runAll(ctx, ex.early, s.o.SourceTimeout)
+			s.runAll(ctx, ex.early, p.timeoutOr(s.o.SourceTimeout))
 		}()
 	}
 	if explain {
@@ -809,7 +849,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 		}
 	}
 	askPage(ex.phase1, req, single || explain || !eager)
-	s.runAll(ctx, ex.phase1, s.o.SourceTimeout)
+	s.runAll(ctx, ex.phase1, p.timeoutOr(s.o.SourceTimeout))
 	ex.outcome = collect(p, ex.phase1, tables, req, single)
 	ex.outcome.readPage(ex.phase1)
 	if allFailed(ex.outcome.statuses) {
@@ -834,7 +874,7 @@ func (s *Service) execute(ctx context.Context, p *prepared, req Request, single,
 		s.o.Metrics.pageRead(read)
 	}
 	if explain {
-		s.runAll(ctx, ex.phase2, s.o.SourceTimeout)
+		s.runAll(ctx, ex.phase2, p.timeoutOr(s.o.SourceTimeout))
 		ex.outcome.read(ex.phase2)
 		ex.awaitEarly()
 		return ex, nil

@@ -1209,3 +1209,48 @@ func TestARenderedPageAndItsEdgeCopyAreStoredInOneCacheCall(t *testing.T) {
 		})
 	}
 }
+
+func TestAnExpansionSearchNotAnsweredInTimeIsRunInNaturalModeAndSaysSo(t *testing.T) {
+	sources := func(slow bool) *fakeSources {
+		s1 := newFakeSource("s1", 8, nil, reversed(8))
+		s1.blockExpansion = slow
+		return &fakeSources{sources: []*fakeSource{s1, newFakeSource("s2", 6, nil, nil)}}
+	}
+	natural := search(t, newService(sources(false)), Request{Query: "pools", Limit: 5, Mode: ModeNatural})
+
+	f := sources(true)
+	metrics := NewMetrics(prometheus.NewRegistry())
+	s := newService(f, func(o *Options) { o.ExpansionModeTimeout, o.Metrics = 50*time.Millisecond, metrics })
+	start := time.Now()
+	resp := search(t, s, Request{Query: "pools", Limit: 5, Mode: ModeExpansion})
+	if took := time.Since(start); took >= time.Second {
+		t.Errorf("the search took %s: it waited for the source timeout, not the expansion timeout", took)
+	}
+	if diff := cmp.Diff([]string{NoticeExpansionSkipped}, noticeCodes(resp.Notices)); diff != "" {
+		t.Fatalf("notices (-want +got):\n%s", diff)
+	}
+	if msg := resp.Notices[0].Message; !strings.Contains(msg, "50ms") || !strings.Contains(msg, "s1") || strings.Contains(msg, "s2") {
+		t.Errorf("notice %q: it must name the late database and the timeout, only", msg)
+	}
+	if diff := cmp.Diff(resultIDs(natural.Results), resultIDs(resp.Results)); diff != "" {
+		t.Errorf("results are not the natural-mode page (-natural +got):\n%s", diff)
+	}
+	if resp.TotalCount != natural.TotalCount || resp.Mode != ModeExpansion {
+		t.Errorf("total %d mode %q; want %d and the mode asked", resp.TotalCount, resp.Mode, natural.TotalCount)
+	}
+	for _, st := range resp.Sources {
+		if st.Status != StatusOK {
+			t.Errorf("source %s: %s", st.ID, st.Status)
+		}
+	}
+	if got := testutil.ToFloat64(metrics.fallback); got != 1 {
+		t.Errorf("fallbacks counted: %v, want 1", got)
+	}
+
+	// In time, the expansion's own page.
+	fast := newService(sources(false), func(o *Options) { o.ExpansionModeTimeout = 500 * time.Millisecond })
+	resp = search(t, fast, Request{Query: "pools", Limit: 5, Mode: ModeExpansion})
+	if len(resp.Notices) != 0 {
+		t.Errorf("notices %v for an expansion search answered in time", noticeCodes(resp.Notices))
+	}
+}
