@@ -608,3 +608,35 @@ func TestEdgeAnsweredSearchesAreRecordedOnlyForTheCallerTheirAssertionNames(t *t
 		t.Errorf("an oversized batch: %v", err)
 	}
 }
+
+func TestAFreshTypedAnswerIsTheSameWhetherOrNotItsPageIsEncodedForTheCache(t *testing.T) {
+	req := &searchv1.SearchRequest{Query: "pool", Limit: 3, IncludeAnalytics: true}
+	answer := func(opts ...func(*search.Options)) *searchv1.SearchResponse {
+		t.Helper()
+		h := newHarness(t, opts...)
+		resp, err := h.client.Search(h.as(searchKey), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetSearchId() == "" || resp.GetCached() {
+			t.Fatalf("search id %q cached %v: want a fresh page with its id", resp.GetSearchId(), resp.GetCached())
+		}
+		return resp
+	}
+	plain := answer()
+	cache := &memCache{values: map[string][]byte{}, stored: make(chan string, 10)}
+	shared := answer(func(o *search.Options) { o.Cache = cache; o.Codec = wire.Codec{} })
+	<-cache.stored
+	// Times differ from one run to the next.
+	ignore := cmp.Options{
+		protocmp.IgnoreFields(&searchv1.SearchResponse{}, "search_id", "execution_time"),
+		protocmp.IgnoreFields(&searchv1.SourceStatus{}, "elapsed_ms"),
+		protocmp.IgnoreFields(&searchv1.Enhancement{}, "elapsed_ms"),
+	}
+	if diff := cmp.Diff(plain, shared, protocmp.Transform(), ignore); diff != "" {
+		t.Errorf("answer encoded once for the cache differs (-plain +shared):\n%s", diff)
+	}
+	if len(plain.GetResults()) == 0 {
+		t.Fatal("no results to compare")
+	}
+}

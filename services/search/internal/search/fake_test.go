@@ -488,6 +488,9 @@ func (gobCodec) Encode(r *Response) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// Message: the test codec has no shared encoding.
+func (gobCodec) Message(*Response) (any, error) { return nil, nil }
+
 // Render stands for the edge's rendering: the page's ids.
 func (gobCodec) Render(r *Response) ([]byte, error) {
 	return []byte(`{"ids":"` + strings.Join(resultIDs(r.Results), ",") + `"}`), nil

@@ -430,6 +430,14 @@ func (s *Service) store(ctx context.Context, req Request, key string, versions [
 		}
 	}
 	out := ran{resp: resp, cacheable: cacheable && versions != nil}
+	if out.cacheable && !req.Render && s.o.Codec != nil && resp.Message == nil {
+		// A typed caller's page is encoded once, here: its answer is these
+		// bytes (with the per-request fields after them) and so is the
+		// stored page.
+		if m, err := s.o.Codec.Message(resp); err == nil && m != nil {
+			resp.Message, resp.ResultCount = m, len(resp.Results)
+		}
+	}
 	if out.cacheable {
 		out.ttl = s.o.CacheTTL
 		if degraded(resp.Enhancements) {

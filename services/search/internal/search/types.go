@@ -117,8 +117,9 @@ type Response struct {
 	// Enhancements say how each AI capability answered for this page.
 	Enhancements []Enhancement
 	Cached       bool
-	// Message is the page as the result cache stored it, when it came from
-	// there: an adapter's own message type, opaque here. Adapters send it
+	// Message is the page as the result cache stores it, when it came from
+	// there or was encoded once for both the cache and the answer
+	// (Codec.Message): an adapter's own message type, opaque here. Adapters send it
 	// (with Cached, ExecutionTime and Trends brought up to date) instead of
 	// converting Results, which a Codec may then leave empty; ResultCount
 	// is the number of results it holds.
@@ -458,4 +459,9 @@ type Codec interface {
 	// EncodeEdge returns the cache value of an edge page: a rendering
 	// (Render) and the summary of its search.
 	EncodeEdge(rendered []byte, summary EventSummary) ([]byte, error)
+	// Message returns the page encoded as Encode stores it (without its
+	// Trends and SearchID), for Response.Message: the answer to a typed
+	// caller and the cache value then share one encoding. nil when the
+	// codec has no such form.
+	Message(*Response) (any, error)
 }

@@ -27,15 +27,22 @@ import (
 // rendering (Render).
 type Codec struct{}
 
-// Encode serializes r (its Trends left out: they are per request) and
-// appends its rendering (r.Rendered, or rendered now).
+// Encode serializes r (its Trends left out: they are per request), or
+// takes r.Message when Message encoded it, and appends its rendering
+// (r.Rendered, or rendered now).
 func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	page := *r
 	page.Trends = nil
-	m, err := proto.Marshal(ResponseToProto(&page))
-	if err != nil {
-		return nil, fmt.Errorf("wire: encode search response: %w", err)
+	var m []byte
+	if enc, ok := r.Message.(Encoded); ok {
+		m = enc
+	} else {
+		var err error
+		if m, err = proto.Marshal(ResponseToProto(&page)); err != nil {
+			return nil, fmt.Errorf("wire: encode search response: %w", err)
+		}
 	}
+	var err error
 	rendered := r.Rendered
 	if rendered == nil {
 		if rendered, err = c.Render(&page); err != nil {
@@ -46,6 +53,18 @@ func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	out = protowire.AppendVarint(out, uint64(len(m)))
 	out = append(out, m...)
 	return append(out, rendered...), nil
+}
+
+// Message serializes r as Encode stores it, without its Trends and
+// SearchID (per request: CachedToProto sends them after it).
+func (Codec) Message(r *search.Response) (any, error) {
+	page := *r
+	page.Trends, page.SearchID = nil, ""
+	m, err := proto.Marshal(ResponseToProto(&page))
+	if err != nil {
+		return nil, fmt.Errorf("wire: encode search response: %w", err)
+	}
+	return Encoded(m), nil
 }
 
 // EncodeEdge returns the cache value of an edge page (edgecache.Encode).
