@@ -110,6 +110,10 @@ func (s *Service) Analyze(ctx context.Context, p identity.Principal, req Analyze
 			entry["elapsedMs"] = ms(r1.elapsed)
 			entry["statements"] = []any{}
 			recs = append(recs, fmt.Sprintf("%s could not be analysed: %s", sourceLabel(src), st.Message))
+			if mode == ModeExpansion && st.Status == StatusTimeout {
+				recs = append(recs, fmt.Sprintf("A search in expansion mode waits %s for query expansion on %s, then searches every database in natural mode instead (ALTUS_SEARCH_EXPANSION_TIMEOUT).",
+					s.o.ExpansionModeTimeout, sourceLabel(src)))
+			}
 		default:
 			if st.ErrorCode != "" {
 				entry["errorCode"], entry["message"] = st.ErrorCode, st.Message

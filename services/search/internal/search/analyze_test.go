@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -133,6 +134,23 @@ func TestIndexAdviceRanksShortLabelsLowAndAfterProse(t *testing.T) {
 	}
 	if !strings.Contains(got[3].Description, "at most 32 characters") || strings.Contains(got[1].Description, "at most") {
 		t.Errorf("descriptions: %q / %q", got[3].Description, got[1].Description)
+	}
+}
+
+func TestAnalyzeOfASlowExpansionSaysTheSearchFallsBackToNaturalMode(t *testing.T) {
+	src := newFakeSource("s1", 5, nil, nil)
+	src.blockExpansion = true
+	s := newService(&fakeSources{sources: []*fakeSource{src}}, func(o *Options) {
+		o.SourceTimeout, o.ExpansionModeTimeout = 100*time.Millisecond, 40*time.Millisecond
+	})
+	a, err := s.Analyze(context.Background(), alice, AnalyzeRequest{Query: "pools", Mode: ModeExpansion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(a.Recommendations, func(r string) bool {
+		return strings.Contains(r, "waits 40ms for query expansion") && strings.Contains(r, "natural mode")
+	}) {
+		t.Errorf("recommendations %q do not say that a search would fall back", a.Recommendations)
 	}
 }
 
