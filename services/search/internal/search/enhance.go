@@ -338,7 +338,7 @@ func (c *categorizeCall) wait() {
 // and suggestions when nothing matched (merged with the did-you-mean
 // corrections). A capability that fails or runs out of time is reported
 // skipped; the page is answered all the same.
-func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *Response, opt *optimizeCall, cat *categorizeCall, didYouMean func() []Suggestion) {
+func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *Response, opt *optimizeCall, cat *categorizeCall, didYouMean func() ([]Suggestion, map[string]int)) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	add := func(e Enhancement) {
@@ -348,9 +348,16 @@ func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *R
 		s.o.Metrics.observeEnhance(e.Capability, e)
 	}
 	var spelling []Suggestion
+	var known map[string]int // the words the spelling knew
+	spelled := make(chan struct{})
 	empty := len(resp.Results) == 0 && resp.TotalCount == 0
 	if empty && didYouMean != nil {
-		wg.Go(func() { spelling = didYouMean() })
+		wg.Go(func() {
+			defer close(spelled)
+			spelling, known = didYouMean()
+		})
+	} else {
+		close(spelled)
 	}
 	if s.o.Enhance.Enhancer == nil {
 		wg.Wait()
@@ -389,8 +396,12 @@ func (s *Service) enhance(ctx context.Context, p *prepared, req Request, resp *R
 	var sugErr error
 	if empty {
 		wg.Go(func() {
+			// With the indexed words near the query's, so that what it
+			// suggests is written as the data is (its local fallback
+			// proposes only words of that text).
+			<-spelled
 			start := time.Now()
-			sugs, sugErr = s.o.Enhance.Enhancer.Suggest(bctx, req.Query, nil, maxEnhancedSuggestions)
+			sugs, sugErr = s.o.Enhance.Enhancer.Suggest(bctx, req.Query, topWords(known, maxSuggestVocabulary), maxEnhancedSuggestions)
 			add(enhancementOf(CapabilitySuggestions, bctx, sugs.Origin, sugErr, time.Since(start)))
 		})
 	}

@@ -785,14 +785,14 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 		ex.outcome.totals(resp)
 		partial = ex.outcome.partial
 	}
-	var didYouMean func() []Suggestion
+	var didYouMean func() ([]Suggestion, map[string]int)
 	if len(resp.Results) == 0 && resp.TotalCount == 0 {
 		resp.QueryOptimization = append(resp.QueryOptimization, Optimization{Type: "query", Impact: "medium",
 			Description: "No rows matched. Try other or fewer words, a prefix (data*) in boolean mode, or check the spelling."})
-		didYouMean = func() []Suggestion {
+		didYouMean = func() ([]Suggestion, map[string]int) {
 			dctx, cancel := context.WithTimeout(ctx, s.o.DidYouMeanTimeout)
 			defer cancel()
-			return s.didYouMean(dctx, p, prep, req.Query)
+			return s.spelling(dctx, p, prep, req.Query)
 		}
 	}
 	s.enhance(ctx, prep, req, resp, opt, cat, didYouMean)

@@ -49,6 +49,8 @@ type fakeEnhancer struct {
 	deadlines []time.Time
 	optimizes int
 	suggests  int
+	// vocab is the vocabulary of the last Suggest.
+	vocab map[string]int
 }
 
 var partNumber = regexp.MustCompile(`part (\d+)`)
@@ -127,9 +129,10 @@ func (f *fakeEnhancer) OptimizeQuery(ctx context.Context, query string, _ []stri
 	return QueryRewrite{Rewrites: []string{query + " tuning"}, Intent: "informational", Variants: f.variants, Origin: f.originOf()}, nil
 }
 
-func (f *fakeEnhancer) Suggest(ctx context.Context, query string, _ map[string]int, limit int) (Suggestions, error) {
+func (f *fakeEnhancer) Suggest(ctx context.Context, query string, vocab map[string]int, limit int) (Suggestions, error) {
 	f.mu.Lock()
 	f.suggests++
+	f.vocab = vocab
 	f.mu.Unlock()
 	if err := f.wait(ctx); err != nil {
 		return Suggestions{}, err
@@ -500,7 +503,7 @@ func TestEnhancementsFillCategoriesAndOptimizationsAndNeverFailTheSearch(t *test
 	}
 }
 
-func TestAnEmptySearchMergesEnhancedSuggestionsWithTheCorrections(t *testing.T) {
+func TestAnEmptySearchMergesEnhancedSuggestionsWithTheCorrectionsAndGivesTheEnhanceServiceTheIndexedWords(t *testing.T) {
 	src := newFakeSource("s1", 3, nil, nil)
 	src.noMatches = true
 	enh := &fakeEnhancer{suggestions: []Suggestion{
@@ -519,6 +522,20 @@ func TestAnEmptySearchMergesEnhancedSuggestionsWithTheCorrections(t *testing.T) 
 	}
 	if enh.suggests != 1 || len(enh.categorize) != 0 {
 		t.Errorf("%d Suggest and %d Categorize calls, want 1 and 0", enh.suggests, len(enh.categorize))
+	}
+	// The words the correction came from, read from the indexed text.
+	if enh.vocab["connection"] == 0 || enh.vocab["pools"] == 0 {
+		t.Errorf("Suggest was given the vocabulary %v; want the indexed words near the query's", enh.vocab)
+	}
+}
+
+func TestTheVocabularySentForSuggestionsKeepsTheMostFrequentWords(t *testing.T) {
+	known := map[string]int{"a": 5, "b": 9, "c": 1, "d": 9}
+	if diff := cmp.Diff(map[string]int{"b": 9, "d": 9}, topWords(known, 2)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := topWords(known, 10); len(got) != 4 {
+		t.Errorf("%v: a vocabulary within the bound is sent whole", got)
 	}
 }
 

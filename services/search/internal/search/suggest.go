@@ -200,6 +200,13 @@ func (s *Service) pastQueryWords(ctx context.Context, userID string) map[string]
 // of the user's past queries: each word not found there is replaced by the
 // closest word within edit distance 2 (then the most frequent). Bounded by ctx.
 func (s *Service) didYouMean(ctx context.Context, p identity.Principal, prep *prepared, query string) []Suggestion {
+	sugs, _ := s.spelling(ctx, p, prep, query)
+	return sugs
+}
+
+// spelling is didYouMean with the words it knew: those of the indexed
+// text near the query's and of the user's past queries, with their counts.
+func (s *Service) spelling(ctx context.Context, p identity.Principal, prep *prepared, query string) ([]Suggestion, map[string]int) {
 	spans := wordSpans(query)
 	var check []span
 	var prefixes []string
@@ -213,7 +220,7 @@ func (s *Service) didYouMean(ctx context.Context, p identity.Principal, prep *pr
 		}
 	}
 	if len(check) == 0 {
-		return nil
+		return nil, nil
 	}
 	var vocab, past map[string]int
 	var wg sync.WaitGroup
@@ -231,7 +238,28 @@ func (s *Service) didYouMean(ctx context.Context, p identity.Principal, prep *pr
 	for w, c := range past {
 		known[w] += c
 	}
-	return corrections(query, check, known)
+	return corrections(query, check, known), known
+}
+
+// maxSuggestVocabulary bounds the words sent with an enhance Suggest call
+// (the most frequent first; the enhance service takes at most 10,000).
+const maxSuggestVocabulary = 2000
+
+// topWords returns the n most frequent words of known (ties by word).
+func topWords(known map[string]int, n int) map[string]int {
+	if len(known) <= n {
+		return known
+	}
+	words := make([]string, 0, len(known))
+	for w := range known {
+		words = append(words, w)
+	}
+	slices.SortFunc(words, func(a, b string) int { return cmp.Or(cmp.Compare(known[b], known[a]), strings.Compare(a, b)) })
+	out := make(map[string]int, n)
+	for _, w := range words[:n] {
+		out[w] = known[w]
+	}
+	return out
 }
 
 // corrections builds the spelling suggestions of query: each checked word
