@@ -149,6 +149,9 @@ type Plan struct {
 	// ranking of hundreds of rows stays cheap; a Fetch reads the rows
 	// kept. The table must have a primary key.
 	KeysOnly bool
+	// Unordered returns the first Limit rows the index finds, not sorted
+	// by score (no Offset, Count or KeysOnly).
+	Unordered bool
 }
 
 // CountPlan counts the distinct rows of one table matching any or all of

@@ -172,6 +172,36 @@ func violationFields(t *testing.T, err error) []string {
 	return fields
 }
 
+func TestAnUnorderedPlanReturnsLimitRowsThatAllMatchWithoutRankingThem(t *testing.T) {
+	e := newEnv(t, Options{})
+	const q = "+lib*"
+	wantIDs, _ := e.own(t, "description", "IN BOOLEAN MODE", q)
+	if len(wantIDs) < 40 {
+		t.Fatalf("only %d matches in the sample; pick a broader prefix", len(wantIDs))
+	}
+	resp := e.execute(t, Request{Plans: []Plan{{Table: "packages", Index: "ft_description", Mode: sqlbuild.ModeBoolean, Against: q, Limit: 25, Unordered: true}}})
+	got := resp.Plans[0]
+	if got.Err != nil {
+		t.Fatal(got.Err)
+	}
+	if len(got.Rows) != 25 {
+		t.Fatalf("%d rows, want the limit, 25", len(got.Rows))
+	}
+	matching := map[string]bool{}
+	for _, id := range wantIDs {
+		matching[id] = true
+	}
+	for _, id := range ids(got.Rows) {
+		if !matching[id] {
+			t.Errorf("row %s does not match %q", id, q)
+		}
+	}
+	sent := e.statements()
+	if last := sent[len(sent)-1]; strings.Contains(last, "ORDER BY") {
+		t.Errorf("an unordered plan sent %q", last)
+	}
+}
+
 func TestInvalidPlansNameTheirFieldsAndNothingReachesTheServer(t *testing.T) {
 	e := newEnv(t, Options{},
 		"CREATE TABLE docs (id INT PRIMARY KEY, title VARCHAR(100), body TEXT, FULLTEXT KEY ft_body (body), KEY k_title (title))",
@@ -231,6 +261,9 @@ func TestInvalidPlansNameTheirFieldsAndNothingReachesTheServer(t *testing.T) {
 		{"a page out of bounds", Request{Plans: []Plan{with(func(p *Plan) { p.KeysOnly = true })}, Page: &PagePlan{Limit: 0, Offset: -1, K: 0}},
 			[]string{"page.limit", "page.offset", "page.rrfK"}},
 		{"a page without plans", Request{Fetches: fetch("docs", []string{"1"}), Page: &PagePlan{Limit: 10, K: 60}}, []string{"page"}},
+		{"an unordered plan with an offset", Request{Plans: []Plan{with(func(p *Plan) { p.Unordered, p.Offset = true, 10 })}}, []string{"plans[0].unordered"}},
+		{"an unordered plan counted", Request{Plans: []Plan{with(func(p *Plan) { p.Unordered, p.Count = true, true })}}, []string{"plans[0].unordered"}},
+		{"an unordered plan of keys", Request{Plans: []Plan{with(func(p *Plan) { p.Unordered, p.KeysOnly = true, true })}}, []string{"plans[0].unordered"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

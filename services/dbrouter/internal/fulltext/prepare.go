@@ -93,6 +93,9 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 		field := fmt.Sprintf("plans[%d]", i)
 		t, ix, ok := e.checkMatch(&c, sc, field, p)
 		checkPage(&c, field, p)
+		if p.Unordered && (p.Offset != 0 || p.Count || p.KeysOnly || p.Explain || req.Page != nil) {
+			c.Add(field+".unordered", CodeInvalid, "An unordered plan returns the first rows found: it takes no offset, count, keysOnly, explain or page.")
+		}
 		var cols []string
 		colsOK := t.Name != ""
 		if p.KeysOnly {
@@ -106,7 +109,7 @@ func (e *Executor) prepare(sc schema.Schema, req Request) ([]job, error) {
 		if !ok || !colsOK || c.Has(field+".limit") || c.Has(field+".offset") {
 			continue
 		}
-		s := sqlbuild.Search{Table: t, Index: ix, Columns: cols, Mode: p.Mode, MaxValueChars: e.maxValueChars}
+		s := sqlbuild.Search{Table: t, Index: ix, Columns: cols, Mode: p.Mode, MaxValueChars: e.maxValueChars, Unordered: p.Unordered}
 		stmt, err := sqlbuild.SearchStatement(s)
 		if err != nil {
 			c.Add(field, CodeInvalid, "This plan cannot be built: %v.", err)

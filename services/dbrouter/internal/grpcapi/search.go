@@ -93,7 +93,7 @@ func planOf(p *dbrouterv1.SearchPlan) fulltext.Plan {
 	return fulltext.Plan{
 		Table: p.GetTable(), Index: p.GetIndex(), Mode: sqlbuild.Mode(p.GetMode()), Against: p.GetAgainst(),
 		Limit: int(p.GetLimit()), Offset: int(p.GetOffset()), Count: p.GetCount(), Columns: p.GetColumns(), Explain: p.GetExplain(),
-		KeysOnly: p.GetKeysOnly(),
+		KeysOnly: p.GetKeysOnly(), Unordered: p.GetUnordered(),
 	}
 }
 

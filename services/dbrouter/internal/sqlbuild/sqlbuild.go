@@ -69,6 +69,9 @@ type Search struct {
 	// WithTotal adds COUNT(*) OVER () after the score: every row carries
 	// the number of matching rows.
 	WithTotal bool
+	// Unordered leaves out the ORDER BY: the first rows the index finds
+	// (the offset must then be 0).
+	Unordered bool
 }
 
 // match renders MATCH(<index columns>) AGAINST(? <mode>).
@@ -172,8 +175,10 @@ func SearchStatement(s Search) (Statement, error) {
 	b.WriteString(from(s.Table))
 	b.WriteString(" WHERE ")
 	b.WriteString(m)
-	b.WriteString(" ORDER BY ")
-	b.WriteString(strings.Join(order, ", "))
+	if !s.Unordered {
+		b.WriteString(" ORDER BY ")
+		b.WriteString(strings.Join(order, ", "))
+	}
 	b.WriteString(" LIMIT ? OFFSET ?")
 	return Statement{SQL: b.String(), Columns: cols, NArgs: 4}, nil
 }

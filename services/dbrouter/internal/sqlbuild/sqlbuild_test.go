@@ -48,6 +48,15 @@ func TestSearchStatementShape(t *testing.T) {
 			},
 		},
 		{
+			name: "unordered: the first rows found, no sort",
+			in:   Search{Table: posts, Index: posts.FullTextIndexes[0], Columns: []string{"title"}, Mode: ModeBoolean, MaxValueChars: 100, Unordered: true},
+			want: Statement{
+				SQL: "SELECT `id`, LEFT(`title`, 100) AS `title`, MATCH(`body`, `title`) AGAINST(? IN BOOLEAN MODE) AS `score` " +
+					"FROM `shop`.`posts` WHERE MATCH(`body`, `title`) AGAINST(? IN BOOLEAN MODE) LIMIT ? OFFSET ?",
+				Columns: []string{"id", "title"}, NArgs: 4,
+			},
+		},
+		{
 			name: "boolean with the total in the same statement",
 			in:   Search{Table: posts, Index: posts.FullTextIndexes[0], Mode: ModeBoolean, MaxValueChars: 8, WithTotal: true},
 			want: Statement{

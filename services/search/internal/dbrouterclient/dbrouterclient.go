@@ -177,7 +177,7 @@ func sourceError(ctx context.Context, err error) error {
 func planToProto(p search.Plan) *dbrouterv1.SearchPlan {
 	return &dbrouterv1.SearchPlan{
 		Table: p.Table, Index: p.Index, Mode: p.Mode, Against: p.Against,
-		Limit: int32(p.Limit), Offset: int32(p.Offset), Count: p.Count, Explain: p.Explain, KeysOnly: p.KeysOnly,
+		Limit: int32(p.Limit), Offset: int32(p.Offset), Count: p.Count, Explain: p.Explain, KeysOnly: p.KeysOnly, Unordered: p.Unordered,
 	}
 }
 

@@ -118,7 +118,10 @@ func (s *Service) vocabulary(ctx context.Context, p *prepared, prefixes []string
 			}
 			for _, cp := range cps {
 				if cp.ok {
-					req.Plans = append(req.Plans, Plan{Table: t.table.Name, Index: t.index.Name, Mode: ModeBoolean, Against: cp.against, Limit: vocabularyRows})
+					// Any rows with the prefix will do: ranking them would
+					// score every match first (most of the table for two
+					// letters).
+					req.Plans = append(req.Plans, Plan{Table: t.table.Name, Index: t.index.Name, Mode: ModeBoolean, Against: cp.against, Limit: vocabularyRows, Unordered: true})
 				}
 			}
 		}

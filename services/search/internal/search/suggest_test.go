@@ -113,6 +113,15 @@ func TestSuggestCompletesFromHistoryAndIndexedText(t *testing.T) {
 	if !slices.IsSortedFunc(got, func(a, b Suggestion) int { return -cmpFloat(a.Score, b.Score) }) {
 		t.Errorf("not best first: %+v", got)
 	}
+	// The indexed text is sampled, not ranked: ranking would score every
+	// row with the prefix first.
+	for _, ex := range f.execs {
+		for _, pl := range ex.Plans {
+			if !pl.Unordered {
+				t.Errorf("the words of the indexed text were read by a ranked plan: %+v", pl)
+			}
+		}
+	}
 
 	got, err = s.Suggest(context.Background(), alice, SuggestRequest{Query: "conec", Tables: []string{"articles"}})
 	if err != nil {

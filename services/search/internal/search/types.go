@@ -333,6 +333,9 @@ type Plan struct {
 	// KeysOnly returns the primary key and the score of each row only (for
 	// ranking; a FetchPlan reads the page's rows afterwards).
 	KeysOnly bool
+	// Unordered returns the first Limit rows found, not ranked (a sample
+	// of the text that matches).
+	Unordered bool
 }
 
 // Count operators: a CountPlan counts the rows matching any of its plans

@@ -1875,7 +1875,13 @@ type SearchPlan struct {
 	// Return only the primary key and the score of each row (columns is
 	// ignored): for ranking many rows cheaply before fetching a page's rows
 	// with a FetchPlan.
-	KeysOnly      bool `protobuf:"varint,10,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	KeysOnly bool `protobuf:"varint,10,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	// Return the first limit rows the index finds, neither ordered nor
+	// sorted by score (no offset, count, keys_only or page): a cheap sample
+	// of the text that matches, such as the words a prefix finds. Ordering
+	// scores every match first, which for a short prefix is most of the
+	// table.
+	Unordered     bool `protobuf:"varint,11,opt,name=unordered,proto3" json:"unordered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1976,6 +1982,13 @@ func (x *SearchPlan) GetExplain() bool {
 func (x *SearchPlan) GetKeysOnly() bool {
 	if x != nil {
 		return x.KeysOnly
+	}
+	return false
+}
+
+func (x *SearchPlan) GetUnordered() bool {
+	if x != nil {
+		return x.Unordered
 	}
 	return false
 }
@@ -2823,7 +2836,7 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\n" +
 	"ai_columns\x18\v \x03(\tR\taiColumns\"Y\n" +
 	"\x17DescribeSourcesResponse\x12>\n" +
-	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\xfb\x01\n" +
+	"\asources\x18\x01 \x03(\v2$.altus.dbrouter.v1.SourceDescriptionR\asources\"\x99\x02\n" +
 	"\n" +
 	"SearchPlan\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x14\n" +
@@ -2836,7 +2849,8 @@ const file_altus_dbrouter_v1_dbrouter_proto_rawDesc = "" +
 	"\acolumns\x18\b \x03(\tR\acolumns\x12\x18\n" +
 	"\aexplain\x18\t \x01(\bR\aexplain\x12\x1b\n" +
 	"\tkeys_only\x18\n" +
-	" \x01(\bR\bkeysOnly\" \n" +
+	" \x01(\bR\bkeysOnly\x12\x1c\n" +
+	"\tunordered\x18\v \x01(\bR\tunordered\" \n" +
 	"\x06RowKey\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"j\n" +
 	"\tFetchPlan\x12\x14\n" +
