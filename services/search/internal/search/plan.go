@@ -367,11 +367,11 @@ func nothingNotice(ne *ftquery.NothingSearchableError, list []ignoredTerm) Notic
 // for people: each capitalised and ended with a full stop.
 func sentences(clauses []string) string {
 	var b strings.Builder
-	for i, c := range clauses {
+	for _, c := range clauses {
 		if c == "" {
 			continue
 		}
-		if i > 0 && b.Len() > 0 {
+		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		r, n := utf8.DecodeRuneInString(c)
