@@ -117,6 +117,7 @@ func run(ctx context.Context, args []string) error {
 		CacheTimeout:         cfg.CacheTimeout,
 		SourceTimeout:        cfg.SourceTimeout,
 		ExpansionModeTimeout: cfg.ExpansionModeTimeout,
+		ExpansionRetry:       expansionRetry(cfg.ExpansionRetry),
 		SuggestTimeout:       cfg.SuggestTimeout,
 		DidYouMeanTimeout:    cfg.DidYouMeanTimeout,
 		Enhance: search.EnhanceOptions{
@@ -153,4 +154,13 @@ func eagerSearches(n int) int {
 		return -1
 	}
 	return n
+}
+
+// expansionRetry maps ALTUS_SEARCH_EXPANSION_RETRY to search.Options: 0
+// there means expansion is tried every time (negative in the options).
+func expansionRetry(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

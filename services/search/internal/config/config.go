@@ -60,6 +60,9 @@ type Config struct {
 	// database; past it the search runs in natural mode instead (and says
 	// so). Never longer than ALTUS_SOURCE_TIMEOUT.
 	ExpansionModeTimeout time.Duration `env:"ALTUS_SEARCH_EXPANSION_TIMEOUT" envDefault:"2s"`
+	// ExpansionRetry is how long query expansion is not tried again on a
+	// database where it ran out of its time (0: tried every time).
+	ExpansionRetry time.Duration `env:"ALTUS_SEARCH_EXPANSION_RETRY" envDefault:"1m"`
 	// ExpansionTimeout bounds a semantic search's query-expansion call on
 	// each source; past it that source's candidates come from natural
 	// mode only.
@@ -140,6 +143,9 @@ func (c *Config) Check(p *shared.Problems) {
 	}
 	if c.ExpansionModeTimeout < 10*time.Millisecond || c.ExpansionModeTimeout > c.SourceTimeout {
 		p.Addf("ALTUS_SEARCH_EXPANSION_TIMEOUT must be between 10ms and ALTUS_SOURCE_TIMEOUT (%s) (e.g. 2s); got %s", c.SourceTimeout, c.ExpansionModeTimeout)
+	}
+	if c.ExpansionRetry < 0 || c.ExpansionRetry > time.Hour {
+		p.Addf("ALTUS_SEARCH_EXPANSION_RETRY must be between 0 (try every time) and 1h (e.g. 1m); got %s", c.ExpansionRetry)
 	}
 	if c.ExpansionTimeout < 10*time.Millisecond || c.ExpansionTimeout > time.Minute {
 		p.Addf("ALTUS_SEARCH_SEMANTIC_EXPANSION_TIMEOUT must be between 10ms and 1m (e.g. 1s); got %s", c.ExpansionTimeout)

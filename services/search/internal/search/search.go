@@ -124,6 +124,11 @@ type Options struct {
 	// says so: query expansion re-searches with the words of the best
 	// rows, which on long texts can take many seconds.
 	ExpansionModeTimeout time.Duration
+	// ExpansionRetry is how long query expansion is not tried again on a
+	// source where it ran out of its time (default 1m; negative: always
+	// tried). Expansion-mode searches go straight to natural mode there,
+	// and semantic searches leave its candidates out, each saying so.
+	ExpansionRetry time.Duration
 	// SuggestTimeout bounds GetSuggestions (default 300ms).
 	SuggestTimeout time.Duration
 	// DidYouMeanTimeout bounds the spelling suggestions of an empty search (default 100ms).
@@ -175,6 +180,9 @@ type Service struct {
 	// storing holds the pages being stored, by cache key, until their
 	// store ends: a search repeated before then is answered from here.
 	storing storingPages
+	// slowExpansion are the sources where query expansion ran out of its
+	// time lately.
+	slowExpansion slowExpansions
 	// executing counts the searches running their statements (execute).
 	executing atomic.Int64
 	// versionsRead is whether the last read of versions answered: a
@@ -205,6 +213,9 @@ func New(o Options) *Service {
 		o.ExpansionModeTimeout = DefaultExpansionModeTimeout
 	}
 	o.ExpansionModeTimeout = min(o.ExpansionModeTimeout, o.SourceTimeout)
+	if o.ExpansionRetry == 0 {
+		o.ExpansionRetry = DefaultExpansionRetry
+	}
 	if o.SuggestTimeout <= 0 {
 		o.SuggestTimeout = 300 * time.Millisecond
 	}
@@ -756,11 +767,25 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 				cat = s.startCategorize(ctx, prep, req.Query, resp.Results)
 			})
 		}
+		var ex *execution
+		var late []string
+		var fallback string
 		if req.Mode == ModeExpansion {
 			prep.timeout = s.o.ExpansionModeTimeout
+			if slow := s.slowExpansionSources(prep); len(slow) > 0 {
+				fallback = fmt.Sprintf("Query expansion was not tried: it ran out of time on %s within the last %s; every database was searched in natural-language mode instead.",
+					strings.Join(slow, ", "), s.o.ExpansionRetry)
+			}
 		}
-		ex, err := run(prep, single)
-		if late := expansionTimeouts(prep, ex); len(late) > 0 {
+		if fallback == "" {
+			ex, err = run(prep, single)
+			if late = expansionTimeouts(prep, ex); len(late) > 0 {
+				s.markSlowExpansion(prep, ex.phase1)
+				fallback = fmt.Sprintf("Query expansion did not answer within %s on %s; every database was searched in natural-language mode instead.",
+					s.o.ExpansionModeTimeout, strings.Join(late, ", "))
+			}
+		}
+		if fallback != "" {
 			// Query expansion did not answer in time somewhere: the whole
 			// page is searched in natural mode, so that its ranks compare.
 			natural, perr := prepare(sources, req, ModeNatural)
@@ -772,9 +797,7 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 				return nil, false, err
 			}
 			resp.Results, cat = nil, nil
-			resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
-				"Query expansion did not answer within %s on %s; every database was searched in natural-language mode instead.",
-				s.o.ExpansionModeTimeout, strings.Join(late, ", "))})
+			resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fallback})
 			s.o.Metrics.expansionFallback()
 			prep = natural
 			ex, err = run(prep, single)

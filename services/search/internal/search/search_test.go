@@ -1254,3 +1254,58 @@ func TestAnExpansionSearchNotAnsweredInTimeIsRunInNaturalModeAndSaysSo(t *testin
 		t.Errorf("notices %v for an expansion search answered in time", noticeCodes(resp.Notices))
 	}
 }
+
+func TestQueryExpansionIsNotTriedAgainSoonWhereItRanOutOfTime(t *testing.T) {
+	expansionCalls := func(f *fakeSources) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, ex := range f.execs {
+			if slices.ContainsFunc(ex.Plans, func(p Plan) bool { return p.Mode == ModeExpansion }) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, mode := range []string{ModeExpansion, ModeSemantic} {
+		t.Run(mode, func(t *testing.T) {
+			src := newFakeSource("s1", 6, nil, nil)
+			src.blockExpansion = true
+			f := &fakeSources{sources: []*fakeSource{src}}
+			now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			s := newService(f, withEnhancer(&fakeEnhancer{}), func(o *Options) {
+				o.ExpansionModeTimeout, o.Enhance.ExpansionTimeout, o.Now = 30*time.Millisecond, 30*time.Millisecond, clock
+			})
+			first := search(t, s, Request{Query: "pools", Mode: mode})
+			tried := expansionCalls(f)
+			if tried == 0 || !slices.ContainsFunc(first.Notices, func(n Notice) bool {
+				return n.Code == NoticeExpansionSkipped && strings.Contains(n.Message, "did not answer")
+			}) {
+				t.Fatalf("first search: %d expansion calls, notices %+v", tried, first.Notices)
+			}
+
+			second := search(t, s, Request{Query: "pooling", Mode: mode})
+			if n := expansionCalls(f); n != tried {
+				t.Errorf("expansion was tried again at once: %d calls, then %d", tried, n)
+			}
+			if !slices.ContainsFunc(second.Notices, func(n Notice) bool {
+				return n.Code == NoticeExpansionSkipped && strings.Contains(n.Message, "not tried") && strings.Contains(n.Message, "s1")
+			}) {
+				t.Errorf("second search's notices %+v do not say expansion was not tried", second.Notices)
+			}
+			if len(second.Results) == 0 {
+				t.Error("the second search found nothing")
+			}
+
+			mu.Lock()
+			now = now.Add(DefaultExpansionRetry)
+			mu.Unlock()
+			search(t, s, Request{Query: "pool", Mode: mode})
+			if n := expansionCalls(f); n == tried {
+				t.Errorf("expansion was not tried again %s later", DefaultExpansionRetry)
+			}
+		})
+	}
+}

@@ -298,10 +298,25 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 		return false, windowError(req, s.o.MaxWindow)
 	}
 	runs, expansions, tables := semanticPhase(prep, s.o.Enhance.SemanticWindow, s.o.CountScanRows)
+	// Not tried where it ran out of its time lately.
+	var skipped []string
+	if s.o.ExpansionRetry >= 0 {
+		now := s.o.Now()
+		kept := expansions[:0]
+		for _, r := range expansions {
+			if src := prep.sources[r.src]; s.slowExpansion.slow(src.ID, now) {
+				skipped = append(skipped, sourceLabel(src))
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		expansions = kept
+	}
 	expanded := make(chan struct{})
 	go func() {
 		defer close(expanded)
 		s.runAll(ctx, expansions, min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout))
+		s.markSlowExpansion(prep, expansions)
 	}()
 	s.runAll(ctx, runs, s.o.SourceTimeout)
 	<-expanded
@@ -310,10 +325,15 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 		return false, &AllSourcesFailedError{Sources: o.statuses}
 	}
 	exp, expRows := auxLists(prep, expansions, tables)
-	if expansionsMissing(expansions) {
+	switch {
+	case expansionsMissing(expansions):
 		resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
 			"Query expansion did not answer within %s on every database; the candidates of those databases come from natural-language search only.",
 			min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout))})
+	case len(skipped) > 0:
+		resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
+			"Query expansion was not tried on %s: it ran out of time there within the last %s; those candidates come from natural-language search only.",
+			strings.Join(skipped, ", "), s.o.ExpansionRetry)})
 	}
 	lists := append(slices.Clone(o.lists), exp...)
 	rows := append(slices.Clone(o.rows), expRows...)
