@@ -220,20 +220,17 @@ func variantPhase(p *prepared, variants []string, window int) []*run {
 	return runs
 }
 
-// expansionsMissing reports whether an expansion call or list failed
-// (most often: it ran out of its time).
-func expansionsMissing(runs []*run) bool {
+// expansionsMissing names the sources whose expansion call or list
+// failed (most often: it ran out of its time), each once.
+func expansionsMissing(p *prepared, runs []*run) []string {
+	var out []string
 	for _, r := range runs {
-		if r.err != nil {
-			return true
-		}
-		for _, pr := range r.resp.Plans {
-			if pr.ErrorCode != "" {
-				return true
-			}
+		failed := r.err != nil || slices.ContainsFunc(r.resp.Plans, func(pr PlanResult) bool { return pr.ErrorCode != "" })
+		if label := sourceLabel(p.sources[r.src]); failed && !slices.Contains(out, label) {
+			out = append(out, label)
 		}
 	}
-	return false
+	return out
 }
 
 // auxLists returns the ranked lists of the aux plans of runs, with their
@@ -325,12 +322,12 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 		return false, &AllSourcesFailedError{Sources: o.statuses}
 	}
 	exp, expRows := auxLists(prep, expansions, tables)
-	switch {
-	case expansionsMissing(expansions):
+	if missing := expansionsMissing(prep, expansions); len(missing) > 0 {
 		resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
-			"Query expansion did not answer within %s on every database; the candidates of those databases come from natural-language search only.",
-			min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout))})
-	case len(skipped) > 0:
+			"Query expansion did not answer within %s on %s; the candidates of those databases come from natural-language search only.",
+			min(s.o.Enhance.ExpansionTimeout, s.o.SourceTimeout), strings.Join(missing, ", "))})
+	}
+	if len(skipped) > 0 {
 		resp.Notices = append(resp.Notices, Notice{Code: NoticeExpansionSkipped, Message: fmt.Sprintf(
 			"Query expansion was not tried on %s: it ran out of time there within the last %s; those candidates come from natural-language search only.",
 			strings.Join(skipped, ", "), s.o.ExpansionRetry)})

@@ -581,7 +581,9 @@ func TestASlowQueryExpansionIsLeftOutAndTheSemanticSearchAnswers(t *testing.T) {
 	if len(resp.Sources) != 1 || resp.Sources[0].Status != StatusOK {
 		t.Errorf("sources %+v; the source answered its natural lists and must be ok", resp.Sources)
 	}
-	if !slices.Contains(noticeCodes(resp.Notices), NoticeExpansionSkipped) {
-		t.Errorf("notices %v, want %s", noticeCodes(resp.Notices), NoticeExpansionSkipped)
+	if !slices.ContainsFunc(resp.Notices, func(n Notice) bool {
+		return n.Code == NoticeExpansionSkipped && strings.Contains(n.Message, `database "db s1"`)
+	}) {
+		t.Errorf("notices %+v, want %s naming the database", resp.Notices, NoticeExpansionSkipped)
 	}
 }
