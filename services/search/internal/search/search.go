@@ -768,7 +768,6 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 			})
 		}
 		var ex *execution
-		var late []string
 		var fallback string
 		if req.Mode == ModeExpansion {
 			prep.timeout = s.o.ExpansionModeTimeout
@@ -779,7 +778,7 @@ func (s *Service) searchSources(ctx context.Context, p identity.Principal, req R
 		}
 		if fallback == "" {
 			ex, err = run(prep, single)
-			if late = expansionTimeouts(prep, ex); len(late) > 0 {
+			if late := expansionTimeouts(prep, ex); len(late) > 0 {
 				s.markSlowExpansion(prep, ex.phase1)
 				fallback = fmt.Sprintf("Query expansion did not answer within %s on %s; every database was searched in natural-language mode instead.",
 					s.o.ExpansionModeTimeout, strings.Join(late, ", "))

@@ -297,18 +297,16 @@ func (s *Service) semantic(ctx context.Context, prep *prepared, req Request, res
 	runs, expansions, tables := semanticPhase(prep, s.o.Enhance.SemanticWindow, s.o.CountScanRows)
 	// Not tried where it ran out of its time lately.
 	var skipped []string
-	if s.o.ExpansionRetry >= 0 {
-		now := s.o.Now()
-		kept := expansions[:0]
-		for _, r := range expansions {
-			if src := prep.sources[r.src]; s.slowExpansion.slow(src.ID, now) {
-				skipped = append(skipped, sourceLabel(src))
-			} else {
-				kept = append(kept, r)
-			}
+	now := s.o.Now()
+	kept := expansions[:0]
+	for _, r := range expansions {
+		if src := prep.sources[r.src]; s.slowExpansion.slow(src.ID, now) {
+			skipped = append(skipped, sourceLabel(src))
+		} else {
+			kept = append(kept, r)
 		}
-		expansions = kept
 	}
+	expansions = kept
 	expanded := make(chan struct{})
 	go func() {
 		defer close(expanded)

@@ -64,11 +64,9 @@ func timedOut(r *run) bool {
 }
 
 // slowExpansionSources names the sources of p on which query expansion
-// is not to be tried now.
+// is not to be tried now (none is ever marked with a negative
+// ExpansionRetry).
 func (s *Service) slowExpansionSources(p *prepared) []string {
-	if s.o.ExpansionRetry < 0 {
-		return nil
-	}
 	now := s.o.Now()
 	var out []string
 	for si, src := range p.sources {

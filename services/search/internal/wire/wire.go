@@ -33,18 +33,16 @@ type Codec struct{}
 func (c Codec) Encode(r *search.Response) ([]byte, error) {
 	page := *r
 	page.Trends = nil
-	var m []byte
-	if enc, ok := r.Message.(Encoded); ok {
-		m = enc
-	} else {
+	m, ok := r.Message.(Encoded)
+	if !ok {
 		var err error
-		if m, err = proto.Marshal(ResponseToProto(&page)); err != nil {
-			return nil, fmt.Errorf("wire: encode search response: %w", err)
+		if m, err = marshalPage(&page); err != nil {
+			return nil, err
 		}
 	}
-	var err error
 	rendered := r.Rendered
 	if rendered == nil {
+		var err error
 		if rendered, err = c.Render(&page); err != nil {
 			return nil, err
 		}
@@ -60,11 +58,20 @@ func (c Codec) Encode(r *search.Response) ([]byte, error) {
 func (Codec) Message(r *search.Response) (any, error) {
 	page := *r
 	page.Trends, page.SearchID = nil, ""
-	m, err := proto.Marshal(ResponseToProto(&page))
+	m, err := marshalPage(&page)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// marshalPage serializes a page as the cache stores it.
+func marshalPage(page *search.Response) (Encoded, error) {
+	m, err := proto.Marshal(ResponseToProto(page))
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode search response: %w", err)
 	}
-	return Encoded(m), nil
+	return m, nil
 }
 
 // EncodeEdge returns the cache value of an edge page (edgecache.Encode).
