@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -40,6 +41,31 @@ type Options struct {
 	Getenv func(string) string
 	// Warnings from the configuration are logged at start.
 	Warnings []string
+	// AllInOne says the process runs every service (the all-in-one
+	// binary), which has set tracing up for all of them: Start leaves
+	// tracing alone.
+	AllInOne bool
+}
+
+// Env is what a service takes from the process it runs in. Its zero value
+// is a binary's own: the process environment, os.Stdout, and tracing set
+// up by the service.
+type Env struct {
+	// Environ is the service's environment in os.Environ() form; nil
+	// means the process environment.
+	Environ []string
+	// Stdout receives the service's logs; nil means os.Stdout.
+	Stdout io.Writer
+	// AllInOne: see Options.AllInOne.
+	AllInOne bool
+}
+
+// Out is where the service logs.
+func (e Env) Out() io.Writer {
+	if e.Stdout == nil {
+		return os.Stdout
+	}
+	return e.Stdout
 }
 
 // Process is a running binary's shared machinery.
@@ -56,9 +82,13 @@ type Process struct {
 // Start sets up logging, tracing and metrics. Tracing is flushed last on shutdown.
 func Start(ctx context.Context, o Options) (*Process, error) {
 	log := telemetry.NewLogger(o.Stdout, o.Runtime.Level(), o.Service)
-	shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TracingConfig{ServiceName: o.Service, Version: config.Version, Getenv: o.Getenv})
-	if err != nil {
-		return nil, err
+	shutdownTracing := func(context.Context) error { return nil }
+	if !o.AllInOne {
+		var err error
+		shutdownTracing, err = telemetry.SetupTracing(ctx, telemetry.TracingConfig{ServiceName: o.Service, Version: config.Version, Getenv: o.Getenv})
+		if err != nil {
+			return nil, err
+		}
 	}
 	for _, w := range o.Warnings {
 		log.Warn(w)
