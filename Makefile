@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 BIN      := $(CURDIR)/.bin
-MODULES  := pkg gateway services/account services/cache services/dbrouter services/enhance services/search
+MODULES  := pkg gateway services/account services/cache services/dbrouter services/enhance services/search cmd/altus
 ALL_PKGS := github.com/altus4/altus/...
 
 .PHONY: help
@@ -36,7 +36,7 @@ check-generate: generate ## Fail if the committed generated code is stale.
 .PHONY: build
 build: ## Build every binary into bin/.
 	@mkdir -p bin
-	go build -o bin/ ./gateway ./services/account ./services/cache ./services/dbrouter ./services/enhance ./services/search
+	go build -o bin/ ./gateway ./services/account ./services/cache ./services/dbrouter ./services/enhance ./services/search ./cmd/altus
 
 .PHONY: vet
 vet: ## go vet every module.
@@ -54,6 +54,10 @@ tidy: ## go mod tidy every module.
 .PHONY: run
 run: ## Start MariaDB, Redis, every service and the gateway in the background (http://127.0.0.1:3000).
 	./deploy/local/run.sh
+
+.PHONY: run-one
+run-one: ## make run with every service in one process (bin/altus, built from cmd/altus), on the same ports.
+	ALTUS_RUN_ONE=1 ./deploy/local/run.sh
 
 .PHONY: stop
 stop: ## Stop what make run started.
@@ -78,7 +82,7 @@ test-ha: ## Only the replica tests: kill a gateway and a search replica under lo
 
 .PHONY: modules
 modules: ## Check that every module builds on its own (GOWORK=off).
-	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build on its own: run make tidy"; exit 1; }; done
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go build -o /dev/null ./...) || { echo "$$m does not build on its own: run make tidy"; exit 1; }; done
 
 .PHONY: deploy-check
 deploy-check: ## Render the Kubernetes overlays and check everything under deploy/ offline (nginx -t / haproxy -c when installed).

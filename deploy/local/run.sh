@@ -18,7 +18,9 @@
 # A suite already started from this checkout is stopped first. Ports and
 # folders: see common.sh. ALTUS_RUN_SERVICES limits what is started (a
 # space-separated subset, in any order); ALTUS_RUN_WAIT bounds each wait in
-# seconds (60). The database settings are the v1 names (DB_HOST, DB_PORT,
+# seconds (60). ALTUS_RUN_ONE=1 runs every service in one process instead
+# (bin/altus, built from cmd/altus: log .run/altus.log, pid .run/altus.pid),
+# on the same ports. The database settings are the v1 names (DB_HOST, DB_PORT,
 # DB_USERNAME, DB_PASSWORD, DB_DATABASE, REDIS_HOST, REDIS_PORT,
 # REDIS_PASSWORD).
 set -euo pipefail
@@ -53,11 +55,21 @@ command -v go >/dev/null 2>&1 || die "Go is needed to build the suite (https://g
 "$ROOT/deploy/local/deps.sh"
 
 # --- 2. build ------------------------------------------------------------------
-say "building ${services[*]} into ${BIN_DIR#"$ROOT"/}/"
+ONE=false
+if [ "${ALTUS_RUN_ONE:-0}" = 1 ]; then
+	ONE=true
+	[ -z "${ALTUS_RUN_SERVICES:-}" ] || die "ALTUS_RUN_ONE=1 runs every service; leave ALTUS_RUN_SERVICES unset"
+fi
 mkdir -p "$BIN_DIR" "$RUN_DIR"
-pkgs=()
-for svc in "${services[@]}"; do pkgs+=("$(package_of "$svc")"); done
-go build -o "$BIN_DIR/" "${pkgs[@]}"
+if $ONE; then
+	say "building altus (every service in one process) into ${BIN_DIR#"$ROOT"/}/"
+	go build -o "$BIN_DIR/" ./cmd/altus
+else
+	say "building ${services[*]} into ${BIN_DIR#"$ROOT"/}/"
+	pkgs=()
+	for svc in "${services[@]}"; do pkgs+=("$(package_of "$svc")"); done
+	go build -o "$BIN_DIR/" "${pkgs[@]}"
+fi
 
 # --- 3. development secrets, once -----------------------------------------------
 secrets=$RUN_DIR/secrets.env
@@ -92,6 +104,14 @@ common_env=(
 	"ALTUS_DBROUTER_ADDR=127.0.0.1:${GRPC_PORT[dbrouter]}"
 	"ALTUS_ACCOUNT_ADDR=127.0.0.1:${GRPC_PORT[account]}"
 )
+one_env() { # the environment of bin/altus, on top of the caller's: every port, per service
+	local svc
+	printf '%s\n' "${common_env[@]}" "PORT=$GATEWAY_PORT"
+	for svc in "${ALL_SERVICES[@]}"; do
+		echo "ALTUS_${svc^^}_ADMIN_PORT=${ADMIN_PORT[$svc]}"
+		[ "$svc" = gateway ] || echo "ALTUS_${svc^^}_PORT=${GRPC_PORT[$svc]}"
+	done
+}
 service_env() { # svc: the environment of one service, on top of the caller's
 	local svc=$1
 	printf '%s\n' "${common_env[@]}" "ALTUS_ADMIN_PORT=${ADMIN_PORT[$svc]}"
@@ -106,6 +126,15 @@ service_env() { # svc: the environment of one service, on top of the caller's
 MYSQL_PWD="$DB_PASSWORD" mariadb --host="$DB_HOST" --port="$DB_PORT" --user="$DB_USERNAME" --protocol=TCP \
 	-e "CREATE DATABASE IF NOT EXISTS \`$DB_DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
 	die "could not create the database '$DB_DATABASE' on $DB_HOST:$DB_PORT"
+if $ONE; then
+	say "migrating account, dbrouter and search"
+	mapfile -t envs < <(one_env)
+	if ! out=$(env -u ALTUS_GRPC_PORT -u ALTUS_ADMIN_PORT "${envs[@]}" timeout 300 "$BIN_DIR/altus" migrate 2>&1); then
+		echo "$out" | tail -n 40 >&2
+		die "migrations failed (output above)"
+	fi
+	MIGRATING=()
+fi
 for svc in "${MIGRATING[@]}"; do
 	selected "$svc" || continue
 	if ! grep -qs '"migrate"' "$ROOT/services/$svc"/*.go; then
@@ -134,7 +163,37 @@ fail() { # svc message
 	exit 1
 }
 
-for svc in "${services[@]}"; do
+if $ONE; then
+	log=$RUN_DIR/altus.log
+	[ ! -f "$log" ] || mv -f "$log" "$log.prev"
+	mapfile -t envs < <(one_env)
+	nohup env -u ALTUS_GRPC_PORT -u ALTUS_ADMIN_PORT "${envs[@]}" "$BIN_DIR/altus" >"$log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$RUN_DIR/altus.pid"
+	started+=(altus)
+	for svc in "${services[@]}"; do
+		if [ "$svc" = gateway ]; then
+			port=$GATEWAY_PORT path=/health what="GET /health on :$GATEWAY_PORT"
+		else
+			port=${ADMIN_PORT[$svc]} path=/metrics what="the admin port of $svc :${ADMIN_PORT[$svc]}"
+		fi
+		ready=false
+		for ((i = 0; i < WAIT * 4; i++)); do
+			kill -0 "$pid" 2>/dev/null || fail altus "altus exited at start"
+			if http_ok 127.0.0.1 "$port" "$path"; then
+				ready=true
+				break
+			fi
+			sleep 0.25
+		done
+		$ready || fail altus "altus was not ready within ${WAIT}s ($what)"
+	done
+	say "started altus: ${services[*]} in one process (pid $pid)"
+	services_to_start=()
+else
+	services_to_start=("${services[@]}")
+fi
+for svc in "${services_to_start[@]}"; do
 	log=$RUN_DIR/$svc.log
 	[ ! -f "$log" ] || mv -f "$log" "$log.prev"
 	mapfile -t envs < <(service_env "$svc")

@@ -71,6 +71,33 @@ func repoRoot() (string, error) {
 	}
 }
 
+var (
+	altusBuilt bool
+	altusErr   error
+)
+
+// buildAltus compiles the all-in-one binary (cmd/altus) once per test run.
+func buildAltus(t testing.TB) {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if !altusBuilt {
+		altusBuilt = true
+		root, err := repoRoot()
+		if err == nil {
+			cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/altus")
+			cmd.Dir = root
+			if out, cerr := cmd.CombinedOutput(); cerr != nil {
+				err = fmt.Errorf("go build: %v\n%s", cerr, out)
+			}
+		}
+		altusErr = err
+	}
+	if altusErr != nil {
+		t.Fatal(altusErr)
+	}
+}
+
 // buildBinaries compiles every service once per test run.
 func buildBinaries(t testing.TB) {
 	t.Helper()
@@ -111,6 +138,7 @@ type Suite struct {
 	DBConfig config.MySQL
 	procs    map[string]*exec.Cmd
 	admin    map[string]string
+	grpcPort map[string]string // of each service, in one process (StartOneProcess)
 	logs     map[string]*bytes.Buffer
 	mu       sync.Mutex
 	HTTP     *http.Client
@@ -127,6 +155,22 @@ func randomHex(n int) string {
 func StartSuite(t testing.TB, extra map[string]string) *Suite {
 	t.Helper()
 	buildBinaries(t)
+	return startSuite(t, extra, (*Suite).launch)
+}
+
+// StartOneProcess starts the all-in-one binary (cmd/altus) with fresh
+// storage: every service in one process, each on ports of its own
+// (ALTUS_<SVC>_PORT, ALTUS_<SVC>_ADMIN_PORT), the services finding one
+// another by the binary's own wiring. Logs(svc) is the process's log for
+// every service.
+func StartOneProcess(t testing.TB, extra map[string]string) *Suite {
+	t.Helper()
+	buildAltus(t)
+	return startSuite(t, extra, (*Suite).launchOne)
+}
+
+func startSuite(t testing.TB, extra map[string]string, launch func(*Suite, testing.TB, map[string]string)) *Suite {
+	t.Helper()
 	db, dbcfg := testenv.OpenDatabase(t)
 	redis := testenv.RedisConfig(t)
 	s := &Suite{t: t, DB: db, DBConfig: dbcfg, procs: map[string]*exec.Cmd{}, admin: map[string]string{}, logs: map[string]*bytes.Buffer{}, HTTP: &http.Client{Timeout: 30 * time.Second}}
@@ -158,7 +202,7 @@ func StartSuite(t testing.TB, extra map[string]string) *Suite {
 	// Ports are picked free but may be taken by another process before a
 	// service binds them; such a start is retried with fresh ports.
 	for attempt := 1; ; attempt++ {
-		s.launch(t, extra)
+		launch(s, t, extra)
 		err := s.waitHealthy(60 * time.Second)
 		if err == nil && !s.portClash() {
 			return s
@@ -205,6 +249,31 @@ func (s *Suite) launch(t testing.TB, extra map[string]string) {
 			own["ALTUS_GRPC_PORT"] = port
 		}
 		s.start(svc, own)
+	}
+}
+
+// launchOne starts bin/altus on fresh ports.
+func (s *Suite) launchOne(t testing.TB, _ map[string]string) {
+	t.Helper()
+	own := map[string]string{}
+	s.grpcPort = map[string]string{}
+	for _, svc := range services {
+		upper := strings.ToUpper(svc)
+		s.admin[svc] = strconv.Itoa(testenv.FreePort(t))
+		own["ALTUS_"+upper+"_ADMIN_PORT"] = s.admin[svc]
+		if svc == "gateway" {
+			port := testenv.FreePort(t)
+			own["PORT"] = strconv.Itoa(port)
+			s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+			continue
+		}
+		own["ALTUS_"+upper+"_PORT"] = strconv.Itoa(testenv.FreePort(t))
+		s.grpcPort[svc] = own["ALTUS_"+upper+"_PORT"]
+	}
+	s.logs = map[string]*bytes.Buffer{}
+	s.startNamed("altus", "altus", own)
+	for _, svc := range services {
+		s.logs[svc] = s.logs["altus"]
 	}
 }
 
@@ -336,8 +405,12 @@ func (s *Suite) Stop() {
 		s.StopService(services[i])
 	}
 	if s.t.Failed() {
+		logged := map[*bytes.Buffer]bool{}
 		for _, svc := range services {
-			s.t.Logf("--- %s log (tail)\n%s", svc, tail(s.Logs(svc), 4000))
+			if b := s.logs[svc]; b != nil && !logged[b] {
+				logged[b] = true
+				s.t.Logf("--- %s log (tail)\n%s", svc, tail(s.Logs(svc), 4000))
+			}
 		}
 	}
 }

@@ -71,6 +71,12 @@ func (c *otlpCapture) services(traceID string) map[string][]string {
 // spans to it.
 func startTracedSuite(t *testing.T) (*otlpCapture, *Suite) {
 	t.Helper()
+	return startTraced(t, StartSuite)
+}
+
+// startTraced is startTracedSuite with the suite started by start.
+func startTraced(t *testing.T, start func(testing.TB, map[string]string) *Suite) (*otlpCapture, *Suite) {
+	t.Helper()
 	capture := &otlpCapture{spans: map[string]map[string][]string{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +85,7 @@ func startTracedSuite(t *testing.T) (*otlpCapture, *Suite) {
 	srv := &http.Server{Handler: capture}
 	go srv.Serve(lis)
 	t.Cleanup(func() { srv.Close() })
-	s := StartSuite(t, map[string]string{
+	s := start(t, map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + lis.Addr().String(),
 		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
 		"OTEL_BSP_SCHEDULE_DELAY":     "100",
