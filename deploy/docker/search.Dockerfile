@@ -16,6 +16,7 @@ COPY services/cache/go.mod services/cache/go.sum services/cache/
 COPY services/dbrouter/go.mod services/dbrouter/go.sum services/dbrouter/
 COPY services/enhance/go.mod services/enhance/go.sum services/enhance/
 COPY services/search/go.mod services/search/go.sum services/search/
+COPY cmd/altus/go.mod cmd/altus/go.sum cmd/altus/
 RUN --mount=type=cache,target=/root/go/pkg/mod go mod download
 COPY pkg/ pkg/
 COPY services/search/ services/search/

@@ -137,7 +137,7 @@ if $ONE; then
 fi
 for svc in "${MIGRATING[@]}"; do
 	selected "$svc" || continue
-	if ! grep -qs '"migrate"' "$ROOT/services/$svc"/*.go; then
+	if ! grep -qs "process.MigrateOnly(" "$ROOT/services/$svc"/*.go "$ROOT/services/$svc"/app/*.go; then
 		say "skipping migrations of $svc: its binary has no migrate command"
 		continue
 	fi

@@ -40,8 +40,7 @@ var searchReads = []string{
 	"altus.search.v1.AnalyticsService",
 }
 
-// Run serves until ctx ends (or, with args "migrate" where the service
-// owns tables, applies its migrations and returns). env is the process's
+// Run serves until ctx ends; it takes no arguments. env is the process's
 // environment, output and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	if err := process.NoArgs("gateway", args); err != nil {

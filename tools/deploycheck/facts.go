@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -228,11 +230,16 @@ func loadService(root, name, dir string, shared *pkgFiles) (*Service, error) {
 	if s.AdminPort, err = strconv.Atoi(cfg.consts["DefaultAdminPort"]); err != nil {
 		return nil, fmt.Errorf("no DefaultAdminPort constant")
 	}
-	main, err := os.ReadFile(filepath.Join(root, dir, "main.go"))
+	// The wiring is in the service's app package (run by its main and by
+	// the all-in-one binary), or in its main.
+	wiring, err := os.ReadFile(filepath.Join(root, dir, "app", "app.go"))
+	if errors.Is(err, fs.ErrNotExist) {
+		wiring, err = os.ReadFile(filepath.Join(root, dir, "main.go"))
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.Migrates = strings.Contains(string(main), "process.MigrateOnly(")
+	s.Migrates = strings.Contains(string(wiring), "process.MigrateOnly(")
 	return s, nil
 }
 

@@ -29,9 +29,9 @@ import (
 // pruneEvery is how often expired sessions are deleted.
 const pruneEvery = time.Hour
 
-// Run serves until ctx ends (or, with args "migrate" where the service
-// owns tables, applies its migrations and returns). env is the process's
-// environment, output and tracing: its zero value is the process's own.
+// Run serves until ctx ends, or with the argument "migrate" applies the
+// service's migrations and returns. env is the process's environment,
+// output and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	migrateOnly, err := process.MigrateOnly("account", args)
 	if err != nil {

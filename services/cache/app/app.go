@@ -17,8 +17,7 @@ import (
 	"github.com/altus4/altus/services/cache/internal/redisx"
 )
 
-// Run serves until ctx ends (or, with args "migrate" where the service
-// owns tables, applies its migrations and returns). env is the process's
+// Run serves until ctx ends; it takes no arguments. env is the process's
 // environment, output and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	if err := process.NoArgs("cache", args); err != nil {

@@ -32,9 +32,9 @@ import (
 	"github.com/altus4/altus/services/search/internal/wire"
 )
 
-// Run serves until ctx ends (or, with args "migrate" where the service
-// owns tables, applies its migrations and returns). env is the process's
-// environment, output and tracing: its zero value is the process's own.
+// Run serves until ctx ends, or with the argument "migrate" applies the
+// service's migrations and returns. env is the process's environment,
+// output and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	migrateOnly, err := process.MigrateOnly("search", args)
 	if err != nil {
