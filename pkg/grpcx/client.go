@@ -47,7 +47,7 @@ func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
-		grpc.WithChainUnaryInterceptor(requestIDClientInterceptor, identity.UnaryClientInterceptor()),
+		grpc.WithChainUnaryInterceptor(requestIDClientInterceptor, identity.UnaryClientInterceptor(), localClientInterceptor(target)),
 	}
 	if addrs, ok := StaticAddresses(target); ok {
 		r := manual.NewBuilderWithScheme(fmt.Sprintf("%s%d", staticScheme, staticSeq.Add(1)))

@@ -66,6 +66,9 @@ type Server struct {
 	// Health is the grpc.health.v1 service; set statuses through it.
 	Health  *health.Server
 	metrics *grpcprom.ServerMetrics
+	// unary is the interceptor chain, for in-process calls (ServeLocal).
+	unary    grpc.UnaryServerInterceptor
+	services map[string]registered
 }
 
 // NewServer returns a server with the suite's options and interceptor chain:
@@ -120,7 +123,20 @@ func NewServer(o ServerOptions) *Server {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
-	return &Server{Server: srv, Health: hs, metrics: metrics}
+	return &Server{Server: srv, Health: hs, metrics: metrics, unary: chainUnary(chain)}
+}
+
+// chainUnary runs interceptors in order, the first outermost, as
+// grpc.ChainUnaryInterceptor does.
+func chainUnary(chain []grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		next := handler
+		for i := len(chain) - 1; i >= 0; i-- {
+			in, h := chain[i], next
+			next = func(ctx context.Context, req any) (any, error) { return in(ctx, req, info, h) }
+		}
+		return next(ctx, req)
+	}
 }
 
 // streamWorkers is the number of goroutines kept to run calls.

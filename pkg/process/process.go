@@ -43,7 +43,8 @@ type Options struct {
 	Warnings []string
 	// AllInOne says the process runs every service (the all-in-one
 	// binary), which has set tracing up for all of them: Start leaves
-	// tracing alone.
+	// tracing alone, and ServeGRPC opens the server to in-process calls
+	// (grpcx.Server.ServeLocal).
 	AllInOne bool
 }
 
@@ -77,6 +78,7 @@ type Process struct {
 	// AdminExtra routes are served on the admin port beside /metrics.
 	AdminExtra map[string]http.Handler
 	adminPort  int
+	allInOne   bool
 }
 
 // Start sets up logging, tracing and metrics. Tracing is flushed last on shutdown.
@@ -102,6 +104,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		App:        app,
 		AdminExtra: map[string]http.Handler{},
 		adminPort:  config.PortOr(o.Runtime.AdminPort, o.DefaultAdminPort),
+		allInOne:   o.AllInOne,
 	}, nil
 }
 
@@ -123,6 +126,12 @@ func (p *Process) ServeGRPC(srv *grpcx.Server, port int) error {
 	srv.Ready()
 	p.App.OnDrain(srv.Drain)
 	p.App.AddServer(lifecycle.GRPCServer(p.Service+" gRPC :"+strconv.Itoa(port), srv.Server, lis))
+	if p.allInOne {
+		// Calls from the other services of the process run in process
+		// until the drain; then they go through the network, as calls
+		// from elsewhere do.
+		p.App.OnDrain(srv.ServeLocal(strconv.Itoa(port)))
+	}
 	return nil
 }
 
