@@ -14,6 +14,7 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -157,8 +158,13 @@ func (s *Server) callLocal(ctx context.Context, method string, impl any, md grpc
 		st := status.Convert(err)
 		server.SetStatus(otelcodes.Error, st.Message())
 		client.SetStatus(otelcodes.Error, st.Message())
+	} else if m, ok := resp.(proto.Message); ok && m.ProtoReflect().IsValid() {
+		proto.Merge(reply.(proto.Message), m)
 	} else {
-		proto.Merge(reply.(proto.Message), resp.(proto.Message))
+		// As over the network, where a nil answer cannot be encoded.
+		err = status.Error(codes.Internal, "grpc: error while marshaling: the handler answered nothing")
+		server.SetStatus(otelcodes.Error, "nil response")
+		client.SetStatus(otelcodes.Error, "nil response")
 	}
 	server.End()
 	stream.mu.Lock()

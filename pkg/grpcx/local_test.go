@@ -36,6 +36,8 @@ func (p *localProbe) Search(ctx context.Context, req *searchv1.SearchRequest) (*
 		return nil, ctx.Err()
 	case "internal":
 		return nil, context.DeadlineExceeded // a bare error the chain maps
+	case "nothing":
+		return nil, nil
 	}
 	req.Query = "changed by the server"
 	return &searchv1.SearchResponse{SearchMode: "natural", TotalCount: 7}, nil
@@ -123,6 +125,9 @@ func TestAnInProcessCallFailsAsTheSameCallOverTheNetwork(t *testing.T) {
 	}
 	if _, err := client.Search(signed, &searchv1.SearchRequest{Query: "internal"}); status.Code(err) != codes.DeadlineExceeded || Reason(err) != ReasonTimeout {
 		t.Errorf("a bare error: %v (%s), want the chain's DeadlineExceeded %s", err, Reason(err), ReasonTimeout)
+	}
+	if _, err := client.Search(signed, &searchv1.SearchRequest{Query: "nothing"}); status.Code(err) != codes.Internal {
+		t.Errorf("no answer and no error: %v, want Internal", err)
 	}
 	forger := identity.NewSigner(strings.Repeat("f", 32))
 	forged := identity.With(context.Background(), who, forger.Sign(who, time.Minute))
