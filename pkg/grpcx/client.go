@@ -34,6 +34,9 @@ var staticSeq atomic.Uint64
 // Dial returns a client connection to target with OpenTelemetry, keepalive,
 // message size limits, round-robin balancing, and forwarding of the request
 // id and the caller's identity. The connection is lazy: Dial does not block.
+// A unary call to a loopback port of a server of this process open to
+// in-process calls (Server.ServeLocal, the all-in-one binary) runs there
+// without crossing the network; interceptors given in extra then do not run.
 //
 // target is host:port, any gRPC target (e.g. dns:///search:50051, which
 // balances over every address the name resolves to), or a comma-separated
