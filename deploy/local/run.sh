@@ -163,62 +163,43 @@ fail() { # svc message
 	exit 1
 }
 
-if $ONE; then
-	log=$RUN_DIR/altus.log
+launch() { # name env-arguments...: start $BIN_DIR/<name> under env (log and pid in .run/); sets pid
+	local log=$RUN_DIR/$1.log name=$1
+	shift
 	[ ! -f "$log" ] || mv -f "$log" "$log.prev"
-	mapfile -t envs < <(one_env)
-	nohup env -u ALTUS_GRPC_PORT -u ALTUS_ADMIN_PORT "${envs[@]}" "$BIN_DIR/altus" >"$log" 2>&1 </dev/null &
+	nohup env "$@" "$BIN_DIR/$name" >"$log" 2>&1 </dev/null &
 	pid=$!
-	echo "$pid" >"$RUN_DIR/altus.pid"
-	started+=(altus)
-	for svc in "${services[@]}"; do
-		if [ "$svc" = gateway ]; then
-			port=$GATEWAY_PORT path=/health what="GET /health on :$GATEWAY_PORT"
-		else
-			port=${ADMIN_PORT[$svc]} path=/metrics what="the admin port of $svc :${ADMIN_PORT[$svc]}"
-		fi
-		ready=false
-		for ((i = 0; i < WAIT * 4; i++)); do
-			kill -0 "$pid" 2>/dev/null || fail altus "altus exited at start"
-			if http_ok 127.0.0.1 "$port" "$path"; then
-				ready=true
-				break
-			fi
-			sleep 0.25
-		done
-		$ready || fail altus "altus was not ready within ${WAIT}s ($what)"
-	done
-	say "started altus: ${services[*]} in one process (pid $pid)"
-	services_to_start=()
-else
-	services_to_start=("${services[@]}")
-fi
-for svc in "${services_to_start[@]}"; do
-	log=$RUN_DIR/$svc.log
-	[ ! -f "$log" ] || mv -f "$log" "$log.prev"
-	mapfile -t envs < <(service_env "$svc")
-	nohup env "${envs[@]}" "$BIN_DIR/$svc" >"$log" 2>&1 </dev/null &
-	pid=$!
-	echo "$pid" >"$RUN_DIR/$svc.pid"
-	started+=("$svc")
-
+	echo "$pid" >"$RUN_DIR/$name.pid"
+	started+=("$name")
+}
+wait_ready() { # proc svc: wait until svc, served by process proc ($pid), answers
+	local proc=$1 svc=$2 port path what i
 	if [ "$svc" = gateway ]; then
 		port=$GATEWAY_PORT path=/health what="GET /health on :$GATEWAY_PORT"
 	else
-		port=${ADMIN_PORT[$svc]} path=/metrics what="its admin port :${ADMIN_PORT[$svc]}"
+		port=${ADMIN_PORT[$svc]} path=/metrics what="the admin port of $svc :${ADMIN_PORT[$svc]}"
 	fi
-	ready=false
 	for ((i = 0; i < WAIT * 4; i++)); do
-		kill -0 "$pid" 2>/dev/null || fail "$svc" "$svc exited at start"
-		if http_ok 127.0.0.1 "$port" "$path"; then
-			ready=true
-			break
-		fi
+		kill -0 "$pid" 2>/dev/null || fail "$proc" "$proc exited at start"
+		http_ok 127.0.0.1 "$port" "$path" && return 0
 		sleep 0.25
 	done
-	$ready || fail "$svc" "$svc was not ready within ${WAIT}s ($what)"
-	say "started $svc (pid $pid)"
-done
+	fail "$proc" "$proc was not ready within ${WAIT}s ($what)"
+}
+
+if $ONE; then
+	mapfile -t envs < <(one_env)
+	launch altus -u ALTUS_GRPC_PORT -u ALTUS_ADMIN_PORT "${envs[@]}"
+	for svc in "${services[@]}"; do wait_ready altus "$svc"; done
+	say "started altus: ${services[*]} in one process (pid $pid)"
+else
+	for svc in "${services[@]}"; do
+		mapfile -t envs < <(service_env "$svc")
+		launch "$svc" "${envs[@]}"
+		wait_ready "$svc" "$svc"
+		say "started $svc (pid $pid)"
+	done
+fi
 
 # --- 6. how to call it -----------------------------------------------------------------
 if ! selected gateway; then

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"google.golang.org/grpc"
@@ -41,7 +42,7 @@ var searchReads = []string{
 }
 
 // Run serves until ctx ends; it takes no arguments. env is the process's
-// environment, output and tracing: its zero value is the process's own.
+// environment and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	if err := process.NoArgs("gateway", args); err != nil {
 		return err
@@ -50,7 +51,7 @@ func Run(ctx context.Context, args []string, env process.Env) error {
 	if err != nil {
 		return err
 	}
-	p, err := process.Start(ctx, process.Options{Service: "gateway", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: env.Out(), AllInOne: env.AllInOne, Warnings: cfg.Warnings})
+	p, err := process.Start(ctx, process.Options{Service: "gateway", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, AllInOne: env.AllInOne, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
 	}

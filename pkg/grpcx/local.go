@@ -110,14 +110,11 @@ func localClientInterceptor(target string) grpc.UnaryClientInterceptor {
 		}
 		service, name := splitMethod(method)
 		svc, ok := s.services[service]
-		if !ok {
+		md, found := svc.methods[name]
+		if !ok || !found {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
-		md, ok := svc.methods[name]
-		if !ok {
-			return invoker(ctx, method, req, reply, cc, opts...)
-		}
-		return s.callLocal(ctx, method, svc.impl, md, req, reply, opts)
+		return s.callLocal(ctx, method, service, name, svc.impl, md, req, reply, opts)
 	}
 }
 
@@ -126,11 +123,10 @@ var localTracer = otel.Tracer("github.com/altus4/altus/pkg/grpcx")
 // localPeer is the peer a handler sees for an in-process call.
 var localPeer = &peer.Peer{Addr: &net.UnixAddr{Name: "in-process", Net: "unix"}}
 
-func (s *Server) callLocal(ctx context.Context, method string, impl any, md grpc.MethodDesc, req, reply any, opts []grpc.CallOption) error {
-	name := strings.TrimPrefix(method, "/")
-	service, m := splitMethod(method)
-	attrs := trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service), attribute.String("rpc.method", m))
-	ctx, client := localTracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), attrs)
+func (s *Server) callLocal(ctx context.Context, method, service, name string, impl any, md grpc.MethodDesc, req, reply any, opts []grpc.CallOption) error {
+	spanName := strings.TrimPrefix(method, "/")
+	attrs := trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service), attribute.String("rpc.method", name))
+	ctx, client := localTracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindClient), attrs)
 	defer client.End()
 
 	// The handler's context: what crosses a network, no more.
@@ -142,29 +138,30 @@ func (s *Server) callLocal(ctx context.Context, method string, impl any, md grpc
 	stream := &localStream{method: method}
 	sctx = grpc.NewContextWithServerTransportStream(sctx, stream)
 	sctx = trace.ContextWithRemoteSpanContext(sctx, client.SpanContext())
-	sctx, server := localTracer.Start(sctx, name, trace.WithSpanKind(trace.SpanKindServer), attrs)
+	sctx, server := localTracer.Start(sctx, spanName, trace.WithSpanKind(trace.SpanKindServer), attrs)
 
 	dec := func(v any) error {
 		proto.Merge(v.(proto.Message), req.(proto.Message))
 		return nil
 	}
 	resp, err := md.Handler(impl, sctx, dec, s.unary)
-	if err != nil {
+	switch m, ok := resp.(proto.Message); {
+	case err != nil:
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			err = status.FromContextError(ctxErr).Err()
 		} else {
 			err = status.Convert(err).Err()
 		}
-		st := status.Convert(err)
-		server.SetStatus(otelcodes.Error, st.Message())
-		client.SetStatus(otelcodes.Error, st.Message())
-	} else if m, ok := resp.(proto.Message); ok && m.ProtoReflect().IsValid() {
+	case ok && m.ProtoReflect().IsValid():
 		proto.Merge(reply.(proto.Message), m)
-	} else {
+	default:
 		// As over the network, where a nil answer cannot be encoded.
 		err = status.Error(codes.Internal, "grpc: error while marshaling: the handler answered nothing")
-		server.SetStatus(otelcodes.Error, "nil response")
-		client.SetStatus(otelcodes.Error, "nil response")
+	}
+	if err != nil {
+		msg := status.Convert(err).Message()
+		server.SetStatus(otelcodes.Error, msg)
+		client.SetStatus(otelcodes.Error, msg)
 	}
 	server.End()
 	stream.mu.Lock()

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -49,24 +48,14 @@ type Options struct {
 }
 
 // Env is what a service takes from the process it runs in. Its zero value
-// is a binary's own: the process environment, os.Stdout, and tracing set
-// up by the service.
+// is a binary's own: the process environment, and tracing set up by the
+// service.
 type Env struct {
 	// Environ is the service's environment in os.Environ() form; nil
 	// means the process environment.
 	Environ []string
-	// Stdout receives the service's logs; nil means os.Stdout.
-	Stdout io.Writer
 	// AllInOne: see Options.AllInOne.
 	AllInOne bool
-}
-
-// Out is where the service logs.
-func (e Env) Out() io.Writer {
-	if e.Stdout == nil {
-		return os.Stdout
-	}
-	return e.Stdout
 }
 
 // Process is a running binary's shared machinery.

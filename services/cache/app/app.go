@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"os"
 
 	cachev1 "github.com/altus4/altus/pkg/gen/altus/cache/v1"
 	"github.com/altus4/altus/pkg/grpcx"
@@ -18,7 +19,7 @@ import (
 )
 
 // Run serves until ctx ends; it takes no arguments. env is the process's
-// environment, output and tracing: its zero value is the process's own.
+// environment and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	if err := process.NoArgs("cache", args); err != nil {
 		return err
@@ -27,7 +28,7 @@ func Run(ctx context.Context, args []string, env process.Env) error {
 	if err != nil {
 		return err
 	}
-	p, err := process.Start(ctx, process.Options{Service: "cache", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: env.Out(), AllInOne: env.AllInOne, Warnings: cfg.Warnings})
+	p, err := process.Start(ctx, process.Options{Service: "cache", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, AllInOne: env.AllInOne, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
 	}

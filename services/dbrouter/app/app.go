@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/altus4/altus/pkg/authn"
 	accountv1 "github.com/altus4/altus/pkg/gen/altus/account/v1"
@@ -32,7 +33,7 @@ import (
 
 // Run serves until ctx ends, or with the argument "migrate" applies the
 // service's migrations and returns. env is the process's environment,
-// output and tracing: its zero value is the process's own.
+// and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	migrateOnly, err := process.MigrateOnly("dbrouter", args)
 	if err != nil {
@@ -43,10 +44,10 @@ func Run(ctx context.Context, args []string, env process.Env) error {
 		return err
 	}
 	if migrateOnly {
-		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(env.Out(), cfg.Runtime.Level(), "dbrouter"), migrations.Service, migrations.FS)
+		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "dbrouter"), migrations.Service, migrations.FS)
 	}
 
-	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: env.Out(), AllInOne: env.AllInOne, Warnings: cfg.Warnings})
+	p, err := process.Start(ctx, process.Options{Service: "dbrouter", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, AllInOne: env.AllInOne, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
 	}

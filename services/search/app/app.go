@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/altus4/altus/pkg/authn"
@@ -34,7 +35,7 @@ import (
 
 // Run serves until ctx ends, or with the argument "migrate" applies the
 // service's migrations and returns. env is the process's environment,
-// output and tracing: its zero value is the process's own.
+// and tracing: its zero value is the process's own.
 func Run(ctx context.Context, args []string, env process.Env) error {
 	migrateOnly, err := process.MigrateOnly("search", args)
 	if err != nil {
@@ -45,10 +46,10 @@ func Run(ctx context.Context, args []string, env process.Env) error {
 		return err
 	}
 	if migrateOnly {
-		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(env.Out(), cfg.Runtime.Level(), "search"), events.Service, events.Migrations())
+		return migrate.Command(ctx, cfg.MySQL, telemetry.NewLogger(os.Stdout, cfg.Runtime.Level(), "search"), events.Service, events.Migrations())
 	}
 
-	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: env.Out(), AllInOne: env.AllInOne, Warnings: cfg.Warnings})
+	p, err := process.Start(ctx, process.Options{Service: "search", Runtime: cfg.Runtime, DefaultAdminPort: config.DefaultAdminPort, Stdout: os.Stdout, AllInOne: env.AllInOne, Warnings: cfg.Warnings})
 	if err != nil {
 		return err
 	}
